@@ -39,3 +39,7 @@ class UnknownItemError(NotFoundError):
 
 class TrainingError(EmbedstoreError):
     """Training cannot start or cannot finish with the data and settings given."""
+
+
+class QueryError(EmbedstoreError):
+    """A query that cannot be answered as asked (for instance ``k`` below 1)."""

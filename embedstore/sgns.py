@@ -28,6 +28,7 @@ import numpy as np
 
 from .cooccurrence import Cooccurrence
 from .errors import TrainingError
+from .schema import SgnsSettings
 
 EpochCallback = Callable[[int, int, float], None]
 """Called after each batch with (epoch, fraction done in per-mille, running loss)."""
@@ -37,20 +38,6 @@ MIN_TRAINING_STEPS = 200_000
 :data:`MAX_AUTO_EPOCHS` epochs, at least :data:`MIN_AUTO_EPOCHS`)."""
 MIN_AUTO_EPOCHS = 5
 MAX_AUTO_EPOCHS = 2000
-
-
-@dataclass(frozen=True)
-class SgnsSettings:
-    """Settings of one SGNS run; every field is recorded in the version's metadata."""
-
-    dim: int = 100
-    epochs: int | None = None
-    negative: int = 5
-    lr: float = 0.05
-    min_lr_fraction: float = 0.001
-    batch_size: int = 4096
-    ns_exponent: float = 0.75
-    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -146,8 +133,6 @@ def train_sgns(
     """
     if cooc.n_pairs == 0:
         raise TrainingError("no positive pairs to train on; add pairs with a weight above 0")
-    if settings.dim < 1 or settings.negative < 0 or settings.batch_size < 1 or settings.lr <= 0:
-        raise TrainingError("dim and batch size must be at least 1, negative at least 0 and lr > 0")
     rng = np.random.default_rng(settings.seed)
     n_items, dim, k = cooc.n_items, settings.dim, settings.negative
     item_vectors = ((rng.random((n_items, dim)) - 0.5) / dim).astype(np.float32)
@@ -163,8 +148,6 @@ def train_sgns(
     neg_center = np.concatenate([cooc.negative_left, cooc.negative_right])
     neg_context = np.concatenate([cooc.negative_right, cooc.negative_left])
     epochs = settings.epochs if settings.epochs is not None else auto_epochs(len(center))
-    if epochs < 1:
-        raise TrainingError("epochs must be at least 1")
     visits_per_epoch = len(center) + len(neg_center)
     total_visits = epochs * visits_per_epoch
     # Small data: several epochs share one batch, so a tiny file costs few numpy calls.

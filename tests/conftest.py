@@ -1,0 +1,84 @@
+"""Shared fixtures: every store lives in tmp_path; the user's default store is never touched."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from embedstore_cli.main import cli
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+ANIMALS = ["cat", "dog", "kitten", "puppy"]
+VEHICLES = ["car", "truck", "bicycle", "motorcycle"]
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("EMBED_STORE", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Path:
+    return tmp_path / "store"
+
+
+@pytest.fixture
+def run(store: Path) -> Callable[..., Result]:
+    """Run ``embed --store STORE ARGS...`` in-process and return the result."""
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None) -> Result:
+        return runner.invoke(cli, ["--store", str(store), *args], input=input,
+                             catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def write(tmp_path: Path) -> Callable[[str, str | bytes], Path]:
+    """Write a file in tmp_path and return its path."""
+
+    def writer(name: str, content: str | bytes) -> Path:
+        path = tmp_path / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+        return path
+
+    return writer
+
+
+def classic_rows() -> list[str]:
+    """The classic example: pairs inside each group, negatives to the other's first two."""
+    groups = (ANIMALS, VEHICLES)
+    rows = [f"{a},{b}" for group in groups for a, b in itertools.combinations(group, 2)]
+    for group, other in ((ANIMALS, VEHICLES), (VEHICLES, ANIMALS)):
+        rows += [f"{a},{b},0" for a in group for b in other[:2]]
+    return rows
+
+
+def two_attribute_rows() -> list[str]:
+    """Items over two attributes (gender x role); each item co-occurs with its attributes' words.
+
+    king - man + woman = queen holds by construction, and so does every such 4-tuple.
+    """
+    roles = {
+        ("king", "queen"): ("crown", "throne", "reign"),
+        ("man", "woman"): ("adult", "grown", "person"),
+        ("boy", "girl"): ("child", "young", "play"),
+        ("prince", "princess"): ("crown", "young", "castle"),
+        ("father", "mother"): ("parent", "family", "home"),
+        ("son", "daughter"): ("child", "family", "born"),
+    }
+    genders = (("he", "him", "his"), ("she", "her", "hers"))
+    rows = []
+    for pair, features in roles.items():
+        for gender, item in enumerate(pair):
+            rows += [f"{item},{word},3" for word in (*genders[gender], *features)]
+    return rows
