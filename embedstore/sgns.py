@@ -99,8 +99,9 @@ def _epoch_stream(
     return all_center[shuffle], all_context[shuffle], label[shuffle], epoch_of
 
 
-def _log_sigmoid(x: np.ndarray) -> np.ndarray:
-    return -np.logaddexp(0.0, -x)
+def _log(probability: np.ndarray) -> np.ndarray:
+    """Natural log, with probabilities floored at 1e-7 so a saturated sigmoid costs 16 at most."""
+    return np.log(np.maximum(probability, 1e-7))
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -212,10 +213,10 @@ def _step(
     w = item_vectors[center]  # (size, dim)
     c = context_vectors[targets]  # (size, 1 + k, dim)
     scores = np.einsum("nd,nkd->nk", w, c)
+    probability = _sigmoid(scores)
     # d loss / d score = sigmoid(score) - label, zero for padding
-    gradient = (_sigmoid(scores) - labels) * valid
-    signed = np.where(labels > 0, scores, -scores)
-    loss = -(_log_sigmoid(signed) * valid).sum(axis=1)
+    gradient = (probability - labels) * valid
+    loss = -(_log(np.where(labels > 0, probability, 1 - probability)) * valid).sum(axis=1)
 
     grad_w = np.einsum("nk,nkd->nd", gradient, c)
     grad_c = gradient[:, :, None] * w[:, None, :]
