@@ -185,6 +185,45 @@ def analogy(store_path: Path | None, a: str, b: str, c: str, k: int, method: str
 
 
 @cli.command()
+@click.argument("file", type=click.File("rb"), default="-")
+@click.option("--restrict", type=click.IntRange(min=1),
+              help="Default for queries without their own: only the N most frequent items.")
+@click.option("--version", "version", type=click.IntRange(min=1),
+              help="Default version for queries without their own (default: the latest).")
+@click.option("--model", default="default", show_default=True,
+              help="Default model for queries without their own.")
+@store_option
+@click.pass_context
+def batch(ctx: click.Context, store_path: Path | None, file: Any, restrict: int | None,
+          version: int | None, model: str) -> None:
+    """Answer many queries: JSON lines in (FILE or - for stdin), one JSON line out each.
+
+    Ops: similar (item, k), analogy (a, b, c, k, method), vector (item), similarity (a, b);
+    any line may add "id", "model", "version" and "restrict". A line that fails prints
+    {"id": ..., "error": "..."} and the run goes on; the exit code is 1 if any line failed.
+
+    \b
+    Examples:
+      embed batch queries.jsonl
+      echo '{"op": "similar", "item": "cat", "k": 3, "id": 1}' | embed batch -
+      embed batch queries.jsonl --model royalty --version 1 --restrict 10000
+    """
+    import json
+
+    from embedstore.batch import run_batch
+    from embedstore.store import Store
+
+    failed = 0
+    with Store.open(store_path) as store:
+        for result in run_batch(store, file, model=model, version=version, restrict=restrict):
+            click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+            failed += not result.ok
+    if failed:
+        click.echo(f"{failed} line(s) failed", err=True)
+        ctx.exit(1)
+
+
+@cli.command()
 @click.option("--model", default="default", show_default=True, help="Model to list.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (a list of records).")
 @store_option

@@ -28,6 +28,7 @@ from .errors import (
 )
 
 __all__ = [
+    "BatchResult",
     "Embeddings",
     "EmbedstoreError",
     "InputError",
@@ -44,12 +45,14 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from .batch import BatchResult
     from .embeddings import Embeddings, Neighbor
     from .embeddings import open_embeddings as open
     from .store import Store
     from .training import train_pairs
 
 _LAZY = {
+    "BatchResult": ("batch", "BatchResult"),
     "Embeddings": ("embeddings", "Embeddings"),
     "Neighbor": ("embeddings", "Neighbor"),
     "open": ("embeddings", "open_embeddings"),

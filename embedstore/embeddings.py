@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .errors import QueryError, UnknownItemError
-from .query import ANALOGY_METHODS, analogy_scores, cosine_scores, top_k
+from .query import ANALOGY_METHODS, analogy_scores, cosine_matrix, inverse, top_k_rows
 from .store import Store, VersionInfo
 
+if TYPE_CHECKING:
+    from .batch import BatchResult
+
 DEFAULT_MODEL = "default"
+SCORE_BUDGET = 1 << 24
+"""Most similarity scores held at once (64 MiB of float32): batches are cut to fit."""
 
 
 @dataclass(frozen=True)
@@ -26,15 +33,25 @@ class Embeddings:
     """The vectors of one version of one model, memory-mapped, ready for queries.
 
     Obtain one with :func:`embedstore.open`; close it with :meth:`close` or a ``with`` block.
+    Opening costs the same for any vocabulary size: vectors and norms are memory-mapped and
+    items are looked up through the store's index only when a query names them.
 
     Examples
     --------
     >>> import embedstore, tempfile
     >>> store = tempfile.mkdtemp()
-    >>> _ = embedstore.train_pairs("data/animals.csv", store=store, quiet=True)
+    >>> _ = embedstore.train_pairs("data/sample.csv", store=store, quiet=True)
     >>> with embedstore.open(store) as vectors:
-    ...     sorted(n.item for n in vectors.similar("cat", k=3))
+    ...     print(sorted(n.item for n in vectors.similar("cat", k=3)))
+    ...     print(vectors.analogy("king", "man", "woman", k=1)[0].item)
+    ...     print(round(vectors.similarity("cat", "cat"), 3), vectors.vector("cat").shape)
+    ...     print([r.results[0].item for r in vectors.batch([
+    ...         {"op": "similar", "item": "car", "k": 1},
+    ...         {"op": "analogy", "a": "king", "b": "man", "c": "woman"}])])
     ['dog', 'kitten', 'puppy']
+    queen
+    1.0 (100,)
+    ['truck', 'queen']
     """
 
     def __init__(self, store: Store, info: VersionInfo, owns_store: bool = False) -> None:
@@ -42,6 +59,7 @@ class Embeddings:
         self.info = info
         self._owns_store = owns_store
         self._vectors, self._norms = store.load_vectors(info)
+        self._inverse_norms: np.ndarray | None = None
 
     @property
     def model(self) -> str:
@@ -64,8 +82,11 @@ class Embeddings:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _rows(self, *items: str) -> list[int]:
-        found = self.store.rows_of(self.info, list(items))
+    # -- building blocks shared with batch queries ---------------------------------------
+
+    def rows(self, items: Sequence[str]) -> list[int]:
+        """The rows of ``items``; raises :class:`UnknownItemError` for the first unknown one."""
+        found = self.store.rows_of(self.info, list(dict.fromkeys(items)))
         for item in items:
             if item not in found:
                 raise UnknownItemError(
@@ -73,29 +94,76 @@ class Embeddings:
                 )
         return [found[item] for item in items]
 
+    def known_rows(self, items: Sequence[str]) -> dict[str, int]:
+        """The rows of those of ``items`` that are in the vocabulary."""
+        return self.store.rows_of(self.info, list(dict.fromkeys(items)))
+
+    def unknown(self, item: str) -> UnknownItemError:
+        return UnknownItemError(item, self.model, self.version,
+                                self.store.close_items(self.info, item))
+
+    def _inverse(self) -> np.ndarray:
+        if self._inverse_norms is None:
+            self._inverse_norms = inverse(self._norms)
+        return self._inverse_norms
+
     def _candidates(self, restrict: int | None) -> tuple[np.ndarray, np.ndarray]:
         if restrict is None:
-            return self._vectors, self._norms
+            return self._vectors, self._inverse()
         if restrict < 1:
-            raise QueryError("restrict must be at least 1")
-        return self._vectors[:restrict], self._norms[:restrict]
+            raise QueryError(f"restrict must be at least 1, not {restrict}")
+        return self._vectors[:restrict], self._inverse()[:restrict]
 
-    def _neighbors(self, rows: np.ndarray, scores: np.ndarray) -> list[Neighbor]:
-        items = self.store.items_at(self.info, rows)
-        return [Neighbor(item, float(score)) for item, score in zip(items, scores, strict=True)]
+    def nearest(
+        self, targets: np.ndarray, k: int, exclude: Sequence[Iterable[int]],
+        restrict: int | None = None,
+    ) -> list[list[Neighbor]]:
+        """The ``k`` rows nearest by cosine to each target vector, as neighbours.
+
+        Targets are scored in chunks that keep at most :data:`SCORE_BUDGET` scores in memory.
+        """
+        _check_k(k)
+        vectors, inverse_norms = self._candidates(restrict)
+        chunk = max(1, SCORE_BUDGET // max(1, len(vectors)))
+        all_rows: list[np.ndarray] = []
+        all_scores: list[np.ndarray] = []
+        for start in range(0, len(targets), chunk):
+            scores = cosine_matrix(vectors, inverse_norms, targets[start : start + chunk])
+            rows, values = top_k_rows(scores, k, exclude[start : start + chunk])
+            all_rows += rows
+            all_scores += values
+        items = self.store.items_at(self.info, np.concatenate(all_rows) if all_rows else [])
+        results: list[list[Neighbor]] = []
+        position = 0
+        for values in all_scores:
+            results.append([Neighbor(items[position + j], float(v)) for j, v in enumerate(values)])
+            position += len(values)
+        return results
+
+    def analogy_targets(self, rows: Sequence[Sequence[int]]) -> np.ndarray:
+        """``unit(a) - unit(b) + unit(c)`` for each (a, b, c) row triple (3CosAdd targets)."""
+        triples = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+        picked = np.asarray(self._vectors[triples.ravel()], dtype=np.float32)
+        picked = picked * inverse(np.linalg.norm(picked, axis=1))[:, None]
+        picked = picked.reshape(len(triples), 3, -1)
+        return picked[:, 0] - picked[:, 1] + picked[:, 2]
+
+    def row_vectors(self, rows: Sequence[int]) -> np.ndarray:
+        return np.asarray(self._vectors[list(rows)], dtype=np.float32)
+
+    # -- single queries -------------------------------------------------------------------
 
     def vector(self, item: str) -> np.ndarray:
         """A read-only copy of the stored vector of ``item``."""
-        (row,) = self._rows(item)
+        (row,) = self.rows([item])
         vector = np.array(self._vectors[row])
         vector.flags.writeable = False
         return vector
 
     def similarity(self, a: str, b: str) -> float:
         """Cosine similarity of two items (0 when either vector is all zeros)."""
-        row_a, row_b = self._rows(a, b)
-        return float(cosine_scores(self._vectors[[row_b]], self._norms[[row_b]],
-                                   self._vectors[row_a])[0])
+        row_a, row_b = self.rows([a, b])
+        return cosine_of(self._vectors[row_a], self._vectors[row_b])
 
     def similar(self, item: str, k: int = 10, restrict: int | None = None) -> list[Neighbor]:
         """The ``k`` items most cosine-similar to ``item``, best first, ``item`` left out.
@@ -103,10 +171,8 @@ class Embeddings:
         ``restrict`` limits candidates to the ``restrict`` most frequent items.
         """
         _check_k(k)
-        (row,) = self._rows(item)
-        vectors, norms = self._candidates(restrict)
-        scores = cosine_scores(vectors, norms, self._vectors[row])
-        return self._neighbors(*top_k(scores, k, exclude=[row]))
+        (row,) = self.rows([item])
+        return self.nearest(self.row_vectors([row]), k, [[row]], restrict)[0]
 
     def analogy(
         self, a: str, b: str, c: str, k: int = 10, method: str = "add",
@@ -119,11 +185,33 @@ class Embeddings:
         _check_k(k)
         if method not in ANALOGY_METHODS:
             raise QueryError(f"unknown analogy method {method!r}; use one of {ANALOGY_METHODS}")
-        rows = self._rows(a, b, c)
-        vectors, norms = self._candidates(restrict)
-        a_vector, b_vector, c_vector = (self._vectors[row] for row in rows)
-        scores = analogy_scores(vectors, norms, a_vector, b_vector, c_vector, method)
-        return self._neighbors(*top_k(scores, k, exclude=rows))
+        rows = self.rows([a, b, c])
+        if method == "add":
+            return self.nearest(self.analogy_targets([rows]), k, [rows], restrict)[0]
+        vectors, inverse_norms = self._candidates(restrict)
+        a_vector, b_vector, c_vector = self.row_vectors(rows)
+        scores = analogy_scores(vectors, inverse_norms, a_vector, b_vector, c_vector, method)
+        top_rows, values = top_k_rows(scores[None, :], k, [rows])
+        items = self.store.items_at(self.info, top_rows[0])
+        return [Neighbor(item, float(v)) for item, v in zip(items, values[0], strict=True)]
+
+    def batch(
+        self, queries: Iterable[dict[str, Any] | str | bytes], restrict: int | None = None
+    ) -> Iterator[BatchResult]:
+        """Answer many queries; see :func:`embedstore.batch.run_batch` for their form.
+
+        Queries default to this model and version; a query may name another ``model`` or
+        ``version`` of the same store. Results come in input order, one per query.
+        """
+        from .batch import run_batch
+
+        return run_batch(self.store, queries, model=self.model, version=self.version,
+                         restrict=restrict, opened={(self.model, self.version): self})
+
+
+def cosine_of(a: np.ndarray, b: np.ndarray) -> float:
+    norm = float(np.linalg.norm(a)) * float(np.linalg.norm(b))
+    return float(np.dot(a, b) / norm) if norm > 0 else 0.0
 
 
 def _check_k(k: int) -> None:
@@ -149,3 +237,4 @@ def open_embeddings(
     except BaseException:
         opened.close()
         raise
+

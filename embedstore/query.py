@@ -1,32 +1,18 @@
 """Cosine top-k and analogy scoring over a vector matrix: the numeric core of every query.
 
-Functions take the item matrix, its per-row norms and row numbers; they never touch the store.
+Functions take the item matrix, the inverse of its per-row norms and query vectors; they never
+touch the store.
 Scores of all-zero vectors are 0, never NaN.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
 ANALOGY_METHODS = ("add", "mul")
 COSMUL_EPSILON = 1e-3
-
-
-def cosine_scores(vectors: np.ndarray, norms: np.ndarray, query: np.ndarray) -> np.ndarray:
-    """Cosine similarity of ``query`` to every row of ``vectors`` (0 where a norm is 0).
-
-    >>> m = np.array([[1, 0], [0, 2], [0, 0]], dtype=np.float32)
-    >>> cosine_scores(m, np.linalg.norm(m, axis=1), np.array([1, 1], np.float32)).round(3)
-    array([0.707, 0.707, 0.   ], dtype=float32)
-    """
-    query = np.asarray(query, dtype=np.float32)
-    dots = vectors @ query
-    denominator = norms * np.float32(np.linalg.norm(query))
-    scores = np.zeros(dots.shape, dtype=np.float32)
-    np.divide(dots, denominator, out=scores, where=denominator > 0)
-    return scores
 
 
 def unit(vector: np.ndarray) -> np.ndarray:
@@ -42,22 +28,75 @@ def top_k(scores: np.ndarray, k: int, exclude: Iterable[int] = ()) -> tuple[np.n
     >>> top_k(np.array([0.1, 0.9, 0.5, 0.9]), 2, exclude=[3])
     (array([1, 2]), array([0.9, 0.5]))
     """
-    scores = np.array(scores, copy=True)
-    excluded = [row for row in exclude if 0 <= row < len(scores)]
-    scores[excluded] = -np.inf
-    available = len(scores) - len(set(excluded))
-    k = max(0, min(k, available))
+    rows, values = top_k_rows(np.array(scores, copy=True)[None, :], k, [list(exclude)])
+    return rows[0], values[0]
+
+
+def top_k_rows(
+    scores: np.ndarray, k: int, exclude: Sequence[Iterable[int]]
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per row of ``scores`` (queries x candidates): the ``k`` best columns, best first.
+
+    Ties go to the lower column. ``exclude[i]`` lists columns left out of row ``i``; ``scores``
+    is modified in place (excluded cells become ``-inf``). Rows with fewer than ``k`` columns
+    left return fewer.
+    """
+    n_queries, n_candidates = scores.shape
+    for i, columns in enumerate(exclude):
+        valid = [c for c in columns if 0 <= c < n_candidates]
+        scores[i, valid] = -np.inf
+    k = max(0, min(k, n_candidates))
     if k == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0, dtype=scores.dtype)
-    candidates = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-    order = np.lexsort((candidates, -scores[candidates]))
-    rows = candidates[order][:k]
-    return rows.astype(np.int64), scores[rows]
+        return ([np.empty(0, np.int64)] * n_queries, [np.empty(0, scores.dtype)] * n_queries)
+    if k < n_candidates:
+        part = np.argpartition(scores, n_candidates - k, axis=1)[:, n_candidates - k :]
+        # Where several columns tie with the k-th score, keep the lowest of them.
+        kth = np.take_along_axis(scores, part, axis=1).min(axis=1)
+        straddling = np.flatnonzero(np.count_nonzero(scores >= kth[:, None], axis=1) > k)
+        for i in straddling:
+            part[i] = np.lexsort((np.arange(n_candidates), -scores[i]))[:k]
+    else:
+        part = np.broadcast_to(np.arange(n_candidates), (n_queries, n_candidates))
+    values = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -values), axis=1)
+    part = np.take_along_axis(part, order, axis=1).astype(np.int64)
+    values = np.take_along_axis(values, order, axis=1)
+    keep = values > -np.inf
+    return ([row[mask] for row, mask in zip(part, keep, strict=True)],
+            [row[mask] for row, mask in zip(values, keep, strict=True)])
+
+
+def cosine_matrix(
+    vectors: np.ndarray, inverse_norms: np.ndarray, queries: np.ndarray
+) -> np.ndarray:
+    """Cosine of every query row (``m x d``) to every row of ``vectors``: an ``m x n`` matrix.
+
+    ``inverse_norms`` is ``1 / norm`` per row of ``vectors``, 0 for all-zero rows (see
+    :func:`inverse`), so no normalised copy of the matrix is ever made.
+
+    >>> m = np.array([[1, 0], [0, 2], [0, 0]], dtype=np.float32)
+    >>> q = np.array([[1, 1]], np.float32)
+    >>> cosine_matrix(m, inverse(np.linalg.norm(m, axis=1)), q).round(3)
+    array([[0.707, 0.707, 0.   ]], dtype=float32)
+    """
+    queries = np.asarray(queries, dtype=np.float32)
+    scores = queries @ vectors.T
+    scores *= inverse_norms[None, :]
+    scores *= inverse(np.linalg.norm(queries, axis=1))[:, None]
+    return scores
+
+
+def inverse(norms: np.ndarray) -> np.ndarray:
+    """``1 / norms`` with 0 where a norm is 0 (so all-zero vectors score 0, never NaN)."""
+    norms = np.asarray(norms, dtype=np.float32)
+    result = np.zeros(norms.shape, dtype=np.float32)
+    np.divide(1.0, norms, out=result, where=norms > 0)
+    return result
 
 
 def analogy_scores(
     vectors: np.ndarray,
-    norms: np.ndarray,
+    inverse_norms: np.ndarray,
     a: np.ndarray,
     b: np.ndarray,
     c: np.ndarray,
@@ -70,6 +109,6 @@ def analogy_scores(
     with each cosine shifted to [0, 1] as ``(cos + 1) / 2``.
     """
     if method == "add":
-        return cosine_scores(vectors, norms, unit(a) - unit(b) + unit(c))
-    shifted = [(cosine_scores(vectors, norms, vector) + 1) / 2 for vector in (a, b, c)]
+        return cosine_matrix(vectors, inverse_norms, (unit(a) - unit(b) + unit(c))[None, :])[0]
+    shifted = (cosine_matrix(vectors, inverse_norms, np.vstack([a, b, c])) + 1) / 2
     return shifted[0] * shifted[2] / (shifted[1] + COSMUL_EPSILON)

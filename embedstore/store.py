@@ -43,6 +43,8 @@ TMP_DIR = "tmp"
 VECTORS_FILE = "vectors.npy"
 NORMS_FILE = "norms.npy"
 BUSY_TIMEOUT_SECONDS = 30.0
+SQL_CHUNK = 900
+"""Values bound in one IN (...) list (SQLite's oldest limit on variables is 999)."""
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -229,8 +231,8 @@ class Store:
     def rows_of(self, info: VersionInfo, items: Sequence[str]) -> dict[str, int]:
         """Map the given items to their rows; items not in the vocabulary are left out."""
         found: dict[str, int] = {}
-        for start in range(0, len(items), 500):
-            chunk = list(items[start : start + 500])
+        for start in range(0, len(items), SQL_CHUNK):
+            chunk = list(items[start : start + SQL_CHUNK])
             marks = ",".join("?" * len(chunk))
             found.update(self.connection.execute(
                 f"SELECT item, row FROM items WHERE version_id = ? AND item IN ({marks})",
@@ -242,8 +244,8 @@ class Store:
         """The items at the given rows, in the order given."""
         wanted = [int(r) for r in rows]
         found: dict[int, str] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
+        for start in range(0, len(wanted), SQL_CHUNK):
+            chunk = wanted[start : start + SQL_CHUNK]
             marks = ",".join("?" * len(chunk))
             found.update(self.connection.execute(
                 f"SELECT row, item FROM items WHERE version_id = ? AND row IN ({marks})",
