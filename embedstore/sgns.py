@@ -33,7 +33,7 @@ from .schema import SgnsSettings
 EpochCallback = Callable[[int, int, float], None]
 """Called after each batch with (epoch, fraction done in per-mille, running loss)."""
 
-MIN_TRAINING_STEPS = 200_000
+MIN_TRAINING_STEPS = 100_000
 """With ``epochs=None`` the run lasts at least this many directed-pair visits (at most
 :data:`MAX_AUTO_EPOCHS` epochs, at least :data:`MIN_AUTO_EPOCHS`)."""
 MIN_AUTO_EPOCHS = 5
@@ -56,7 +56,7 @@ def auto_epochs(n_directed_pairs: int) -> int:
     handful of pairs trains for hundreds of epochs (a fraction of a second), a file of
     millions of pairs for 5.
 
-    >>> auto_epochs(56), auto_epochs(10_000_000)
+    >>> auto_epochs(24), auto_epochs(10_000_000)
     (2000, 5)
     """
     wanted = math.ceil(MIN_TRAINING_STEPS / max(1, n_directed_pairs))

@@ -74,7 +74,7 @@ def test_loss_goes_down_and_is_recorded_per_epoch(write: Write) -> None:
 
 def test_auto_epochs_scale_with_the_data() -> None:
     assert auto_epochs(10) == 2000
-    assert auto_epochs(20_000) == 10
+    assert auto_epochs(10_000) == 10
     assert auto_epochs(5_000_000) == 5
 
 
