@@ -246,7 +246,7 @@ def versions(store_path: Path | None, model: str, as_json: bool) -> None:
         return
     emit_table(
         [(str(r.version), r.name or "", r.created.strftime("%Y-%m-%d %H:%M:%S"), str(r.n_items),
-          str(r.dim), Path(r.source.path).name) for r in records],
+          str(r.dim), Path(r.source.path).name if r.source else "") for r in records],
         header=("version", "name", "created (UTC)", "items", "dim", "source"),
     )
 

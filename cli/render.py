@@ -47,9 +47,10 @@ def emit_neighbors(
 
 def describe_version(record: VersionRecord) -> str:
     name = f" ({record.name})" if record.name else ""
+    how = f", {record.epochs} epochs" if record.epochs else f", imported ({record.import_format})"
     loss = f", final loss {record.epoch_losses[-1]:.4f}" if record.epoch_losses else ""
     return (f"{record.model} version {record.version}{name}: {record.n_items} items x "
-            f"{record.dim} dims, {record.epochs} epochs{loss}, {record.duration_seconds:.1f} s")
+            f"{record.dim} dims{how}{loss}, {record.duration_seconds:.1f} s")
 
 
 class ProgressBar:

@@ -41,6 +41,7 @@ __all__ = [
     "UnknownItemError",
     "__version__",
     "open",
+    "publish_vectors",
     "train_pairs",
 ]
 
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from .batch import BatchResult
     from .embeddings import Embeddings, Neighbor
     from .embeddings import open_embeddings as open
+    from .importing import publish_vectors
     from .store import Store
     from .training import train_pairs
 
@@ -57,6 +59,7 @@ _LAZY = {
     "Neighbor": ("embeddings", "Neighbor"),
     "open": ("embeddings", "open_embeddings"),
     "Store": ("store", "Store"),
+    "publish_vectors": ("importing", "publish_vectors"),
     "train_pairs": ("training", "train_pairs"),
 }
 

@@ -61,19 +61,26 @@ class FileRecord(Record):
 
 
 class VersionRecord(Record):
-    """Everything known about one published version. It never changes once published."""
+    """Everything known about one published version. It never changes once published.
+
+    ``origin`` says how the vectors came to be: ``train`` (then ``reading``, ``settings``,
+    ``epochs`` and ``epoch_losses`` describe the run) or ``import`` (then ``import_format``
+    names the file format, and ``source`` is absent for vectors handed over in memory).
+    """
 
     model: str
     version: int = Field(ge=1)
     name: str | None = None
     created: datetime
-    source: SourceRecord
-    reading: PairFileOptions
-    settings: SgnsSettings
+    origin: Literal["train", "import"] = "train"
+    source: SourceRecord | None = None
+    reading: PairFileOptions | None = None
+    settings: SgnsSettings | None = None
+    import_format: str | None = None
     n_items: int = Field(ge=2)
     dim: int = Field(ge=1)
-    epochs: int = Field(ge=1)
-    epoch_losses: list[float]
+    epochs: int | None = Field(None, ge=1)
+    epoch_losses: list[float] = Field(default_factory=list)
     duration_seconds: float = Field(ge=0)
     files: dict[str, FileRecord]
     embedstore_version: str

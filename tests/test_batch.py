@@ -129,3 +129,17 @@ def test_streams_chunk_by_chunk(trained: Run, store: Path, monkeypatch) -> None:
         first = next(results)
         assert first.id == 0 and len(consumed) == 3  # only the first chunk was read
         assert [r.id for r in results] == list(range(1, 10))
+
+
+def test_tiled_and_blocked_scoring_equals_one_pass(trained: Run, store: Path,
+                                                   monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    queries = [{"op": "similar", "item": item, "k": 5}
+               for item in ["cat", "dog", "car", "king", "queen", "boy", "girl", "son"]]
+    with embedstore.open(store) as vectors:
+        whole = [r.results for r in vectors.batch(queries)]
+        monkeypatch.setattr("embedstore.embeddings.QUERY_TILE", 3)
+        monkeypatch.setattr("embedstore.embeddings.SCORE_BUDGET", 3 * 7)  # blocks of 7 rows
+        tiled = [r.results for r in vectors.batch(queries)]
+    for a, b in zip(whole, tiled, strict=True):
+        assert [n.item for n in a] == [n.item for n in b]
+        assert [n.score for n in a] == pytest.approx([n.score for n in b], abs=1e-6)

@@ -55,3 +55,21 @@ def test_analogy_add_and_mul_find_the_fourth_corner() -> None:
         scores = analogy_scores(m, inverse_norms, m[0], m[1], m[3], method)
         rows, _ = top_k(scores, 1, exclude=[0, 1, 3])
         assert rows.tolist() == [2], method
+
+
+def test_top_k_rows_large_rows_with_ties_and_a_misleading_sample() -> None:
+    rng = np.random.default_rng(2)
+    scores = rng.normal(size=(6, 50_000)).astype(np.float32)
+    scores[1] = 0.0  # every column ties
+    scores[2, ::48] = -5.0  # the strided sample sees only low values...
+    scores[2, 7:9] = 9.0  # ...while few high ones hide between its columns
+    scores[3, [10, 20, 30]] = 7.0  # ties at the top
+    scores[4] = -1.0
+    scores[4, [0, 48]] = 3.0  # two sampled cells stand out: the sampled threshold keeps < k
+    expected = []
+    for row in scores:
+        expected.append(np.lexsort((np.arange(len(row)), -row))[:5])
+    rows, values = top_k_rows(scores.copy(), 5, [[] for _ in range(6)])
+    for i in range(6):
+        assert rows[i].tolist() == expected[i].tolist()
+        assert np.array_equal(values[i], scores[i, expected[i]])
