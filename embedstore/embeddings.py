@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import QueryError, UnknownItemError
-from .query import ANALOGY_METHODS, analogy_scores, cosine_matrix, inverse, top_k_rows
+from .query import ANALOGY_METHODS, analogy_scores, inverse, ranking_scores, top_k_rows
 from .store import Store, VersionInfo
 
 if TYPE_CHECKING:
@@ -135,16 +135,19 @@ class Embeddings:
         exclude = [list(rows) for rows in exclude]
         all_rows: list[np.ndarray] = []
         all_scores: list[np.ndarray] = []
+        targets = np.asarray(targets, dtype=np.float32)
+        target_scale = inverse(np.linalg.norm(targets, axis=1))
         for start in range(0, len(targets), tile):
             queries = targets[start : start + tile]
             excluded = exclude[start : start + tile]
             if n <= block:
-                rows, values = top_k_rows(cosine_matrix(vectors, inverse_norms, queries), k,
+                rows, values = top_k_rows(ranking_scores(vectors, inverse_norms, queries), k,
                                           excluded)
             else:
                 rows, values = _blocked_top_k(vectors, inverse_norms, queries, k, excluded, block)
             all_rows += rows
-            all_scores += values
+            all_scores += [v * scale for v, scale in
+                           zip(values, target_scale[start : start + tile], strict=True)]
         items = self.store.items_at(self.info, np.concatenate(all_rows) if all_rows else [])
         results: list[list[Neighbor]] = []
         position = 0
@@ -232,7 +235,7 @@ def _blocked_top_k(
     for first in range(0, len(vectors), block):
         last = min(first + block, len(vectors))
         local = [[row - first for row in rows if first <= row < last] for rows in exclude]
-        scores = cosine_matrix(vectors[first:last], inverse_norms[first:last], queries)
+        scores = ranking_scores(vectors[first:last], inverse_norms[first:last], queries)
         rows, values = top_k_rows(scores, k, local)
         for i in range(len(queries)):
             candidate_rows[i].append(rows[i] + first)

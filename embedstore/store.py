@@ -230,6 +230,11 @@ class Store:
 
     def rows_of(self, info: VersionInfo, items: Sequence[str]) -> dict[str, int]:
         """Map the given items to their rows; items not in the vocabulary are left out."""
+        if len(items) == 1:
+            row = self.connection.execute(
+                "SELECT row FROM items WHERE version_id = ? AND item = ?", [info.id, items[0]]
+            ).fetchone()
+            return {items[0]: row[0]} if row else {}
         found: dict[str, int] = {}
         for start in range(0, len(items), SQL_CHUNK):
             chunk = list(items[start : start + SQL_CHUNK])
