@@ -43,8 +43,9 @@ import sys, numpy as np
 from gensim.models import KeyedVectors
 vectors = np.load(sys.argv[1], mmap_mode="r")
 items = open(sys.argv[2], encoding="utf-8").read().split("\\n")
-kv = KeyedVectors(vector_size=vectors.shape[1], count=len(items), dtype=np.float32)
-kv.add_vectors(items, np.asarray(vectors))
+kv = KeyedVectors(vector_size=vectors.shape[1], count=0, dtype=np.float32)
+kv.add_vectors(items, np.asarray(vectors, dtype=np.float32))
+assert kv.vectors.dtype == np.float32 and kv.vectors.shape == vectors.shape
 kv.save(sys.argv[3])
 """
 

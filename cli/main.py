@@ -7,6 +7,7 @@ commands so that ``embed --help`` starts fast.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +19,24 @@ from embedstore import EmbedstoreError, __version__
 from .render import ProgressBar, describe_version, emit_json, emit_neighbors, emit_table
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class VersionRef(click.ParamType):
+    """A version number (1, 2, ...) or an alias name (letters first, e.g. prod)."""
+
+    name = "VERSION"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value).strip()
+        if text.isdigit() and int(text) >= 1:
+            return str(int(text))
+        if re.fullmatch(r"[A-Za-z][A-Za-z0-9._-]{0,63}", text):
+            return text
+        self.fail(f"{value!r} is neither a version number (1, 2, ...) nor an alias name",
+                  param, ctx)
+
+
+VERSION = VersionRef()
 
 
 class EmbedGroup(click.Group):
@@ -60,8 +79,8 @@ def store_option(f: F) -> F:
 def version_options(f: F) -> F:
     """--model, --version and --json, shared by every command that reads one version."""
     f = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")(f)
-    f = click.option("--version", "version", type=click.IntRange(min=1),
-                     help="Version number (default: the latest).")(f)
+    f = click.option("--version", "version", type=VERSION,
+                     help="Version number or alias (default: the latest).")(f)
     f = click.option("--model", default="default", show_default=True,
                      help="Model to use.")(f)
     return f
@@ -76,8 +95,8 @@ def k_option(f: F) -> F:
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=True))
 @click.option("--model", default="default", show_default=True, help="Model to add a version to.")
 @click.option("--name", help="Free-text name for the new version.")
-@click.option("--dim", type=click.IntRange(1, 4096), default=100, show_default=True,
-              help="Vector dimension.")
+@click.option("--dim", type=click.IntRange(1, 4096),
+              help="Vector dimension (default: 100, or the parent's with --from).")
 @click.option("--epochs", type=click.IntRange(min=1),
               help="Passes over the pairs (default: chosen from the data's size).")
 @click.option("--negative", type=click.IntRange(0, 100), default=5, show_default=True,
@@ -94,13 +113,16 @@ def k_option(f: F) -> F:
               help="Random seed; the same file and seed give the same vectors.")
 @click.option("--header/--no-header", default=None,
               help="Whether the first row is a header (default: detected).")
+@click.option("--from", "parent", type=VERSION,
+              help="Warm-start from this version (number or alias) of the model.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the new version's metadata as JSON.")
 @store_option
 def train(
-    store_path: Path | None, file: Path, model: str, name: str | None, dim: int,
+    store_path: Path | None, file: Path, model: str, name: str | None, dim: int | None,
     epochs: int | None, negative: int, lr: float, batch_size: int, min_count: float,
-    ns_exponent: float, seed: int, header: bool | None, quiet: bool, as_json: bool,
+    ns_exponent: float, seed: int, header: bool | None, parent: str | None, quiet: bool,
+    as_json: bool,
 ) -> None:
     """Train a new version of a model from a pair file.
 
@@ -112,6 +134,7 @@ def train(
       embed train data/animals.csv
       embed train data/royalty.csv --model royalty --name first --seed 7
       embed train clicks.tsv.gz --dim 64 --epochs 10 --min-count 5 --quiet
+      embed train new-week.csv --from prod --name retrained
     """
     from embedstore.schema import PairFileOptions, SgnsSettings
     from embedstore.training import train_pairs
@@ -122,7 +145,7 @@ def train(
     bar = ProgressBar()
     try:
         record = train_pairs(file, store=store_path, model=model, name=name, settings=settings,
-                             reading=reading, progress=None if quiet else bar)
+                             reading=reading, progress=None if quiet else bar, parent=parent)
     finally:
         bar.finish()
     if as_json:
@@ -139,7 +162,7 @@ def train(
 @version_options
 @store_option
 def similar(store_path: Path | None, item: str, k: int, restrict: int | None, model: str,
-            version: int | None, as_json: bool) -> None:
+            version: str | None, as_json: bool) -> None:
     """The K items most similar to ITEM by cosine, best first.
 
     \b
@@ -167,7 +190,7 @@ def similar(store_path: Path | None, item: str, k: int, restrict: int | None, mo
 @version_options
 @store_option
 def analogy(store_path: Path | None, a: str, b: str, c: str, k: int, method: str,
-            restrict: int | None, model: str, version: int | None, as_json: bool) -> None:
+            restrict: int | None, model: str, version: str | None, as_json: bool) -> None:
     """Items nearest to A - B + C (king - man + woman -> queen), inputs left out.
 
     \b
@@ -188,14 +211,14 @@ def analogy(store_path: Path | None, a: str, b: str, c: str, k: int, method: str
 @click.argument("file", type=click.File("rb"), default="-")
 @click.option("--restrict", type=click.IntRange(min=1),
               help="Default for queries without their own: only the N most frequent items.")
-@click.option("--version", "version", type=click.IntRange(min=1),
-              help="Default version for queries without their own (default: the latest).")
+@click.option("--version", "version", type=VERSION,
+              help="Default version (number or alias) for queries without their own.")
 @click.option("--model", default="default", show_default=True,
               help="Default model for queries without their own.")
 @store_option
 @click.pass_context
 def batch(ctx: click.Context, store_path: Path | None, file: Any, restrict: int | None,
-          version: int | None, model: str) -> None:
+          version: str | None, model: str) -> None:
     """Answer many queries: JSON lines in (FILE or - for stdin), one JSON line out each.
 
     Ops: similar (item, k), analogy (a, b, c, k, method), vector (item), similarity (a, b);
@@ -235,26 +258,32 @@ def versions(store_path: Path | None, model: str, as_json: bool) -> None:
       embed versions
       embed versions --model royalty --json
     """
+    from embedstore.registry import aliases as list_aliases
     from embedstore.store import Store
 
     with Store.open(store_path) as store:
         records = store.version_records(model)
         if not records:
             store.version_info(model)  # raises the "no such model" error
+        names: dict[int, list[str]] = {}
+        for alias in list_aliases(store, model):
+            names.setdefault(alias.version, []).append(alias.name)
     if as_json:
-        emit_json([record.model_dump(mode="json") for record in records])
+        emit_json([{**record.model_dump(mode="json"), "aliases": names.get(record.version, [])}
+                   for record in records])
         return
     emit_table(
-        [(str(r.version), r.name or "", r.created.strftime("%Y-%m-%d %H:%M:%S"), str(r.n_items),
-          str(r.dim), Path(r.source.path).name if r.source else "") for r in records],
-        header=("version", "name", "created (UTC)", "items", "dim", "source"),
+        [(str(r.version), ",".join(names.get(r.version, [])) or "-", r.name or "-",
+          r.created.strftime("%Y-%m-%d %H:%M:%S"), str(r.n_items), str(r.dim),
+          Path(r.source.path).name if r.source else "-") for r in records],
+        header=("version", "aliases", "name", "created (UTC)", "items", "dim", "source"),
     )
 
 
 @cli.command()
 @version_options
 @store_option
-def info(store_path: Path | None, model: str, version: int | None, as_json: bool) -> None:
+def info(store_path: Path | None, model: str, version: str | None, as_json: bool) -> None:
     """Show which store is used and everything recorded about one version.
 
     \b
@@ -274,6 +303,253 @@ def info(store_path: Path | None, model: str, version: int | None, as_json: bool
         return
     record = report["version"]
     emit_table([(key, _flat(value)) for key, value in record.items()])
+
+
+FORMAT_CHOICE = click.Choice(["word2vec", "word2vec-binary", "glove", "npy"])
+
+
+@cli.command(name="import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--format", "format_", type=FORMAT_CHOICE, help="File format (default: detected).")
+@click.option("--vocab", "vocab_path", type=click.Path(path_type=Path),
+              help="Vocabulary file: 'item count' lines (word2vec), or the .npy's items.")
+@click.option("--model", default="default", show_default=True, help="Model to add a version to.")
+@click.option("--name", help="Free-text name for the new version.")
+@click.option("--json", "as_json", is_flag=True, help="Print the new version's metadata as JSON.")
+@store_option
+def import_(store_path: Path | None, file: Path, format_: str | None, vocab_path: Path | None,
+            model: str, name: str | None, as_json: bool) -> None:
+    """Add a version made of existing vectors (word2vec, word2vec-binary, GloVe, .npy).
+
+    \b
+    Examples:
+      embed import vectors.txt --model glove --name 6B-100d
+      embed import GoogleNews.bin --format word2vec-binary --model news
+      embed import matrix.npy --vocab matrix.vocab --model items
+      embed import model.vec --vocab counts.txt
+    """
+    from embedstore.importing import import_file
+
+    record = import_file(file, format=format_, vocab_path=vocab_path, store=store_path,
+                         model=model, name=name)
+    if as_json:
+        emit_json(record.model_dump(mode="json"))
+    else:
+        click.echo(describe_version(record))
+
+
+@cli.command()
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="File to write (replaced atomically).")
+@click.option("--format", "format_", type=FORMAT_CHOICE, default="word2vec", show_default=True,
+              help="File format.")
+@click.option("--vocab", "vocab_path", type=click.Path(path_type=Path),
+              help="Also write counts here ('item count' lines; for npy the item list).")
+@version_options
+@store_option
+def export(store_path: Path | None, output: Path, format_: str, vocab_path: Path | None,
+           model: str, version: str | None, as_json: bool) -> None:
+    """Write a version's vectors in a format other tools read (gensim reads them bit for bit).
+
+    \b
+    Examples:
+      embed export -o vectors.txt
+      embed export --format word2vec-binary -o vectors.bin --vocab counts.txt --version prod
+      embed export --format npy -o vectors.npy --model royalty --json
+    """
+    from embedstore.importing import export_version
+
+    count = export_version(output, format=format_, vocab_path=vocab_path, store=store_path,
+                           model=model, version=version)
+    if as_json:
+        emit_json({"output": str(output), "format": format_, "items": count})
+    else:
+        click.echo(f"wrote {count} vectors to {output} ({format_})")
+
+
+@cli.command()
+@click.argument("version", type=VERSION)
+@click.argument("name")
+@click.option("--model", default="default", show_default=True, help="Model of the version.")
+@store_option
+def tag(store_path: Path | None, version: str, name: str, model: str) -> None:
+    """Point alias NAME at VERSION (moving it if it exists); usable wherever a version is.
+
+    \b
+    Examples:
+      embed tag 3 prod
+      embed tag 4 prod --model royalty
+      embed similar cat --version prod
+    """
+    from embedstore.registry import set_alias
+    from embedstore.store import Store
+
+    with Store.open(store_path) as store:
+        change = set_alias(store, model, version, name)
+    moved = f" (was version {change.previous})" if change.previous else ""
+    click.echo(f"{change.model}: {change.name} -> version {change.version}{moved}")
+
+
+@cli.command()
+@click.option("--model", default="default", show_default=True, help="Model whose aliases to list.")
+@click.option("--history", is_flag=True, help="Every move of every alias, oldest first.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@store_option
+def aliases(store_path: Path | None, model: str, history: bool, as_json: bool) -> None:
+    """List a model's aliases, or with --history every move of them (when, from, to).
+
+    \b
+    Examples:
+      embed aliases
+      embed aliases --model royalty --history --json
+    """
+    from dataclasses import asdict
+
+    from embedstore.registry import alias_history
+    from embedstore.registry import aliases as list_aliases
+    from embedstore.store import Store
+
+    with Store.open(store_path) as store:
+        rows = alias_history(store, model) if history else list_aliases(store, model)
+    if as_json:
+        emit_json([asdict(row) for row in rows])
+    elif history:
+        emit_table([(c.changed[:19].replace("T", " "), c.name, _or_dash(c.previous),
+                     _or_dash(c.version)) for c in rows],  # type: ignore[union-attr]
+                   header=("changed (UTC)", "alias", "from", "to"))
+    else:
+        emit_table([(a.name, str(a.version), a.updated[:19].replace("T", " "))  # type: ignore[union-attr]
+                    for a in rows], header=("alias", "version", "updated (UTC)"))
+
+
+def _or_dash(value: int | None) -> str:
+    return "-" if value is None else str(value)
+
+
+@cli.command()
+@click.argument("version", type=VERSION)
+@click.option("--model", default="default", show_default=True, help="Model of the version.")
+@click.option("--force", is_flag=True, help="Remove it even if aliases point at it (and them).")
+@store_option
+def rm(store_path: Path | None, version: str, model: str, force: bool) -> None:
+    """Remove a version and its files (refused while an alias points at it).
+
+    \b
+    Examples:
+      embed rm 2
+      embed rm old --model royalty --force
+    """
+    from embedstore.registry import remove_version
+    from embedstore.store import Store
+
+    with Store.open(store_path) as store:
+        info = remove_version(store, model, version, force=force)
+    click.echo(f"removed {info.model} version {info.version}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@store_option
+def gc(store_path: Path | None, as_json: bool) -> None:
+    """Remove files no version owns (left by a crash or an interrupted write).
+
+    \b
+    Examples:
+      embed gc
+      embed gc --json
+    """
+    from embedstore.registry import garbage_collect
+    from embedstore.store import Store
+
+    with Store.open(store_path) as store:
+        collected = garbage_collect(store)
+    if as_json:
+        emit_json({"removed": collected.paths, "bytes": collected.bytes})
+        return
+    for path in collected.paths:
+        click.echo(f"removed {path}")
+    click.echo(f"freed {collected.bytes} bytes in {len(collected.paths)} path(s)")
+
+
+@cli.command()
+@click.argument("version", type=VERSION, required=False)
+@click.option("--model", default="default", show_default=True, help="Model of the version.")
+@click.option("--all", "all_versions", is_flag=True, help="Check every version of every model.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@store_option
+@click.pass_context
+def verify(ctx: click.Context, store_path: Path | None, version: str | None, model: str,
+           all_versions: bool, as_json: bool) -> None:
+    """Recompute checksums and check shapes and vocabularies against the metadata.
+
+    Without VERSION checks every version of --model; --all checks the whole store. Exits
+    with 1 and names what is wrong when anything is.
+
+    \b
+    Examples:
+      embed verify
+      embed verify 3 --model royalty
+      embed verify --all --json
+    """
+    from dataclasses import asdict
+
+    from embedstore.registry import verify as check
+    from embedstore.store import Store
+
+    with Store.open(store_path) as store:
+        reports = check(store, None if all_versions else model,
+                        None if all_versions else version)
+    if as_json:
+        emit_json([{**asdict(r), "ok": r.ok} for r in reports])
+    else:
+        for report in reports:
+            state = "ok" if report.ok else "DAMAGED: " + "; ".join(report.problems)
+            click.echo(f"{report.model} version {report.version}: {state}")
+    if not all(report.ok for report in reports):
+        ctx.exit(1)
+
+
+@cli.command()
+@click.argument("old", type=VERSION)
+@click.argument("new", type=VERSION)
+@click.option("--model", default="default", show_default=True, help="Model of both versions.")
+@click.option("--k", "k", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Neighbours compared per item.")
+@click.option("--sample", type=click.IntRange(min=1), default=1000, show_default=True,
+              help="Shared items whose neighbourhoods are compared.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@store_option
+def diff(store_path: Path | None, old: str, new: str, model: str, k: int, sample: int,
+         as_json: bool) -> None:
+    """What changed from version OLD to NEW: items added and removed, and how much the
+    nearest neighbours of shared items moved.
+
+    \b
+    Examples:
+      embed diff 1 2
+      embed diff prod 5 --model royalty --k 5 --sample 200 --json
+    """
+    from dataclasses import asdict
+
+    from embedstore.diff import diff_versions
+    from embedstore.store import Store
+
+    with Store.open(store_path) as store:
+        report = diff_versions(store, model, old, new, k=k, sample=sample)
+    if as_json:
+        emit_json(asdict(report))
+        return
+    click.echo(f"{report.model}: version {report.old} -> {report.new}")
+    click.echo(f"items: {report.shared} shared, {report.added} added, {report.removed} removed")
+    if report.added_examples:
+        click.echo(f"added: {', '.join(report.added_examples)}")
+    if report.removed_examples:
+        click.echo(f"removed: {', '.join(report.removed_examples)}")
+    if report.mean_overlap is not None:
+        click.echo(f"top-{report.k} neighbour overlap over {report.sampled} shared items: "
+                   f"mean {report.mean_overlap:.3f}")
+        click.echo("moved most:")
+        emit_table([(shift.item, f"{shift.overlap:.2f}") for shift in report.moved_most])
 
 
 def _flat(value: Any) -> str:

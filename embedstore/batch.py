@@ -81,12 +81,12 @@ class _Query:
     op: str = ""
     fields: dict[str, Any] = field(default_factory=dict)
     model: str = ""
-    version: int | None = None
+    version: int | str | None = None
     restrict: int | None = None
     error: str | None = None
 
 
-def _parse(line: int, raw: dict[str, Any] | str | bytes, model: str, version: int | None,
+def _parse(line: int, raw: dict[str, Any] | str | bytes, model: str, version: int | str | None,
            restrict: int | None) -> _Query:
     query = _Query(line=line, model=model, version=version, restrict=restrict)
     if isinstance(raw, bytes):
@@ -131,10 +131,12 @@ def _parse(line: int, raw: dict[str, Any] | str | bytes, model: str, version: in
     for name in ("model", "version", "restrict"):
         if name in raw and raw[name] is not None:
             value = raw[name]
-            valid = isinstance(value, str) if name == "model" else (
-                isinstance(value, int) and not isinstance(value, bool) and value >= 1)
+            whole = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+            text = isinstance(value, str) and bool(value)
+            valid = {"model": text, "version": whole or text, "restrict": whole}[name]
             if not valid:
-                kind = "a string" if name == "model" else "a whole number of at least 1"
+                kind = {"model": "a string", "version": "a version number or an alias",
+                        "restrict": "a whole number of at least 1"}[name]
                 query.error = f"line {line}: {name} must be {kind}"
                 return query
             setattr(query, name, value)
@@ -148,11 +150,12 @@ def _echo(query: _Query) -> dict[str, Any]:
 class _Opened:
     """Versions opened during a run, by (model, version)."""
 
-    def __init__(self, store: Store, opened: dict[tuple[str, int | None], Embeddings]) -> None:
+    def __init__(self, store: Store,
+                 opened: dict[tuple[str, int | str | None], Embeddings]) -> None:
         self.store = store
         self.opened = dict(opened)
 
-    def get(self, model: str, version: int | None) -> Embeddings:
+    def get(self, model: str, version: int | str | None) -> Embeddings:
         from .embeddings import Embeddings
 
         key = (model, version)
@@ -170,9 +173,9 @@ def run_batch(
     queries: Iterable[dict[str, Any] | str | bytes],
     *,
     model: str = "default",
-    version: int | None = None,
+    version: int | str | None = None,
     restrict: int | None = None,
-    opened: dict[tuple[str, int | None], Embeddings] | None = None,
+    opened: dict[tuple[str, int | str | None], Embeddings] | None = None,
 ) -> Iterator[BatchResult]:
     """Answer each query (a dict, or a JSON line as text or UTF-8 bytes) in input order.
 
@@ -194,7 +197,7 @@ def run_batch(
 
 def _answer(chunk: list[_Query], versions: _Opened) -> list[BatchResult]:
     answers: dict[int, BatchResult] = {}
-    groups: dict[tuple[str, int | None], list[_Query]] = {}
+    groups: dict[tuple[str, int | str | None], list[_Query]] = {}
     for query in chunk:
         if query.error is not None:
             answers[query.line] = BatchResult(line=query.line, id=query.id, error=query.error)

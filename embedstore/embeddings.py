@@ -262,9 +262,9 @@ def _check_k(k: int) -> None:
 def open_embeddings(
     store: str | Path | Store | None = None,
     model: str = DEFAULT_MODEL,
-    version: int | None = None,
+    version: int | str | None = None,
 ) -> Embeddings:
-    """Open ``version`` (default: the latest) of ``model`` in ``store`` for queries.
+    """Open ``version`` (a number or an alias; default: the latest) of ``model`` for queries.
 
     ``store`` is a path, an open :class:`Store`, or None for the default store
     (``$EMBED_STORE``, else ``~/.local/share/embedstore``).

@@ -11,7 +11,7 @@ from .store import DB_NAME, Store
 
 
 def describe_store(
-    store: str | Path | None, model: str, version: int | None = None
+    store: str | Path | None, model: str, version: int | str | None = None
 ) -> dict[str, Any]:
     """The store's path, its models, and the full record of one version when it exists.
 

@@ -47,7 +47,38 @@ def m001_versions_and_items(db: Database) -> None:
     db.execute("CREATE UNIQUE INDEX items_by_item ON items (version_id, item)")
 
 
-ALL_MIGRATIONS = [m001_versions_and_items]
+def m002_aliases(db: Database) -> None:
+    """Aliases (a name pointing at one version of a model), every move of them, and the last
+    version number each model handed out (numbers are never reused, even after removal)."""
+    db.execute(
+        """
+        CREATE TABLE aliases (
+            model TEXT NOT NULL,
+            name TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            updated TEXT NOT NULL,
+            PRIMARY KEY (model, name)
+        )
+        """
+    )
+    db.execute(
+        """
+        CREATE TABLE alias_history (
+            id INTEGER PRIMARY KEY,
+            model TEXT NOT NULL,
+            name TEXT NOT NULL,
+            version INTEGER,
+            previous INTEGER,
+            changed TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE TABLE version_numbers (model TEXT PRIMARY KEY, last INTEGER NOT NULL)")
+    db.execute("INSERT INTO version_numbers (model, last) "
+               "SELECT model, MAX(version) FROM versions GROUP BY model")
+
+
+ALL_MIGRATIONS = [m001_versions_and_items, m002_aliases]
 KNOWN_NAMES = frozenset(migration.__name__ for migration in ALL_MIGRATIONS)
 
 

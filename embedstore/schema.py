@@ -22,11 +22,12 @@ class SgnsSettings(Record):
     """Every setting of a skip-gram negative-sampling run.
 
     ``epochs=None`` lets the trainer choose from the data's size
-    (:func:`embedstore.sgns.auto_epochs`); the record of a version holds the number it used.
+    (:func:`embedstore.sgns.auto_epochs`); ``dim=None`` means 100, or the parent's dimension
+    when warm-starting. The record of a version holds the numbers it used.
     """
 
     method: Literal["sgns"] = "sgns"
-    dim: int = Field(100, ge=1, le=4096)
+    dim: int | None = Field(None, ge=1, le=4096)
     epochs: int | None = Field(None, ge=1)
     negative: int = Field(5, ge=0, le=100)
     lr: float = Field(0.05, gt=0, le=10)
@@ -77,6 +78,7 @@ class VersionRecord(Record):
     reading: PairFileOptions | None = None
     settings: SgnsSettings | None = None
     import_format: str | None = None
+    parent: int | None = Field(None, ge=1)
     n_items: int = Field(ge=2)
     dim: int = Field(ge=1)
     epochs: int | None = Field(None, ge=1)

@@ -108,10 +108,14 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
+DEFAULT_DIM = 100
+
+
 def train_sgns(
     cooc: Cooccurrence,
     settings: SgnsSettings,
     progress: EpochCallback | None = None,
+    initial: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> SgnsResult:
     """Train item vectors on ``cooc`` with skip-gram negative sampling.
 
@@ -125,6 +129,9 @@ def train_sgns(
     progress:
         Called after each batch with the epoch, the per-mille of the run done and the running
         mean loss.
+    initial:
+        Warm start: ``(vectors, known)``, an ``n_items x dim`` matrix and a boolean mask of the
+        rows whose item vectors start from it; the other rows start at random.
 
     Returns
     -------
@@ -135,8 +142,12 @@ def train_sgns(
     if cooc.n_pairs == 0:
         raise TrainingError("no positive pairs to train on; add pairs with a weight above 0")
     rng = np.random.default_rng(settings.seed)
-    n_items, dim, k = cooc.n_items, settings.dim, settings.negative
+    n_items, k = cooc.n_items, settings.negative
+    dim = settings.dim or DEFAULT_DIM
     item_vectors = ((rng.random((n_items, dim)) - 0.5) / dim).astype(np.float32)
+    if initial is not None:
+        start_vectors, known = initial
+        item_vectors[known] = start_vectors[known]
     context_vectors = np.zeros((n_items, dim), dtype=np.float32)
     item_sq = np.zeros(n_items, dtype=np.float32)
     context_sq = np.zeros(n_items, dtype=np.float32)

@@ -16,14 +16,12 @@ or absent, and published files are never written again.
 
 from __future__ import annotations
 
-import difflib
-import hashlib
+import fcntl
 import os
 import re
-import shutil
 import sqlite3
-import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +40,7 @@ VERSIONS_DIR = "versions"
 TMP_DIR = "tmp"
 VECTORS_FILE = "vectors.npy"
 NORMS_FILE = "norms.npy"
+LOCK_FILE = "lock"
 BUSY_TIMEOUT_SECONDS = 30.0
 SQL_CHUNK = 900
 """Values bound in one IN (...) list (SQLite's oldest limit on variables is 999)."""
@@ -168,6 +167,21 @@ class Store:
     def close(self) -> None:
         self.connection.close()
 
+    @contextmanager
+    def file_lock(self, *, exclusive: bool) -> Iterator[None]:
+        """Writers of version files share this lock; garbage collection takes it alone, so it
+        never removes the files of a version that is being published."""
+        try:
+            descriptor = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise StoreError(f"cannot write to the store {self.path} ({exc.strerror}); "
+                             "check that it is writable") from None
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(descriptor)
+
     def __enter__(self) -> Store:
         return self
 
@@ -180,8 +194,26 @@ class Store:
         rows = self.connection.execute("SELECT DISTINCT model FROM versions ORDER BY model")
         return [model for (model,) in rows]
 
-    def version_info(self, model: str, version: int | None = None) -> VersionInfo:
-        """The version ``version`` of ``model``, or its latest when ``version`` is None."""
+    def resolve(self, model: str, version: int | str | None) -> int | None:
+        """A version reference as a number: an int, digits, or an alias of ``model``."""
+        if version is None or isinstance(version, int):
+            return version
+        if version.isdigit():
+            return int(version)
+        row = self.connection.execute(
+            "SELECT version FROM aliases WHERE model = ? AND name = ?", [model, version]
+        ).fetchone()
+        if row is None:
+            names = [n for (n,) in self.connection.execute(
+                "SELECT name FROM aliases WHERE model = ? ORDER BY name", [model])]
+            known = f"its aliases are {', '.join(names)}" if names else "it has no aliases"
+            raise NotFoundError(f"model {model!r} has no version or alias {version!r}; {known} "
+                                f"(see: embed versions --model {model})")
+        return int(row[0])
+
+    def version_info(self, model: str, version: int | str | None = None) -> VersionInfo:
+        """The version ``version`` of ``model`` (a number or an alias), or its latest."""
+        version = self.resolve(model, version)
         columns = "id, model, version, name, created, n_items, dim, directory"
         if version is None:
             row = self.connection.execute(
@@ -197,7 +229,7 @@ class Store:
             raise self._missing(model, version)
         return VersionInfo(*row)
 
-    def _missing(self, model: str, version: int | None) -> NotFoundError:
+    def _missing(self, model: str, version: int | str | None) -> NotFoundError:
         numbers = [v for (v,) in self.connection.execute(
             "SELECT version FROM versions WHERE model = ? ORDER BY version", [model])]
         if not numbers:
@@ -275,6 +307,8 @@ class Store:
                 " LIMIT 50000",
                 [info.id, first, first + "\U0010ffff"],
             )
+        import difflib
+
         candidates = [candidate for (candidate,) in rows]
         lowered = {candidate.lower(): candidate for candidate in candidates}
         close = difflib.get_close_matches(item.lower(), list(lowered), n=n, cutoff=0.6)
@@ -327,6 +361,22 @@ class Store:
         files' checksums are known. The version becomes visible atomically, in full.
         """
         check_model_name(model)
+        with self.file_lock(exclusive=False):  # garbage collection waits for us
+            return self._publish(model=model, items=items, counts=counts, vectors=vectors,
+                                 make_record=make_record)
+
+    def _publish(
+        self,
+        *,
+        model: str,
+        items: Sequence[str],
+        counts: np.ndarray,
+        vectors: np.ndarray,
+        make_record: Callable[[int, dict[str, FileRecord]], VersionRecord],
+    ) -> VersionRecord:
+        import shutil
+        import uuid
+
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         norms = np.linalg.norm(vectors, axis=1).astype(np.float32)
         directory_name = uuid.uuid4().hex
@@ -371,8 +421,11 @@ class Store:
                              "check that the store is writable and not busy") from None
         try:
             (latest,) = connection.execute(
-                "SELECT COALESCE(MAX(version), 0) FROM versions WHERE model = ?", [model]
+                "SELECT COALESCE(MAX(last), 0) FROM version_numbers WHERE model = ?", [model]
             ).fetchone()
+            connection.execute(
+                "INSERT INTO version_numbers (model, last) VALUES (?, ?) "
+                "ON CONFLICT (model) DO UPDATE SET last = excluded.last", [model, latest + 1])
             record = make_record(latest + 1, files)
             cursor = connection.execute(
                 "INSERT INTO versions (model, version, name, created, n_items, dim, directory,"
@@ -411,6 +464,8 @@ def _write_array(path: Path, array: np.ndarray, root: Path) -> FileRecord:
 
 def sha256_of(path: Path) -> str:
     """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    import hashlib
+
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while block := handle.read(1 << 20):

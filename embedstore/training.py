@@ -7,11 +7,14 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+
 from . import __version__
-from .embeddings import DEFAULT_MODEL
+from .embeddings import DEFAULT_MODEL, Embeddings
+from .errors import TrainingError
 from .pairs import read_pairs
 from .schema import FileRecord, PairFileOptions, SgnsSettings, SourceRecord, VersionRecord
-from .sgns import train_sgns
+from .sgns import DEFAULT_DIM, train_sgns
 from .store import Store, check_model_name, sha256_of
 
 Progress = Callable[[str, int, int, float | None], None]
@@ -24,6 +27,28 @@ def _source(path: Path) -> SourceRecord:
                         sha256=sha256_of(path))
 
 
+def _warm_start(
+    store: str | Path | Store | None, model: str, parent: int | str, items: list[str],
+    dim: int | None,
+) -> tuple[int, tuple[np.ndarray, np.ndarray]]:
+    """The parent's version number and the starting vectors for ``items`` it knows."""
+    opened = store if isinstance(store, Store) else Store.open(store)
+    try:
+        vectors = Embeddings(opened, opened.version_info(model, parent))
+        if dim is not None and dim != vectors.info.dim:
+            raise TrainingError(
+                f"--dim {dim} differs from the {vectors.info.dim} of {model!r} version "
+                f"{vectors.info.version}; leave --dim out to warm-start from it")
+        rows = vectors.known_rows(items)
+        known = np.array([item in rows for item in items], dtype=bool)
+        start = np.zeros((len(items), vectors.info.dim), dtype=np.float32)
+        start[known] = vectors.row_vectors([rows[item] for item in items if item in rows])
+        return vectors.version, (start, known)
+    finally:
+        if not isinstance(store, Store):
+            opened.close()
+
+
 def train_pairs(
     path: str | Path,
     *,
@@ -34,6 +59,7 @@ def train_pairs(
     reading: PairFileOptions | None = None,
     progress: Progress | None = None,
     quiet: bool = False,
+    parent: int | str | None = None,
 ) -> VersionRecord:
     """Train a new version of ``model`` from a pair file and publish it in ``store``.
 
@@ -53,6 +79,9 @@ def train_pairs(
     progress:
         Optional progress callback (see :data:`Progress`); ``quiet`` is accepted for symmetry
         with the CLI and simply drops it.
+    parent:
+        Warm start from this version (number or alias) of ``model``: items it knows start
+        from its vectors, new items start at random, and the dimension is the parent's.
 
     Returns
     -------
@@ -72,17 +101,23 @@ def train_pairs(
         progress=(lambda done: progress("reading", done, total_bytes, None)) if progress else None,
     )
     source = _source(path)
+    parent_version, initial = None, None
+    if parent is not None:
+        parent_version, initial = _warm_start(store, model, parent, cooc.items, settings.dim)
+        settings = settings.model_copy(update={"dim": initial[0].shape[1]})
+    settings = settings.model_copy(update={"dim": settings.dim or DEFAULT_DIM})
     result = train_sgns(
         cooc, settings,
         progress=(lambda epoch, permille, loss: progress("training", permille, 1000, loss))
         if progress else None,
+        initial=initial,
     )
     duration = time.perf_counter() - started
 
     def make_record(version: int, files: dict[str, FileRecord]) -> VersionRecord:
         return VersionRecord(
             model=model, version=version, name=name, created=datetime.now(UTC),
-            source=source, reading=reading,
+            source=source, reading=reading, parent=parent_version,
             settings=settings.model_copy(update={"epochs": result.epochs}),
             n_items=cooc.n_items, dim=settings.dim, epochs=result.epochs,
             epoch_losses=result.epoch_losses, duration_seconds=round(duration, 3),

@@ -98,7 +98,8 @@ def test_version_selection_and_listing(trained: Run) -> None:
     assert result.exit_code == 1
     assert "has no version 9; its versions are 1, 2" in result.stderr
     listing = trained("versions").stdout.splitlines()
-    assert listing[0].split() == ["version", "name", "created", "(UTC)", "items", "dim", "source"]
+    assert listing[0].split() == ["version", "aliases", "name", "created", "(UTC)", "items", "dim",
+                                 "source"]
     assert len(listing) == 3 and "animals only" in listing[2]
     records = json.loads(trained("versions", "--json").stdout)
     assert [r["version"] for r in records] == [1, 2]

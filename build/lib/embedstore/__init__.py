@@ -1,0 +1,74 @@
+"""embedstore: learn item embeddings from co-occurrence pairs, keep every model as an
+immutable version, and answer nearest-neighbour and analogy queries.
+
+>>> import embedstore, tempfile
+>>> store = tempfile.mkdtemp()
+>>> record = embedstore.train_pairs("data/animals.csv", store=store, quiet=True)
+>>> record.model, record.version, record.n_items
+('default', 1, 8)
+>>> with embedstore.open(store) as vectors:
+...     [n.item for n in vectors.analogy("kitten", "cat", "dog", k=1)]
+['puppy']
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+from .errors import (
+    EmbedstoreError,
+    InputError,
+    NotFoundError,
+    QueryError,
+    StoreError,
+    TrainingError,
+    UnknownItemError,
+)
+
+__all__ = [
+    "BatchResult",
+    "Embeddings",
+    "EmbedstoreError",
+    "InputError",
+    "Neighbor",
+    "NotFoundError",
+    "QueryError",
+    "Store",
+    "StoreError",
+    "TrainingError",
+    "UnknownItemError",
+    "__version__",
+    "open",
+    "publish_vectors",
+    "train_pairs",
+]
+
+if TYPE_CHECKING:
+    from .batch import BatchResult
+    from .embeddings import Embeddings, Neighbor
+    from .embeddings import open_embeddings as open
+    from .importing import publish_vectors
+    from .store import Store
+    from .training import train_pairs
+
+_LAZY = {
+    "BatchResult": ("batch", "BatchResult"),
+    "Embeddings": ("embeddings", "Embeddings"),
+    "Neighbor": ("embeddings", "Neighbor"),
+    "open": ("embeddings", "open_embeddings"),
+    "Store": ("store", "Store"),
+    "publish_vectors": ("importing", "publish_vectors"),
+    "train_pairs": ("training", "train_pairs"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Import the heavier parts (numpy, training) only when they are first used."""
+    if name in _LAZY:
+        import importlib
+
+        module, attribute = _LAZY[name]
+        return getattr(importlib.import_module(f".{module}", __name__), attribute)
+    raise AttributeError(f"module 'embedstore' has no attribute {name!r}")

@@ -1,0 +1,270 @@
+"""Many queries at once: JSON lines in, one result per line out, in input order.
+
+Each query is an object with an ``op``:
+
+- ``{"op": "similar", "item": "cat", "k": 3}``
+- ``{"op": "analogy", "a": "king", "b": "man", "c": "woman", "k": 5, "method": "add"}``
+- ``{"op": "vector", "item": "cat"}``
+- ``{"op": "similarity", "a": "cat", "b": "dog"}``
+
+and optionally ``"id"`` (echoed back), ``"model"``, ``"version"`` and ``"restrict"``. ``k``
+defaults to 10. A query that cannot be answered (bad JSON, unknown op or item, a missing
+field) yields a result with ``error`` set, and the run goes on.
+
+Input is read in chunks of :data:`CHUNK_LINES` queries; the ``similar`` and 3CosAdd ``analogy``
+queries of a chunk that share a version are answered together with matrix products and a
+row-wise top-k, in pieces that keep memory bounded, and the chunk's results are yielded before
+the next chunk is read. A million-line input therefore streams through in constant memory.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .errors import EmbedstoreError, QueryError
+
+if TYPE_CHECKING:
+    from .embeddings import Embeddings, Neighbor
+    from .store import Store
+
+CHUNK_LINES = 4096
+OPS = {
+    "similar": ("item",),
+    "analogy": ("a", "b", "c"),
+    "vector": ("item",),
+    "similarity": ("a", "b"),
+}
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The answer to one batch line. Exactly one of results, vector, score, error is set."""
+
+    line: int
+    id: Any = None
+    model: str | None = None
+    version: int | None = None
+    query: dict[str, Any] | None = None
+    results: list[Neighbor] | None = None
+    vector: list[float] | None = None
+    score: float | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON object written for this line (the ``--json`` shape plus ``id``)."""
+        if self.error is not None:
+            return {"id": self.id, "error": self.error}
+        payload: dict[str, Any] = {"id": self.id, "model": self.model, "version": self.version,
+                                   "query": self.query}
+        if self.results is not None:
+            payload["results"] = [{"item": n.item, "score": n.score} for n in self.results]
+        if self.vector is not None:
+            payload["vector"] = self.vector
+        if self.score is not None:
+            payload["score"] = self.score
+        return payload
+
+
+@dataclass
+class _Query:
+    line: int
+    id: Any = None
+    op: str = ""
+    fields: dict[str, Any] = field(default_factory=dict)
+    model: str = ""
+    version: int | str | None = None
+    restrict: int | None = None
+    error: str | None = None
+
+
+def _parse(line: int, raw: dict[str, Any] | str | bytes, model: str, version: int | str | None,
+           restrict: int | None) -> _Query:
+    query = _Query(line=line, model=model, version=version, restrict=restrict)
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            query.error = f"line {line}: not valid UTF-8"
+            return query
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError as exc:
+            query.error = f"line {line}: not valid JSON ({exc.msg})"
+            return query
+    if not isinstance(raw, dict):
+        query.error = f"line {line}: a query must be a JSON object"
+        return query
+    query.id = raw.get("id")
+    op = raw.get("op")
+    if op not in OPS:
+        query.error = f"line {line}: unknown op {op!r}; use one of {', '.join(OPS)}"
+        return query
+    query.op = op
+    for name in OPS[op]:
+        value = raw.get(name)
+        if not isinstance(value, str) or not value:
+            query.error = f"line {line}: {op} needs {name!r} as a non-empty string"
+            return query
+        query.fields[name] = value
+    if op in ("similar", "analogy"):
+        k = raw.get("k", 10)
+        if not isinstance(k, int) or isinstance(k, bool) or k < 1:
+            query.error = f"line {line}: k must be a whole number of at least 1"
+            return query
+        query.fields["k"] = k
+    if op == "analogy":
+        method = raw.get("method", "add")
+        if method not in ("add", "mul"):
+            query.error = f"line {line}: method must be 'add' or 'mul'"
+            return query
+        query.fields["method"] = method
+    for name in ("model", "version", "restrict"):
+        if name in raw and raw[name] is not None:
+            value = raw[name]
+            whole = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+            text = isinstance(value, str) and bool(value)
+            valid = {"model": text, "version": whole or text, "restrict": whole}[name]
+            if not valid:
+                kind = {"model": "a string", "version": "a version number or an alias",
+                        "restrict": "a whole number of at least 1"}[name]
+                query.error = f"line {line}: {name} must be {kind}"
+                return query
+            setattr(query, name, value)
+    return query
+
+
+def _echo(query: _Query) -> dict[str, Any]:
+    return {"op": query.op, **query.fields}
+
+
+class _Opened:
+    """Versions opened during a run, by (model, version)."""
+
+    def __init__(self, store: Store,
+                 opened: dict[tuple[str, int | str | None], Embeddings]) -> None:
+        self.store = store
+        self.opened = dict(opened)
+
+    def get(self, model: str, version: int | str | None) -> Embeddings:
+        from .embeddings import Embeddings
+
+        key = (model, version)
+        if key not in self.opened:
+            info = self.store.version_info(model, version)
+            latest_key = (model, info.version)
+            if latest_key not in self.opened:
+                self.opened[latest_key] = Embeddings(self.store, info)
+            self.opened[key] = self.opened[latest_key]
+        return self.opened[key]
+
+
+def run_batch(
+    store: Store,
+    queries: Iterable[dict[str, Any] | str | bytes],
+    *,
+    model: str = "default",
+    version: int | str | None = None,
+    restrict: int | None = None,
+    opened: dict[tuple[str, int | str | None], Embeddings] | None = None,
+) -> Iterator[BatchResult]:
+    """Answer each query (a dict, or a JSON line as text or UTF-8 bytes) in input order.
+
+    ``model``, ``version`` and ``restrict`` are the defaults for queries that do not name
+    their own. Blank lines are skipped (they yield nothing).
+    """
+    versions = _Opened(store, opened or {})
+    chunk: list[_Query] = []
+    for line, raw in enumerate(queries, start=1):
+        if isinstance(raw, str | bytes) and not raw.strip():
+            continue
+        chunk.append(_parse(line, raw, model, version, restrict))
+        if len(chunk) >= CHUNK_LINES:
+            yield from _answer(chunk, versions)
+            chunk = []
+    if chunk:
+        yield from _answer(chunk, versions)
+
+
+def _answer(chunk: list[_Query], versions: _Opened) -> list[BatchResult]:
+    answers: dict[int, BatchResult] = {}
+    groups: dict[tuple[str, int | str | None], list[_Query]] = {}
+    for query in chunk:
+        if query.error is not None:
+            answers[query.line] = BatchResult(line=query.line, id=query.id, error=query.error)
+        else:
+            groups.setdefault((query.model, query.version), []).append(query)
+    for (model, version), queries in groups.items():
+        try:
+            embeddings = versions.get(model, version)
+        except EmbedstoreError as error:
+            for query in queries:
+                answers[query.line] = _failed(query, error)
+            continue
+        answers.update(_answer_version(embeddings, queries))
+    return [answers[query.line] for query in chunk]
+
+
+def _failed(query: _Query, error: Exception) -> BatchResult:
+    return BatchResult(line=query.line, id=query.id, error=f"line {query.line}: {error}")
+
+
+def _answer_version(embeddings: Embeddings, queries: list[_Query]) -> dict[int, BatchResult]:
+    answers: dict[int, BatchResult] = {}
+    names = [name for query in queries for key, name in query.fields.items()
+             if key in ("item", "a", "b", "c")]
+    known = embeddings.known_rows(names)
+
+    def done(query: _Query, **values: Any) -> BatchResult:
+        return BatchResult(line=query.line, id=query.id, model=embeddings.model,
+                           version=embeddings.version, query=_echo(query), **values)
+
+    nearest: dict[tuple[str, int | None], list[tuple[_Query, list[int]]]] = {}
+    for query in queries:
+        items = [query.fields[key] for key in OPS[query.op]]
+        missing = next((item for item in items if item not in known), None)
+        if missing is not None:
+            answers[query.line] = _failed(query, embeddings.unknown(missing))
+            continue
+        rows = [known[item] for item in items]
+        try:
+            if query.op == "vector":
+                answers[query.line] = done(query, vector=embeddings.row_vectors(rows)[0].tolist())
+            elif query.op == "similarity":
+                a, b = embeddings.row_vectors(rows)
+                from .embeddings import cosine_of
+
+                answers[query.line] = done(query, score=cosine_of(a, b))
+            elif query.op == "analogy" and query.fields["method"] == "mul":
+                f = query.fields
+                answers[query.line] = done(query, results=embeddings.analogy(
+                    f["a"], f["b"], f["c"], k=f["k"], method="mul", restrict=query.restrict))
+            else:
+                nearest.setdefault((query.op, query.restrict), []).append((query, rows))
+        except (EmbedstoreError, QueryError) as error:
+            answers[query.line] = _failed(query, error)
+    for (op, restrict), group in nearest.items():
+        rows_list = [rows for _, rows in group]
+        if op == "similar":
+            targets = embeddings.row_vectors([rows[0] for rows in rows_list])
+        else:
+            targets = embeddings.analogy_targets(rows_list)
+        k = max(query.fields["k"] for query, _ in group)
+        try:
+            results = embeddings.nearest(np.asarray(targets), k, rows_list, restrict)
+        except EmbedstoreError as error:
+            for query, _ in group:
+                answers[query.line] = _failed(query, error)
+            continue
+        for (query, _), neighbors in zip(group, results, strict=True):
+            answers[query.line] = done(query, results=neighbors[: query.fields["k"]])
+    return answers

@@ -1,0 +1,297 @@
+"""Read pair files (``item_a,item_b[,weight]``) into a :class:`Cooccurrence`.
+
+A pair file is CSV or TSV (the delimiter is detected from the first line), optionally
+gzip-compressed (detected from its first bytes, not its name), with an optional header row.
+A missing weight means 1; positive weights are co-occurrence counts and repeated rows add up;
+a weight of 0 marks an explicit negative pair. Pairs are symmetric: ``a,b`` and ``b,a`` are
+the same pair.
+
+The file is read in one streaming pass. Rows are turned into integer ids and reduced into
+distinct pairs chunk by chunk, so memory grows with the distinct items and pairs, not with the
+length of the file. Any bad row stops the read with an :class:`InputError` naming the file and
+the line.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import gzip
+import math
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from .cooccurrence import Cooccurrence
+from .errors import InputError
+
+HEADER_NAMES = frozenset(
+    {("item_a", "item_b"), ("item1", "item2"), ("source", "target"), ("src", "dst")}
+)
+"""First rows of two columns that are taken for a header (compared case-insensitively)."""
+
+_CHUNK_ROWS = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b"
+
+ProgressCallback = Callable[[int], None]
+"""Called now and then with the number of bytes of the file read so far."""
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """The reduced content of a pair file: item ids in first-seen order and pair sums."""
+
+    items: list[str]
+    keys: np.ndarray  # int64: (low id << 32) | high id
+    weights: np.ndarray  # float64 summed weight per key
+
+
+def open_binary(path: Path) -> IO[bytes]:
+    """Open ``path`` for reading bytes, transparently decompressing gzip.
+
+    Raises
+    ------
+    InputError
+        When the file is missing, a directory or unreadable.
+    """
+    try:
+        raw = path.open("rb")
+    except FileNotFoundError:
+        raise InputError(f"{path}: file not found; check the path") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a directory; give a file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc.strerror}); check its permissions") from None
+    if raw.peek(2)[:2] == _GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+    return raw
+
+
+def decoded_lines(path: Path, stream: IO[bytes]) -> Iterator[str]:
+    """Yield the lines of ``stream`` decoded as strict UTF-8 (a leading BOM is dropped).
+
+    Raises :class:`InputError` naming the line of the first undecodable byte, or of a
+    damaged gzip stream.
+    """
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
+    line_number = 0
+    try:
+        for raw_line in stream:
+            line_number += 1
+            try:
+                text = decoder.decode(raw_line)
+            except UnicodeDecodeError:
+                raise InputError(
+                    f"{path}, line {line_number}: not valid UTF-8; save the file as UTF-8"
+                ) from None
+            if line_number == 1 and text.startswith("\ufeff"):
+                text = text[1:]
+            yield text
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise InputError(
+            f"{path}, line {line_number + 1}: cannot read ({exc}); the file may be damaged"
+        ) from None
+
+
+def _parse_weight(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(value) or value < 0:
+        return None
+    return value
+
+
+def _is_header(row: list[str]) -> bool:
+    if len(row) == 3:
+        return _parse_weight(row[2].strip()) is None and not _looks_numeric(row[2])
+    if len(row) == 2:
+        return (row[0].strip().lower(), row[1].strip().lower()) in HEADER_NAMES
+    return False
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+class _PairAccumulator:
+    """Turns rows into ids and keeps the distinct pairs reduced, chunk by chunk."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.keys = np.empty(0, dtype=np.int64)
+        self.weights = np.empty(0, dtype=np.float64)
+        self._low: list[int] = []
+        self._high: list[int] = []
+        self._weight: list[float] = []
+
+    def add(self, item_a: str, item_b: str, weight: float) -> None:
+        ids = self.ids
+        a = ids.setdefault(item_a, len(ids))
+        b = ids.setdefault(item_b, len(ids))
+        if a > b:
+            a, b = b, a
+        self._low.append(a)
+        self._high.append(b)
+        self._weight.append(weight)
+        if len(self._low) >= _CHUNK_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._low:
+            return
+        keys = (np.array(self._low, dtype=np.int64) << 32) | np.array(self._high, dtype=np.int64)
+        keys = np.concatenate([self.keys, keys])
+        weights = np.concatenate([self.weights, np.array(self._weight, dtype=np.float64)])
+        self.keys, inverse = np.unique(keys, return_inverse=True)
+        self.weights = np.bincount(inverse, weights=weights, minlength=len(self.keys))
+        self._low, self._high, self._weight = [], [], []
+
+
+def _read_rows(path: Path, header: bool | None, progress: ProgressCallback | None) -> _Rows:
+    accumulator = _PairAccumulator()
+    with open_binary(path) as stream:
+        lines = decoded_lines(path, stream)
+        first = next(lines, None)
+        if first is None or not first.strip():
+            raise InputError(f"{path}, line 1: empty file; a pair file has rows item_a,item_b")
+        delimiter = "\t" if "\t" in first else ","
+
+        def all_lines() -> Iterator[str]:
+            yield first
+            yield from lines
+
+        reader = csv.reader(all_lines(), delimiter=delimiter, strict=True)
+        line_number = 0
+        try:
+            for row_index, row in enumerate(reader):
+                line_number = reader.line_num
+                if row_index == 0 and (header if header is not None else _is_header(row)):
+                    continue
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue  # blank line
+                if len(row) not in (2, 3):
+                    raise InputError(
+                        f"{path}, line {line_number}: expected 2 or 3 columns "
+                        f"(item_a{delimiter}item_b[{delimiter}weight]), found {len(row)}"
+                    )
+                item_a, item_b = row[0].strip(), row[1].strip()
+                if not item_a or not item_b:
+                    raise InputError(f"{path}, line {line_number}: empty item; every pair names "
+                                     "two non-empty items")
+                weight = 1.0
+                if len(row) == 3:
+                    parsed = _parse_weight(row[2].strip())
+                    if parsed is None:
+                        raise InputError(
+                            f"{path}, line {line_number}: weight {row[2]!r} is not a finite "
+                            "number >= 0 (use 0 for a negative pair)"
+                        )
+                    weight = parsed
+                accumulator.add(item_a, item_b, weight)
+                if progress is not None and row_index % 65536 == 0:
+                    progress(_position(stream))
+        except csv.Error as exc:
+            raise InputError(f"{path}, line {reader.line_num}: {exc}; check the quoting") from None
+    accumulator.flush()
+    if progress is not None:
+        progress(path.stat().st_size)
+    if len(accumulator.keys) == 0:
+        raise InputError(f"{path}, line {line_number + 1}: no pairs found; a pair file has rows "
+                         "item_a,item_b[,weight]")
+    items = list(accumulator.ids)
+    return _Rows(items=items, keys=accumulator.keys, weights=accumulator.weights)
+
+
+def _position(stream: IO[bytes]) -> int:
+    raw = getattr(stream, "fileobj", stream)
+    try:
+        return int(raw.tell())
+    except (OSError, ValueError, AttributeError):
+        return 0
+
+
+def read_pairs(
+    path: str | Path,
+    *,
+    min_count: float = 1,
+    header: bool | None = None,
+    progress: ProgressCallback | None = None,
+) -> Cooccurrence:
+    """Read a pair file and aggregate it into distinct items and pairs.
+
+    Parameters
+    ----------
+    path:
+        CSV or TSV file, optionally gzip-compressed.
+    min_count:
+        Items whose count (the summed weight of the positive pairs they are in) is below this
+        are dropped, with their pairs. An item seen only in negative pairs has count 0.
+    header:
+        ``True`` or ``False`` to say whether the first row is a header; ``None`` detects it: a
+        first row is a header when its third field is not a number, or when its two fields are
+        one of :data:`HEADER_NAMES`.
+    progress:
+        Called now and then with the number of bytes read.
+
+    Returns
+    -------
+    Cooccurrence
+        Items ordered by count (descending, ties in first-seen order). A pair whose weights sum
+        to more than 0 is positive; a pair seen only with weight 0 is an explicit negative.
+
+    Raises
+    ------
+    InputError
+        On a missing or unreadable file, bad UTF-8, a row without 2 or 3 columns, an empty
+        item, a weight that is not a finite number >= 0, an empty file, or fewer than two
+        items left after ``min_count``. The message names the file and the line.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "pairs.csv"
+    >>> _ = path.write_text("cat,dog\\ndog,cat,2\\ncat,car,0\\n")
+    >>> data = read_pairs(path, min_count=0)
+    >>> data.items, data.weight.tolist(), data.n_negative_pairs
+    (['cat', 'dog', 'car'], [3.0], 1)
+    """
+    path = Path(path)
+    rows = _read_rows(path, header, progress)
+    low = (rows.keys >> 32).astype(np.int64)
+    high = (rows.keys & 0xFFFFFFFF).astype(np.int64)
+    positive = rows.weights > 0
+    counts = np.bincount(low[positive], weights=rows.weights[positive], minlength=len(rows.items))
+    counts += np.bincount(high[positive], weights=rows.weights[positive], minlength=len(rows.items))
+    keep = counts >= min_count
+    if int(keep.sum()) < 2:
+        raise InputError(
+            f"{path}: fewer than two items have a count of at least {min_count:g}; "
+            "lower --min-count or add pairs"
+        )
+    # Frequency order, ties in first-seen order (a stable sort on the negated counts).
+    order = np.argsort(-counts, kind="stable")
+    order = order[keep[order]]
+    new_id = np.full(len(rows.items), -1, dtype=np.int64)
+    new_id[order] = np.arange(len(order))
+    left, right = new_id[low], new_id[high]
+    valid = (left >= 0) & (right >= 0)
+    left, right = np.minimum(left, right), np.maximum(left, right)
+    pos, neg = valid & positive, valid & ~positive
+    return Cooccurrence(
+        items=[rows.items[i] for i in order],
+        item_counts=counts[order],
+        left=left[pos],
+        right=right[pos],
+        weight=rows.weights[pos],
+        negative_left=left[neg],
+        negative_right=right[neg],
+    )

@@ -1,0 +1,88 @@
+"""Pydantic models of every metadata record the store keeps.
+
+Records are frozen and forbid unknown fields, so a typo in a field name or a record written by
+a different schema fails loudly instead of being silently half-read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Record(BaseModel):
+    """Base of all metadata records: immutable, strict about its fields."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SgnsSettings(Record):
+    """Every setting of a skip-gram negative-sampling run.
+
+    ``epochs=None`` lets the trainer choose from the data's size
+    (:func:`embedstore.sgns.auto_epochs`); ``dim=None`` means 100, or the parent's dimension
+    when warm-starting. The record of a version holds the numbers it used.
+    """
+
+    method: Literal["sgns"] = "sgns"
+    dim: int | None = Field(None, ge=1, le=4096)
+    epochs: int | None = Field(None, ge=1)
+    negative: int = Field(5, ge=0, le=100)
+    lr: float = Field(0.05, gt=0, le=10)
+    min_lr_fraction: float = Field(0.001, gt=0, le=1)
+    batch_size: int = Field(4096, ge=1)
+    ns_exponent: float = Field(0.75, ge=0, le=2)
+    seed: int = Field(0, ge=0)
+
+
+class PairFileOptions(Record):
+    """How a pair file was read."""
+
+    kind: Literal["pairs"] = "pairs"
+    min_count: float = Field(1, ge=0)
+    header: bool | None = None
+
+
+class SourceRecord(Record):
+    """The input a version was made from, as it was when it was read."""
+
+    path: str
+    bytes: int
+    sha256: str
+
+
+class FileRecord(Record):
+    """One file of a version, relative to the store directory, with its checksum."""
+
+    path: str
+    bytes: int
+    sha256: str
+
+
+class VersionRecord(Record):
+    """Everything known about one published version. It never changes once published.
+
+    ``origin`` says how the vectors came to be: ``train`` (then ``reading``, ``settings``,
+    ``epochs`` and ``epoch_losses`` describe the run) or ``import`` (then ``import_format``
+    names the file format, and ``source`` is absent for vectors handed over in memory).
+    """
+
+    model: str
+    version: int = Field(ge=1)
+    name: str | None = None
+    created: datetime
+    origin: Literal["train", "import"] = "train"
+    source: SourceRecord | None = None
+    reading: PairFileOptions | None = None
+    settings: SgnsSettings | None = None
+    import_format: str | None = None
+    parent: int | None = Field(None, ge=1)
+    n_items: int = Field(ge=2)
+    dim: int = Field(ge=1)
+    epochs: int | None = Field(None, ge=1)
+    epoch_losses: list[float] = Field(default_factory=list)
+    duration_seconds: float = Field(ge=0)
+    files: dict[str, FileRecord]
+    embedstore_version: str

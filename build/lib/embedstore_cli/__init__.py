@@ -1,0 +1,1 @@
+"""The ``embed`` command (installed as the package ``embedstore_cli``)."""

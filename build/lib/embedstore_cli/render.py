@@ -1,0 +1,85 @@
+"""Everything the CLI prints: tables and JSON on stdout, progress on stderr."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import click
+
+if TYPE_CHECKING:
+    from embedstore.embeddings import Neighbor
+    from embedstore.schema import VersionRecord
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(value, ensure_ascii=False))
+
+
+def emit_table(rows: Sequence[Sequence[str]], header: Sequence[str] | None = None) -> None:
+    """Columns padded to their widest cell; the last column is not padded."""
+    all_rows = [list(header)] if header else []
+    all_rows += [list(row) for row in rows]
+    if not all_rows:
+        return
+    widths = [max(len(row[i]) for row in all_rows) for i in range(len(all_rows[0]))]
+    for row in all_rows:
+        cells = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=False)]
+        click.echo("  ".join([*cells, row[-1]]).rstrip())
+
+
+def emit_neighbors(
+    neighbors: Sequence[Neighbor], *, model: str, version: int, query: dict[str, Any],
+    as_json: bool,
+) -> None:
+    if as_json:
+        emit_json({
+            "model": model,
+            "version": version,
+            "query": query,
+            "results": [{"item": n.item, "score": n.score} for n in neighbors],
+        })
+        return
+    emit_table([(n.item, f"{n.score:.4f}") for n in neighbors])
+
+
+def describe_version(record: VersionRecord) -> str:
+    name = f" ({record.name})" if record.name else ""
+    how = f", {record.epochs} epochs" if record.epochs else f", imported ({record.import_format})"
+    loss = f", final loss {record.epoch_losses[-1]:.4f}" if record.epoch_losses else ""
+    return (f"{record.model} version {record.version}{name}: {record.n_items} items x "
+            f"{record.dim} dims{how}{loss}, {record.duration_seconds:.1f} s")
+
+
+class ProgressBar:
+    """Draws one stage at a time on stderr (only on a terminal); a no-op when quiet."""
+
+    def __init__(self) -> None:
+        self.stage: str | None = None
+        self.bar: Any = None
+
+    def __call__(self, stage: str, done: int, total: int, loss: float | None) -> None:
+        if not sys.stderr.isatty():
+            return
+        if stage != self.stage:
+            self.finish()
+            self.stage = stage
+            self.bar = click.progressbar(
+                length=max(total, 1), label=stage, file=sys.stderr, show_pos=False,
+                item_show_func=lambda _: None if self.loss is None else f"loss {self.loss:.4f}",
+            )
+            self.bar.__enter__()
+            self.done = 0
+        self.loss = loss
+        self.bar.update(max(0, done - self.done), current_item=stage)
+        self.done = max(self.done, done)
+
+    loss: float | None = None
+    done: int = 0
+
+    def finish(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None

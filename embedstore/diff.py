@@ -1,0 +1,101 @@
+"""What changed between two versions of a model: vocabulary and neighbourhoods.
+
+Answers "can I ship the retrained model?": how many items came and went, and for a sample of
+the items both versions share, how much their ``k`` nearest neighbours overlap (1.0: the same
+neighbours, 0.0: none in common), with the items whose neighbourhoods moved most.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .embeddings import Embeddings
+from .errors import QueryError
+from .store import Store, VersionInfo
+
+LISTED = 10
+
+
+@dataclass(frozen=True)
+class ItemShift:
+    """A shared item and the share of its nearest neighbours that both versions agree on
+    (common neighbours over ``k``, or over the longer list when a vocabulary has fewer)."""
+
+    item: str
+    overlap: float
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    model: str
+    old: int
+    new: int
+    added: int
+    removed: int
+    shared: int
+    added_examples: list[str]
+    removed_examples: list[str]
+    k: int
+    sampled: int
+    mean_overlap: float | None
+    moved_most: list[ItemShift]
+
+
+def _only_in(store: Store, first: VersionInfo, second: VersionInfo) -> tuple[int, list[str]]:
+    """Items of ``first`` missing from ``second``: their count and the most frequent few."""
+    condition = ("FROM items a WHERE a.version_id = ? AND NOT EXISTS "
+                 "(SELECT 1 FROM items b WHERE b.version_id = ? AND b.item = a.item)")
+    (count,) = store.connection.execute(f"SELECT COUNT(*) {condition}",
+                                        [first.id, second.id]).fetchone()
+    examples = [item for (item,) in store.connection.execute(
+        f"SELECT a.item {condition} ORDER BY a.row LIMIT {LISTED}", [first.id, second.id])]
+    return int(count), examples
+
+
+def diff_versions(
+    store: Store, model: str, old: int | str, new: int | str, *, k: int = 10,
+    sample: int = 1000, seed: int = 0,
+) -> VersionDiff:
+    """Compare version ``old`` with version ``new`` of ``model``.
+
+    ``sample`` shared items (chosen with ``seed``; all of them when fewer) have their ``k``
+    nearest neighbours computed in both versions.
+    """
+    if k < 1 or sample < 1:
+        raise QueryError("k and sample must be at least 1")
+    old_info, new_info = store.version_info(model, old), store.version_info(model, new)
+    added, added_examples = _only_in(store, new_info, old_info)
+    removed, removed_examples = _only_in(store, old_info, new_info)
+    shared_rows = store.connection.execute(
+        "SELECT a.item, a.row, b.row FROM items a JOIN items b "
+        "ON b.version_id = ? AND b.item = a.item WHERE a.version_id = ? ORDER BY a.row",
+        [new_info.id, old_info.id]).fetchall()
+    rng = np.random.default_rng(seed)
+    picked = sorted(rng.choice(len(shared_rows), size=min(sample, len(shared_rows)),
+                               replace=False)) if shared_rows else []
+    chosen = [shared_rows[i] for i in picked]
+    shifts: list[ItemShift] = []
+    if chosen:
+        old_vectors, new_vectors = Embeddings(store, old_info), Embeddings(store, new_info)
+        old_rows = [[row] for _, row, _ in chosen]
+        new_rows = [[row] for _, _, row in chosen]
+        before = old_vectors.nearest(old_vectors.row_vectors([r[0] for r in old_rows]), k,
+                                     old_rows)
+        after = new_vectors.nearest(new_vectors.row_vectors([r[0] for r in new_rows]), k,
+                                    new_rows)
+        for (item, _, _), old_neighbors, new_neighbors in zip(chosen, before, after,
+                                                             strict=True):
+            old_set = {n.item for n in old_neighbors}
+            new_set = {n.item for n in new_neighbors}
+            largest = max(len(old_set), len(new_set))
+            shifts.append(ItemShift(item, len(old_set & new_set) / largest if largest else 1.0))
+    moved = sorted(shifts, key=lambda shift: (shift.overlap, shift.item))[:LISTED]
+    return VersionDiff(
+        model=model, old=old_info.version, new=new_info.version, added=added, removed=removed,
+        shared=len(shared_rows), added_examples=added_examples,
+        removed_examples=removed_examples, k=k, sampled=len(chosen),
+        mean_overlap=float(np.mean([s.overlap for s in shifts])) if shifts else None,
+        moved_most=moved,
+    )

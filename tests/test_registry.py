@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import Result
+
+import embedstore
+from embedstore.store import DB_NAME, Store
+from tests.conftest import DATA
+
+Run = Callable[..., Result]
+
+
+def train(run: Run, *args: str) -> dict:  # type: ignore[type-arg]
+    result = run("train", str(DATA / "animals.csv"), "--quiet", "--json", "--epochs", "20",
+                 "--dim", "8", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def test_alias_resolves_moves_and_keeps_history(run: Run) -> None:
+    for seed in ("1", "2"):
+        train(run, "--seed", seed)
+    assert run("tag", "1", "prod").stdout == "default: prod -> version 1\n"
+    assert json.loads(run("similar", "cat", "--version", "prod", "--json").stdout)["version"] == 1
+    assert run("tag", "2", "prod").stdout == "default: prod -> version 2 (was version 1)\n"
+    assert json.loads(run("similar", "cat", "--version", "prod", "--json").stdout)["version"] == 2
+    history = json.loads(run("aliases", "--history", "--json").stdout)
+    assert [(h["name"], h["previous"], h["version"]) for h in history] == [
+        ("prod", None, 1), ("prod", 1, 2)]
+    listing = run("versions").stdout.splitlines()
+    assert listing[2].split()[:2] == ["2", "prod"]
+
+
+def test_bad_aliases_change_nothing(run: Run, store: Path) -> None:
+    train(run)
+    result = run("tag", "7", "prod")
+    assert result.exit_code == 1 and "has no version 7" in result.stderr
+    result = run("tag", "1", "9lives")  # would read as a version number
+    assert result.exit_code == 1 and "invalid alias '9lives'" in result.stderr
+    assert json.loads(run("aliases", "--json").stdout) == []
+    result = run("similar", "cat", "--version", "nope")
+    assert result.exit_code == 1 and "no version or alias 'nope'" in result.stderr
+
+
+def test_rm_is_refused_while_aliased_and_numbers_are_never_reused(run: Run, store: Path) -> None:
+    first, second = train(run), train(run)
+    run("tag", "2", "prod")
+    result = run("rm", "2")
+    assert result.exit_code == 1 and "aliased as prod" in result.stderr
+    assert (store / Path(second["files"]["vectors"]["path"])).exists()
+    assert run("rm", "2", "--force").stdout == "removed default version 2\n"
+    assert not (store / Path(second["files"]["vectors"]["path"]).parent).exists()
+    assert (store / Path(first["files"]["vectors"]["path"])).exists()
+    history = json.loads(run("aliases", "--history", "--json").stdout)
+    assert history[-1]["version"] is None and history[-1]["previous"] == 2
+    assert train(run)["version"] == 3  # 2 is gone for good
+    versions = [r["version"] for r in json.loads(run("versions", "--json").stdout)]
+    assert versions == [1, 3]
+
+
+def test_gc_removes_only_unowned_files(run: Run, store: Path) -> None:
+    kept = train(run)
+    orphan = store / "versions" / "deadbeef"
+    orphan.mkdir()
+    (orphan / "vectors.npy").write_bytes(b"x" * 100)
+    leftover = store / "tmp" / "cafe"
+    leftover.mkdir(parents=True)
+    (leftover / "norms.npy").write_bytes(b"y" * 10)
+    report = json.loads(run("gc", "--json").stdout)
+    assert sorted(report["removed"]) == ["tmp/cafe", "versions/deadbeef"]
+    assert report["bytes"] == 110
+    assert not orphan.exists() and not leftover.exists()
+    assert (store / kept["files"]["vectors"]["path"]).exists()
+    assert run("gc").stdout == "freed 0 bytes in 0 path(s)\n"
+
+
+def test_verify_names_what_is_wrong(run: Run, store: Path) -> None:
+    train(run)
+    second = train(run)
+    assert run("verify").stdout == "default version 1: ok\ndefault version 2: ok\n"
+    vectors_file = store / second["files"]["vectors"]["path"]
+    data = bytearray(vectors_file.read_bytes())
+    data[-1] ^= 0xFF
+    vectors_file.write_bytes(bytes(data))
+    result = run("verify", "--all")
+    assert result.exit_code == 1
+    assert "default version 2: DAMAGED: " in result.stdout and "checksum differs" in result.stdout
+    with sqlite3.connect(store / DB_NAME) as connection:
+        connection.execute("DELETE FROM items WHERE version_id = 1 AND row = 3")
+    reports = json.loads(run("verify", "1", "--json").stdout)
+    assert reports[0]["ok"] is False
+    assert "vocabulary has 7 rows, expected 8" in reports[0]["problems"][0]
+    (store / second["files"]["norms"]["path"]).unlink()
+    assert "norms.npy is missing" in run("verify", "2").stdout
+
+
+def test_diff_counts_items_and_neighbourhood_overlap(run: Run, write) -> None:  # type: ignore[no-untyped-def]
+    train(run, "--seed", "4")
+    train(run, "--seed", "4")  # same file and seed: identical vectors
+    report = json.loads(run("diff", "1", "2", "--json", "--k", "3").stdout)
+    assert (report["added"], report["removed"], report["shared"]) == (0, 0, 8)
+    assert report["mean_overlap"] == 1.0 and report["sampled"] == 8
+    other = write("other.csv", "cat,dog\ncat,lion\ndog,wolf\n")
+    assert run("train", str(other), "--quiet", "--epochs", "5", "--dim", "8").exit_code == 0
+    report = json.loads(run("diff", "2", "3", "--json", "--k", "2", "--sample", "2").stdout)
+    assert (report["added"], report["removed"], report["shared"]) == (2, 6, 2)
+    assert report["added_examples"] == ["lion", "wolf"]
+    assert report["sampled"] == 2 and 0.0 <= report["mean_overlap"] <= 1.0
+    text = run("diff", "1", "2").stdout
+    assert "items: 8 shared, 0 added, 0 removed" in text and "mean 1.000" in text
+
+
+def test_warm_start_from_a_parent_version(run: Run, store: Path, write) -> None:  # type: ignore[no-untyped-def]
+    parent = train(run, "--dim", "16")
+    grown = write("grown.csv", (DATA / "animals.csv").read_text() + "cat,lion\n")
+    result = run("train", str(grown), "--from", "1", "--epochs", "1", "--lr", "0.0001",
+                 "--quiet", "--json")
+    child = json.loads(result.stdout)
+    assert (child["parent"], child["dim"], child["version"]) == (1, 16, 2)
+    with embedstore.open(store, version=1) as old, embedstore.open(store, version=2) as new:
+        # a barely trained child still holds its parent's vectors for the shared items
+        assert np.allclose(old.vector("cat"), new.vector("cat"), atol=1e-3)
+        assert len(new) == 9 and parent["n_items"] == 8
+    result = run("train", str(grown), "--from", "1", "--dim", "32", "--quiet")
+    assert result.exit_code == 1 and "--dim 32 differs from the 16" in result.stderr
+
+
+def test_version_numbers_survive_an_older_store(store: Path) -> None:
+    embedstore.publish_vectors(["a", "b"], np.eye(2, dtype=np.float32), store=store)
+    with Store.open(store) as opened:
+        assert opened.version_info("default").version == 1
+    with pytest.raises(embedstore.StoreError):
+        embedstore.publish_vectors(["a", "b"], np.eye(2, dtype=np.float32), store=store,
+                                   model="bad/name")
