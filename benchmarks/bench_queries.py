@@ -25,11 +25,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -71,23 +69,32 @@ print(json.dumps(times))
 """
 
 
-def run_measured(command: list[str]) -> tuple[float, int, str]:
-    """Wall time, the child's own peak RSS in bytes, and its stdout.
+LAUNCHER = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execvp(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - start
+sys.stderr.write(f"\\nMAXRSS {usage.ru_maxrss} {status} {wall}\\n")
+"""
 
-    The child is started with ``posix_spawn`` (no fork): a forked child's peak RSS would
-    count the pages of this benchmark process it was copied from.
+
+def run_measured(command: list[str]) -> tuple[float, int, str]:
+    """Wall time, the command's own peak RSS in bytes, and its stdout.
+
+    A small launcher process forks the command and times it: a child forked (or spawned)
+    straight from this benchmark would report this process's peak RSS as its own.
     """
-    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        actions = [(os.POSIX_SPAWN_DUP2, out.fileno(), 1), (os.POSIX_SPAWN_DUP2, err.fileno(), 2)]
-        start = time.perf_counter()
-        pid = os.posix_spawnp(command[0], command, dict(os.environ), file_actions=actions)
-        _, status, usage = os.wait4(pid, 0)
-        wall = time.perf_counter() - start
-        out.seek(0)
-        err.seek(0)
-        if status != 0:
-            raise SystemExit(f"{command} failed: {err.read().decode()}")
-        return wall, usage.ru_maxrss * 1024, out.read().decode()
+    result = subprocess.run([sys.executable, "-S", "-c", LAUNCHER, *command],
+                            capture_output=True, text=True, check=False)
+    marker = result.stderr.rsplit("MAXRSS ", 1)
+    fields = marker[1].split()
+    maxrss, status, wall = int(fields[0]), int(fields[1]), float(fields[2])
+    if result.returncode or status:
+        raise SystemExit(f"{command} failed: {marker[0]}")
+    return wall, maxrss * 1024, result.stdout
 
 
 def build_store(workdir: Path, items: int, dim: int, model: str) -> Path:

@@ -91,43 +91,64 @@ def k_option(f: F) -> F:
                         help="How many results.")(f)
 
 
+def text_options(f: F) -> F:
+    """--window, --sample and --min-count of text counting, shared by pairs and train."""
+    f = click.option("--sample", type=click.FloatRange(0, 1), default=1e-3, show_default=True,
+                     help="Text: word2vec's frequent-word subsampling threshold (0: off).")(f)
+    f = click.option("--window", type=click.IntRange(1, 100), default=5, show_default=True,
+                     help="Text: tokens up to this far apart co-occur.")(f)
+    return f
+
+
 @cli.command()
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=True))
+@click.option("--text", is_flag=True,
+              help="FILE is a text corpus (one sentence or paragraph per line), not pairs.")
+@click.option("--method", type=click.Choice(["auto", "sgns", "svd"]), default="auto",
+              show_default=True,
+              help="auto: svd for --text, sgns for pair files; see How training works.")
 @click.option("--model", default="default", show_default=True, help="Model to add a version to.")
 @click.option("--name", help="Free-text name for the new version.")
 @click.option("--dim", type=click.IntRange(1, 4096),
               help="Vector dimension (default: 100, or the parent's with --from).")
+@click.option("--min-count", type=click.FloatRange(min=0),
+              help="Drop items seen less often (default: 1 for pairs, 5 for --text).")
+@text_options
 @click.option("--epochs", type=click.IntRange(min=1),
-              help="Passes over the pairs (default: chosen from the data's size).")
+              help="SGNS: passes over the pairs (default: chosen from the data's size).")
 @click.option("--negative", type=click.IntRange(0, 100), default=5, show_default=True,
-              help="Sampled negatives per positive pair.")
+              help="SGNS: sampled negatives per positive pair.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True, max=10), default=0.05,
-              show_default=True, help="Initial learning rate (decays linearly).")
+              show_default=True, help="SGNS: initial learning rate (decays linearly).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=4096, show_default=True,
-              help="Pair visits per vectorised update.")
-@click.option("--min-count", type=click.FloatRange(min=0), default=1, show_default=True,
-              help="Drop items whose summed positive weight is below this.")
+              help="SGNS: pair visits per vectorised update.")
 @click.option("--ns-exponent", type=click.FloatRange(0, 2), default=0.75, show_default=True,
-              help="Negatives are drawn from item counts raised to this power.")
+              help="SGNS: negatives are drawn from item counts raised to this power.")
+@click.option("--power-iterations", type=click.IntRange(0, 50), default=4, show_default=True,
+              help="SVD: power iterations of the randomised SVD.")
+@click.option("--eigen-weight", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="SVD: singular values are raised to this power in the vectors.")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Random seed; the same file and seed give the same vectors.")
+              help="Random seed; the same file, settings and seed give the same vectors.")
 @click.option("--header/--no-header", default=None,
-              help="Whether the first row is a header (default: detected).")
+              help="Pair files: whether the first row is a header (default: detected).")
 @click.option("--from", "parent", type=VERSION,
-              help="Warm-start from this version (number or alias) of the model.")
+              help="SGNS: warm-start from this version (number or alias) of the model.")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the new version's metadata as JSON.")
 @store_option
 def train(
-    store_path: Path | None, file: Path, model: str, name: str | None, dim: int | None,
-    epochs: int | None, negative: int, lr: float, batch_size: int, min_count: float,
-    ns_exponent: float, seed: int, header: bool | None, parent: str | None, quiet: bool,
-    as_json: bool,
+    store_path: Path | None, file: Path, text: bool, method: str, model: str,
+    name: str | None, dim: int | None, min_count: float | None, window: int, sample: float,
+    epochs: int | None, negative: int, lr: float, batch_size: int, ns_exponent: float,
+    power_iterations: int, eigen_weight: float, seed: int, header: bool | None,
+    parent: str | None, quiet: bool, as_json: bool,
 ) -> None:
-    """Train a new version of a model from a pair file.
+    """Train a new version of a model from a pair file, or with --text from a text corpus.
 
     FILE holds rows item_a,item_b[,weight] (CSV or TSV, optional header, optionally
     gzipped). A missing weight means 1, repeated rows add up, weight 0 marks a negative pair.
+    With --text, FILE holds one sentence or paragraph per line (optionally gzipped).
 
     \b
     Examples:
@@ -135,23 +156,150 @@ def train(
       embed train data/royalty.csv --model royalty --name first --seed 7
       embed train clicks.tsv.gz --dim 64 --epochs 10 --min-count 5 --quiet
       embed train new-week.csv --from prod --name retrained
+      embed train corpus.txt.gz --text --model words --window 5 --sample 1e-3
+      embed train corpus.txt.gz --text --method svd --power-iterations 6 --eigen-weight 0
     """
-    from embedstore.schema import PairFileOptions, SgnsSettings
-    from embedstore.training import train_pairs
+    from embedstore.schema import PairFileOptions, SgnsSettings, SvdSettings, TextOptions
+    from embedstore.training import default_method, train_file
 
-    settings = SgnsSettings(dim=dim, epochs=epochs, negative=negative, lr=lr,
-                            batch_size=batch_size, ns_exponent=ns_exponent, seed=seed)
-    reading = PairFileOptions(min_count=min_count, header=header)
+    if method == "auto":
+        method = default_method(text)
+    settings: SgnsSettings | SvdSettings
+    if method == "svd":
+        settings = SvdSettings(dim=dim, power_iterations=power_iterations,
+                               eigen_weight=eigen_weight, seed=seed)
+    else:
+        settings = SgnsSettings(dim=dim, epochs=epochs, negative=negative, lr=lr,
+                                batch_size=batch_size, ns_exponent=ns_exponent, seed=seed)
+    reading: PairFileOptions | TextOptions
+    if text:
+        reading = TextOptions(window=window, sample=sample, seed=seed,
+                              min_count=int(min_count) if min_count is not None else 5)
+    else:
+        reading = PairFileOptions(min_count=min_count if min_count is not None else 1,
+                                  header=header)
     bar = ProgressBar()
     try:
-        record = train_pairs(file, store=store_path, model=model, name=name, settings=settings,
-                             reading=reading, progress=None if quiet else bar, parent=parent)
+        record = train_file(file, text=text, store=store_path, model=model, name=name,
+                            settings=settings, reading=reading,
+                            progress=None if quiet else bar, parent=parent)
     finally:
         bar.finish()
     if as_json:
         emit_json(record.model_dump(mode="json"))
     else:
         click.echo(describe_version(record))
+
+
+@cli.command()
+@click.argument("corpus", type=click.Path(path_type=Path, dir_okay=True))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Pair file to write (item_a,item_b,weight with a header).")
+@click.option("--min-count", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Drop tokens seen less often.")
+@text_options
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the subsampling draws.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def pairs(corpus: Path, output: Path, min_count: int, window: int, sample: float, seed: int,
+          quiet: bool) -> None:
+    """Count a text corpus's co-occurrences into a pair file that embed train reads.
+
+    \b
+    Examples:
+      embed pairs corpus.txt.gz -o pairs.csv
+      embed pairs corpus.txt -o pairs.csv --window 10 --min-count 2 --sample 0
+    """
+    from embedstore.textpairs import count_text, write_pair_file
+
+    bar = ProgressBar()
+    try:
+        cooc = count_text(corpus, window=window, min_count=min_count, sample=sample, seed=seed,
+                          progress=None if quiet else
+                          (lambda stage, done, total: bar(stage, done, total, None)))
+    finally:
+        bar.finish()
+    write_pair_file(cooc, output)
+    click.echo(f"wrote {cooc.n_pairs} pairs of {cooc.n_items} items to {output}")
+
+
+@cli.group(name="eval")
+def eval_() -> None:
+    """Evaluate a version on standard test sets; results are kept with the version.
+
+    \b
+    Examples:
+      embed eval analogies questions-words.txt --restrict 30000
+      embed eval similarity wordsim353.tsv --json
+    """
+
+
+@eval_.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--restrict", type=click.IntRange(min=1),
+              help="Only questions whose words are all among the N most frequent items.")
+@version_options
+@store_option
+def analogies(store_path: Path | None, file: Path, restrict: int | None, model: str,
+              version: str | None, as_json: bool) -> None:
+    """Accuracy on analogy questions (': section' lines, then 'a b c d' per line).
+
+    \b
+    Examples:
+      embed eval analogies questions-words.txt --restrict 30000
+      embed eval analogies questions-words.txt --model words --version prod --json
+    """
+    from dataclasses import asdict
+
+    from embedstore.embeddings import open_embeddings
+    from embedstore.evaluate import evaluate_analogies
+
+    with open_embeddings(store_path, model, version) as vectors:
+        report = evaluate_analogies(vectors, file, restrict)
+        result = {**asdict(report), "accuracy": report.accuracy}
+        vectors.store.record_evaluation(vectors.info, "analogies", result)
+        header = {"model": vectors.model, "version": vectors.version}
+    if as_json:
+        emit_json({**header, **result})
+        return
+    emit_table([(s.section, f"{s.correct}/{s.scored}",
+                 "-" if s.accuracy is None else f"{s.accuracy:.3f}") for s in report.sections],
+               header=("section", "correct", "accuracy"))
+    overall = "-" if report.accuracy is None else f"{report.accuracy:.4f}"
+    click.echo(f"overall: {report.correct}/{report.scored} correct, accuracy {overall}, "
+               f"{report.skipped} questions skipped")
+
+
+@eval_.command()
+@click.argument("file", type=click.Path(path_type=Path))
+@version_options
+@store_option
+def similarity(store_path: Path | None, file: Path, model: str, version: str | None,
+               as_json: bool) -> None:
+    """Spearman and Pearson correlation of cosine with human scores ('w1 w2 score' lines).
+
+    \b
+    Examples:
+      embed eval similarity wordsim353.tsv
+      embed eval similarity wordsim353.tsv --model words --version 2 --json
+    """
+    from dataclasses import asdict
+
+    from embedstore.embeddings import open_embeddings
+    from embedstore.evaluate import evaluate_similarity
+
+    with open_embeddings(store_path, model, version) as vectors:
+        report = evaluate_similarity(vectors, file)
+        result = asdict(report)
+        vectors.store.record_evaluation(vectors.info, "similarity", result)
+        header = {"model": vectors.model, "version": vectors.version}
+    if as_json:
+        emit_json({**header, **result})
+        return
+    spearman = "-" if report.spearman is None else f"{report.spearman:.4f}"
+    pearson = "-" if report.pearson is None else f"{report.pearson:.4f}"
+    click.echo(f"spearman {spearman}, pearson {pearson}, {report.pairs} pairs used, "
+               f"{report.skipped} skipped")
 
 
 @cli.command()

@@ -47,7 +47,12 @@ def emit_neighbors(
 
 def describe_version(record: VersionRecord) -> str:
     name = f" ({record.name})" if record.name else ""
-    how = f", {record.epochs} epochs" if record.epochs else f", imported ({record.import_format})"
+    if record.origin == "import":
+        how = f", imported ({record.import_format})"
+    elif record.epochs:
+        how = f", {record.epochs} epochs"
+    else:
+        how = f", {record.settings.method if record.settings else 'trained'}"
     loss = f", final loss {record.epoch_losses[-1]:.4f}" if record.epoch_losses else ""
     return (f"{record.model} version {record.version}{name}: {record.n_items} items x "
             f"{record.dim} dims{how}{loss}, {record.duration_seconds:.1f} s")

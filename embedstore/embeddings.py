@@ -109,7 +109,7 @@ class Embeddings:
             self._inverse_norms = inverse(self._norms)
         return self._inverse_norms
 
-    def _candidates(self, restrict: int | None) -> tuple[np.ndarray, np.ndarray]:
+    def candidates(self, restrict: int | None) -> tuple[np.ndarray, np.ndarray]:
         if restrict is None:
             return self._vectors, self._inverse()
         if restrict < 1:
@@ -128,7 +128,7 @@ class Embeddings:
         read once per tile of targets, not once per target.
         """
         _check_k(k)
-        vectors, inverse_norms = self._candidates(restrict)
+        vectors, inverse_norms = self.candidates(restrict)
         n = len(vectors)
         tile = min(QUERY_TILE, max(1, len(targets)))
         block = max(1, SCORE_BUDGET // tile)
@@ -204,7 +204,7 @@ class Embeddings:
         rows = self.rows([a, b, c])
         if method == "add":
             return self.nearest(self.analogy_targets([rows]), k, [rows], restrict)[0]
-        vectors, inverse_norms = self._candidates(restrict)
+        vectors, inverse_norms = self.candidates(restrict)
         a_vector, b_vector, c_vector = self.row_vectors(rows)
         scores = analogy_scores(vectors, inverse_norms, a_vector, b_vector, c_vector, method)
         top_rows, values = top_k_rows(scores[None, :], k, [rows])

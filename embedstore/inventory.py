@@ -20,7 +20,8 @@ def describe_store(
     number the model does not have is an error.
     """
     root = Path(store) if store is not None else default_store_path()
-    report: dict[str, Any] = {"store": str(root), "models": [], "version": None}
+    report: dict[str, Any] = {"store": str(root), "models": [], "version": None,
+                              "evaluations": []}
     if not (root / DB_NAME).exists():
         return report
     with Store.open(root) as opened:
@@ -32,4 +33,5 @@ def describe_store(
                 raise
             return report
         report["version"] = opened.version_record(info).model_dump(mode="json")
+        report["evaluations"] = opened.evaluations(info)
     return report

@@ -78,7 +78,23 @@ def m002_aliases(db: Database) -> None:
                "SELECT model, MAX(version) FROM versions GROUP BY model")
 
 
-ALL_MIGRATIONS = [m001_versions_and_items, m002_aliases]
+def m003_evaluations(db: Database) -> None:
+    """Evaluation results, kept beside a version without changing it."""
+    db.execute(
+        """
+        CREATE TABLE evaluations (
+            id INTEGER PRIMARY KEY,
+            version_id INTEGER NOT NULL REFERENCES versions(id),
+            kind TEXT NOT NULL,
+            created TEXT NOT NULL,
+            result TEXT NOT NULL
+        )
+        """
+    )
+    db.execute("CREATE INDEX evaluations_by_version ON evaluations (version_id)")
+
+
+ALL_MIGRATIONS = [m001_versions_and_items, m002_aliases, m003_evaluations]
 KNOWN_NAMES = frozenset(migration.__name__ for migration in ALL_MIGRATIONS)
 
 

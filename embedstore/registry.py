@@ -129,6 +129,7 @@ def remove_version(store: Store, model: str, version: int | str, *, force: bool 
                 "INSERT INTO alias_history (model, name, version, previous, changed) "
                 "VALUES (?, ?, NULL, ?, ?)", [model, name, info.version, now])
         connection.execute("DELETE FROM items WHERE version_id = ?", [info.id])
+        connection.execute("DELETE FROM evaluations WHERE version_id = ?", [info.id])
         connection.execute("DELETE FROM versions WHERE id = ?", [info.id])
         connection.execute("COMMIT")
     except BaseException:

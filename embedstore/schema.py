@@ -7,7 +7,7 @@ a different schema fails loudly instead of being silently half-read.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -34,6 +34,36 @@ class SgnsSettings(Record):
     min_lr_fraction: float = Field(0.001, gt=0, le=1)
     batch_size: int = Field(4096, ge=1)
     ns_exponent: float = Field(0.75, ge=0, le=2)
+    seed: int = Field(0, ge=0)
+
+
+class SvdSettings(Record):
+    """Every setting of a count-based run: PPMI, then a randomised truncated SVD.
+
+    See :mod:`embedstore.factorize` for what each one does.
+    """
+
+    method: Literal["svd"] = "svd"
+    dim: int | None = Field(None, ge=1, le=4096)
+    context_smoothing: float = Field(0.75, gt=0, le=1)
+    shift: float = Field(1.0, ge=1)
+    eigen_weight: float = Field(0.5, ge=0, le=1)
+    add_context: bool = True
+    power_iterations: int = Field(4, ge=0, le=50)
+    oversample: int = Field(20, ge=0, le=1000)
+    seed: int = Field(0, ge=0)
+
+
+TrainSettings = Annotated[SgnsSettings | SvdSettings, Field(discriminator="method")]
+
+
+class TextOptions(Record):
+    """How a text corpus was turned into co-occurrence pairs."""
+
+    kind: Literal["text"] = "text"
+    window: int = Field(5, ge=1, le=100)
+    min_count: int = Field(5, ge=1)
+    sample: float = Field(1e-3, ge=0, le=1)
     seed: int = Field(0, ge=0)
 
 
@@ -75,8 +105,8 @@ class VersionRecord(Record):
     created: datetime
     origin: Literal["train", "import"] = "train"
     source: SourceRecord | None = None
-    reading: PairFileOptions | None = None
-    settings: SgnsSettings | None = None
+    reading: Annotated[PairFileOptions | TextOptions, Field(discriminator="kind")] | None = None
+    settings: TrainSettings | None = None
     import_format: str | None = None
     parent: int | None = Field(None, ge=1)
     n_items: int = Field(ge=2)

@@ -260,6 +260,30 @@ class Store:
         )
         return [VersionRecord.model_validate_json(metadata) for (metadata,) in rows]
 
+    def record_evaluation(self, info: VersionInfo, kind: str, result: dict[str, object]) -> None:
+        """Keep an evaluation's result beside a version (the version itself never changes)."""
+        import json
+        from datetime import UTC, datetime
+
+        try:
+            with self.connection:
+                self.connection.execute("BEGIN IMMEDIATE")
+                self.connection.execute(
+                    "INSERT INTO evaluations (version_id, kind, created, result) "
+                    "VALUES (?, ?, ?, ?)",
+                    [info.id, kind, datetime.now(UTC).isoformat(), json.dumps(result)])
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"cannot record the evaluation in {self.path} ({exc})") from None
+
+    def evaluations(self, info: VersionInfo) -> list[dict[str, object]]:
+        import json
+
+        rows = self.connection.execute(
+            "SELECT kind, created, result FROM evaluations WHERE version_id = ? ORDER BY id",
+            [info.id])
+        return [{"kind": kind, "created": created, "result": json.loads(result)}
+                for kind, created, result in rows]
+
     def rows_of(self, info: VersionInfo, items: Sequence[str]) -> dict[str, int]:
         """Map the given items to their rows; items not in the vocabulary are left out."""
         if len(items) == 1:

@@ -6,16 +6,28 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from . import __version__
+from .cooccurrence import Cooccurrence
 from .embeddings import DEFAULT_MODEL, Embeddings
 from .errors import TrainingError
+from .factorize import train_svd
 from .pairs import read_pairs
-from .schema import FileRecord, PairFileOptions, SgnsSettings, SourceRecord, VersionRecord
+from .schema import (
+    FileRecord,
+    PairFileOptions,
+    SgnsSettings,
+    SourceRecord,
+    SvdSettings,
+    TextOptions,
+    VersionRecord,
+)
 from .sgns import DEFAULT_DIM, train_sgns
 from .store import Store, check_model_name, sha256_of
+from .textpairs import count_text
 
 Progress = Callable[[str, int, int, float | None], None]
 """Called as ``progress(stage, done, total, loss)``; stage ``"reading"`` counts bytes of the
@@ -49,19 +61,45 @@ def _warm_start(
             opened.close()
 
 
-def train_pairs(
+def train_pairs(path: str | Path, **options: Any) -> VersionRecord:
+    """Train from a pair file; the options are those of :func:`train_file`."""
+    return train_file(path, text=False, **options)
+
+
+def _read(path: Path, reading: PairFileOptions | TextOptions,
+          progress: Progress | None) -> Cooccurrence:
+    total = path.stat().st_size if path.is_file() else 0
+    if isinstance(reading, TextOptions):
+        return count_text(
+            path, window=reading.window, min_count=reading.min_count, sample=reading.sample,
+            seed=reading.seed,
+            progress=(lambda stage, done, _: progress(stage, done, total, None))
+            if progress else None)
+    return read_pairs(
+        path, min_count=reading.min_count, header=reading.header,
+        progress=(lambda done: progress("reading", done, total, None)) if progress else None)
+
+
+def default_method(text: bool) -> str:
+    """``svd`` for text corpora (far faster there, and better: see benchmarks/RESULTS.md),
+    ``sgns`` for pair files (it also learns from explicit negative pairs)."""
+    return "svd" if text else "sgns"
+
+
+def train_file(
     path: str | Path,
     *,
+    text: bool = False,
     store: str | Path | Store | None = None,
     model: str = DEFAULT_MODEL,
     name: str | None = None,
-    settings: SgnsSettings | None = None,
-    reading: PairFileOptions | None = None,
+    settings: SgnsSettings | SvdSettings | None = None,
+    reading: PairFileOptions | TextOptions | None = None,
     progress: Progress | None = None,
     quiet: bool = False,
     parent: int | str | None = None,
 ) -> VersionRecord:
-    """Train a new version of ``model`` from a pair file and publish it in ``store``.
+    """Train a new version of ``model`` from a pair file or a text corpus, publish it in ``store``.
 
     Nothing in the store changes unless the whole run succeeds: the file is read and the
     vectors trained before the store is opened for writing.
@@ -69,19 +107,21 @@ def train_pairs(
     Parameters
     ----------
     path:
-        Pair file (``item_a,item_b[,weight]``, CSV or TSV, optionally gzipped).
+        Pair file (``item_a,item_b[,weight]``, CSV or TSV, optionally gzipped), or with
+        ``text=True`` a corpus (one sentence or paragraph per line, optionally gzipped).
     store:
         Store path, open :class:`Store`, or None for the default store.
     model, name:
         The model to add a version to, and an optional free-text name for the version.
-    settings, reading:
-        Training settings and pair-file options; defaults when None.
+    settings:
+        :class:`SgnsSettings` or :class:`SvdSettings`; None picks :func:`default_method`.
+    reading:
+        :class:`PairFileOptions` or (text) :class:`TextOptions`; defaults when None.
     progress:
-        Optional progress callback (see :data:`Progress`); ``quiet`` is accepted for symmetry
-        with the CLI and simply drops it.
+        Optional progress callback (see :data:`Progress`); ``quiet`` drops it.
     parent:
-        Warm start from this version (number or alias) of ``model``: items it knows start
-        from its vectors, new items start at random, and the dimension is the parent's.
+        Warm start (SGNS only) from this version (number or alias) of ``model``: items it
+        knows start from its vectors, new items at random; the dimension is the parent's.
 
     Returns
     -------
@@ -89,44 +129,52 @@ def train_pairs(
         The metadata of the published version.
     """
     check_model_name(model)
-    settings = settings or SgnsSettings()
-    reading = reading or PairFileOptions()
+    if settings is None:
+        settings = SvdSettings() if default_method(text) == "svd" else SgnsSettings()
+    reading = reading or (TextOptions() if text else PairFileOptions())
     if quiet:
         progress = None
     path = Path(path)
     started = time.perf_counter()
-    total_bytes = path.stat().st_size if path.is_file() else 0
-    cooc = read_pairs(
-        path, min_count=reading.min_count, header=reading.header,
-        progress=(lambda done: progress("reading", done, total_bytes, None)) if progress else None,
-    )
+    cooc = _read(path, reading, progress)
     source = _source(path)
     parent_version, initial = None, None
     if parent is not None:
+        if not isinstance(settings, SgnsSettings):
+            raise TrainingError("a warm start (--from) needs --method sgns")
         parent_version, initial = _warm_start(store, model, parent, cooc.items, settings.dim)
         settings = settings.model_copy(update={"dim": initial[0].shape[1]})
     settings = settings.model_copy(update={"dim": settings.dim or DEFAULT_DIM})
-    result = train_sgns(
-        cooc, settings,
-        progress=(lambda epoch, permille, loss: progress("training", permille, 1000, loss))
-        if progress else None,
-        initial=initial,
-    )
+    epochs, losses = None, []
+    if isinstance(settings, SvdSettings):
+        vectors = train_svd(
+            cooc, settings,
+            progress=(lambda stage, done, total: progress(stage, done, total, None))
+            if progress else None)
+    else:
+        result = train_sgns(
+            cooc, settings,
+            progress=(lambda epoch, permille, loss: progress("training", permille, 1000, loss))
+            if progress else None,
+            initial=initial,
+        )
+        vectors, epochs, losses = result.vectors, result.epochs, result.epoch_losses
+        settings = settings.model_copy(update={"epochs": epochs})
     duration = time.perf_counter() - started
+    final_settings = settings
 
     def make_record(version: int, files: dict[str, FileRecord]) -> VersionRecord:
         return VersionRecord(
             model=model, version=version, name=name, created=datetime.now(UTC),
-            source=source, reading=reading, parent=parent_version,
-            settings=settings.model_copy(update={"epochs": result.epochs}),
-            n_items=cooc.n_items, dim=settings.dim, epochs=result.epochs,
-            epoch_losses=result.epoch_losses, duration_seconds=round(duration, 3),
+            source=source, reading=reading, parent=parent_version, settings=final_settings,
+            n_items=cooc.n_items, dim=final_settings.dim or DEFAULT_DIM, epochs=epochs,
+            epoch_losses=losses, duration_seconds=round(duration, 3),
             files=files, embedstore_version=__version__,
         )
 
     if isinstance(store, Store):
         return store.publish(model=model, items=cooc.items, counts=cooc.item_counts,
-                             vectors=result.vectors, make_record=make_record)
+                             vectors=vectors, make_record=make_record)
     with Store.open(store, create=True) as opened:
         return opened.publish(model=model, items=cooc.items, counts=cooc.item_counts,
-                              vectors=result.vectors, make_record=make_record)
+                              vectors=vectors, make_record=make_record)

@@ -53,8 +53,11 @@ def detect_format(path: Path) -> str:
     if head.startswith(b"\x93NUMPY"):
         return "npy"
     if head[:2] == b"\x1f\x8b":
-        with gzip.open(path, "rb") as handle:
-            head = handle.read(4096)
+        try:
+            with gzip.open(path, "rb") as handle:
+                head = handle.read(4096)
+        except (OSError, EOFError) as exc:
+            raise InputError(f"{path}, byte 0: damaged gzip data ({exc})") from None
     first, _, rest = head.partition(b"\n")
     fields = first.split()
     if len(fields) == 2 and all(f.isdigit() for f in fields):
@@ -105,6 +108,13 @@ def _check_items(path: Path, items: list[str], where: list[str]) -> None:
 
 
 def _read_text(path: Path, *, header: bool) -> VectorTable:
+    try:
+        return _read_text_stream(path, header=header)
+    except (OSError, EOFError) as exc:  # a damaged or truncated gzip stream
+        raise InputError(f"{path}: cannot read ({exc}); the file may be damaged") from None
+
+
+def _read_text_stream(path: Path, *, header: bool) -> VectorTable:
     with open_binary(path) as stream:
         raw_lines = iter(stream)
         line_number = 0
@@ -265,7 +275,7 @@ def npy_vocab_path(path: Path) -> Path:
 def _read_npy(path: Path, vocab_path: Path | None) -> VectorTable:
     try:
         matrix = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, EOFError) as exc:
         raise InputError(f"{path}, byte 0: not a readable .npy matrix ({exc})") from None
     if matrix.ndim != 2 or matrix.dtype.kind != "f":
         raise InputError(f"{path}: expected a 2-D float matrix, found {matrix.dtype}{matrix.shape}")

@@ -15,6 +15,9 @@ from .errors import InputError
 from .schema import FileRecord, SourceRecord, VersionRecord
 from .store import Store, check_model_name, sha256_of
 
+MAX_NORM = 1e18
+"""Longest vector accepted: the product of two such lengths stays well inside float32."""
+
 
 def publish_vectors(
     items: Sequence[str],
@@ -50,6 +53,11 @@ def publish_vectors(
         raise InputError("items must be distinct, non-empty strings")
     if not np.isfinite(matrix).all():
         raise InputError("vectors hold NaN or infinite values")
+    norms = np.sqrt(np.einsum("ij,ij->i", matrix, matrix, dtype=np.float64))
+    if (norms > MAX_NORM).any():
+        row = int(np.argmax(norms))
+        raise InputError(f"the vector of {items[row]!r} has length {norms[row]:.3g}; lengths "
+                         f"above {MAX_NORM:g} overflow float32 cosine arithmetic: rescale them")
     if counts is None:
         counts = np.arange(len(items), 0, -1, dtype=np.float64)
 

@@ -1,0 +1,67 @@
+"""Sweep the count-based trainer's settings on one corpus, counting it only once.
+
+Usage::
+
+    python benchmarks/sweep_svd.py --corpus path/to/corpus.txt.gz \\
+        --questions path/to/questions-words.txt --wordsim path/to/wordsim353.tsv \\
+        --workdir /tmp/sweep --grid "eigen_weight=0,0.5" --grid "power_iterations=2,4"
+
+Prints one JSON line per setting: training seconds, analogy accuracy (restrict 30000) and
+WordSim-353 Spearman, scored by embedstore's evaluation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import time
+from pathlib import Path
+
+import embedstore
+from embedstore.evaluate import evaluate_analogies, evaluate_similarity
+from embedstore.factorize import train_svd
+from embedstore.schema import SvdSettings
+from embedstore.textpairs import count_text
+
+
+def parse_grid(specs: list[str]) -> list[dict[str, object]]:
+    axes = []
+    for spec in specs:
+        name, values = spec.split("=", 1)
+        axes.append([(name, json.loads(value)) for value in values.split(",")])
+    return [dict(combination) for combination in itertools.product(*axes)] or [{}]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", type=Path, required=True)
+    parser.add_argument("--questions", type=Path, required=True)
+    parser.add_argument("--wordsim", type=Path, required=True)
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--window", type=int, default=5)
+    parser.add_argument("--grid", action="append", default=[])
+    args = parser.parse_args()
+    start = time.perf_counter()
+    cooc = count_text(args.corpus, window=args.window)
+    counted = time.perf_counter() - start
+    print(json.dumps({"counting_s": round(counted, 1), "items": cooc.n_items,
+                      "pairs": cooc.n_pairs}), flush=True)
+    store = args.workdir / "sweep-store"
+    for overrides in parse_grid(args.grid):
+        settings = SvdSettings(dim=100, **overrides)  # type: ignore[arg-type]
+        start = time.perf_counter()
+        vectors = train_svd(cooc, settings)
+        trained = time.perf_counter() - start
+        record = embedstore.publish_vectors(cooc.items, vectors, store=store, model="sweep",
+                                            counts=cooc.item_counts)
+        with embedstore.open(store, model="sweep", version=record.version) as opened:
+            analogies = evaluate_analogies(opened, args.questions, restrict=30000)
+            similarity = evaluate_similarity(opened, args.wordsim)
+        print(json.dumps({**overrides, "train_s": round(trained, 1),
+                          "analogy_30k": round(analogies.accuracy or 0, 4),
+                          "wordsim": round(similarity.spearman or 0, 4)}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""Read a text corpus: one sentence or paragraph per line, tokens separated by white space.
+
+Two streaming passes: the first counts tokens (bytes, never decoded one by one), the second
+turns each block of lines into an array of token ids (``-1`` for tokens below ``min_count``)
+with the line each token came from. Memory grows with the vocabulary, not with the corpus.
+Plain and gzip-compressed files (detected from their bytes) are read alike.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+from .pairs import open_binary
+
+BLOCK_BYTES = 8 << 20
+"""Lines are read and encoded in blocks of about this many bytes."""
+
+BytesProgress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Items kept by ``min_count``, most frequent first (ties in first-seen order)."""
+
+    items: list[str]
+    counts: np.ndarray  # int64 token counts
+    ids: dict[bytes, int]
+    total_tokens: int
+
+
+@dataclass(frozen=True)
+class Block:
+    """A block of lines as token ids: ``ids[i]`` came from line ``line[i]`` (block-local)."""
+
+    ids: np.ndarray  # int64, -1 for tokens not in the vocabulary
+    line: np.ndarray  # int64
+
+
+def _blocks(path: Path, progress: BytesProgress | None) -> Iterator[tuple[int, list[bytes]]]:
+    """(number of the first line, lines) blocks of the file, UTF-8 checked."""
+    first_line = 1
+    done = 0
+    try:
+        with open_binary(path) as stream:
+            while True:
+                lines = stream.readlines(BLOCK_BYTES)
+                if not lines:
+                    break
+                try:
+                    b"".join(lines).decode("utf-8")
+                except UnicodeDecodeError:
+                    for offset, line in enumerate(lines):
+                        try:
+                            line.decode("utf-8")
+                        except UnicodeDecodeError:
+                            raise InputError(f"{path}, line {first_line + offset}: not valid "
+                                             "UTF-8; save the corpus as UTF-8") from None
+                yield first_line, lines
+                first_line += len(lines)
+                done += sum(map(len, lines))
+                if progress is not None:
+                    progress(done)
+    except (OSError, EOFError) as exc:
+        raise InputError(f"{path}, line {first_line}: cannot read ({exc}); the file may be "
+                         "damaged") from None
+
+
+def build_vocabulary(path: str | Path, min_count: int = 5,
+                     progress: BytesProgress | None = None) -> Vocabulary:
+    """First pass: count every token and keep those seen at least ``min_count`` times."""
+    path = Path(path)
+    counter: Counter[bytes] = Counter()
+    for _, lines in _blocks(path, progress):
+        for line in lines:
+            counter.update(line.split())
+    total = sum(counter.values())
+    if total == 0:
+        raise InputError(f"{path}, line 1: the corpus has no tokens; give a text file with "
+                         "one sentence or paragraph per line")
+    kept = sorted(((token, count) for token, count in counter.items() if count >= min_count),
+                  key=lambda pair: -pair[1])  # stable: ties keep first-seen order
+    if len(kept) < 2:
+        raise InputError(f"{path}: fewer than two tokens occur at least {min_count} times; "
+                         "lower --min-count or give a larger corpus")
+    ids = {token: index for index, (token, _) in enumerate(kept)}
+    return Vocabulary(
+        items=[token.decode("utf-8") for token, _ in kept],
+        counts=np.array([count for _, count in kept], dtype=np.int64),
+        ids=ids,
+        total_tokens=total,
+    )
+
+
+def encode(path: str | Path, vocabulary: Vocabulary,
+           progress: BytesProgress | None = None) -> Iterator[Block]:
+    """Second pass: each block of lines as token ids and line numbers."""
+    lookup = vocabulary.ids.get
+    for _, lines in _blocks(Path(path), progress):
+        split = [line.split() for line in lines]
+        lengths = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+        tokens = list(itertools.chain.from_iterable(split))
+        ids = np.fromiter(map(lookup, tokens, itertools.repeat(-1)), dtype=np.int64,
+                          count=len(tokens))
+        yield Block(ids=ids, line=np.repeat(np.arange(len(lines), dtype=np.int64), lengths))

@@ -1,0 +1,117 @@
+"""Count-based training: positive PMI of the co-occurrence counts, then a truncated SVD.
+
+The symmetric count matrix ``C`` (both directions of every pair) becomes
+``PPMI = max(0, log(C_ij * D / (r_i * c_j)) - log(shift))`` where ``r_i`` are row sums and the
+context counts ``c_j`` are smoothed by raising them to ``context_smoothing`` (0.75, as
+word2vec's negative sampling does; ``D`` normalises them to the same total). A randomised SVD
+(Halko, Martinsson and Tropp 2011: a Gaussian sketch, ``power_iterations`` rounds of
+re-orthonormalised power iteration, then an exact SVD of the small projected matrix) gives
+``PPMI ~ U S V^T``; the item vectors are ``U S^p + V S^p`` with ``p = eigen_weight``: adding
+the context side and damping the singular values both help similarity tasks (Levy, Goldberg
+and Dagan 2015). Deterministic for a seed. When ``dim`` exceeds what the data can support
+(``n_items - 1``) the extra columns are zero.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from .cooccurrence import Cooccurrence
+from .errors import TrainingError
+from .schema import SvdSettings
+
+StageCallback = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``."""
+
+
+def ppmi_matrix(cooc: Cooccurrence, settings: SvdSettings):  # type: ignore[no-untyped-def]
+    """The PPMI matrix of ``cooc`` as a symmetric-pattern ``scipy.sparse.csr_matrix``."""
+    from scipy import sparse
+
+    n = cooc.n_items
+    off = cooc.left != cooc.right
+    rows = np.concatenate([cooc.left, cooc.right[off]])
+    cols = np.concatenate([cooc.right, cooc.left[off]])
+    counts = np.concatenate([cooc.weight, cooc.weight[off]])
+    row_sums = np.bincount(rows, weights=counts, minlength=n)
+    context = row_sums ** settings.context_smoothing
+    total = counts.sum()
+    context_total = context.sum()
+    with np.errstate(divide="ignore"):
+        pmi = (np.log(counts) + np.log(context_total) - np.log(row_sums[rows])
+               - np.log(context[cols]) - np.log(settings.shift))
+    positive = pmi > 0
+    del total
+    return sparse.csr_matrix((pmi[positive].astype(np.float32),
+                              (rows[positive], cols[positive])), shape=(n, n))
+
+
+def orthonormalize(matrix: np.ndarray) -> np.ndarray:
+    """An orthonormal basis of the columns of a tall ``matrix`` (float64).
+
+    Cholesky-QR applied twice (CholeskyQR2): two small Gram matrices and matrix products,
+    several times faster than Householder QR on tall matrices and as accurate once repeated.
+    Falls back to QR for small or rank-deficient inputs.
+    """
+    basis = np.asarray(matrix, dtype=np.float64)
+    if basis.shape[0] > 4 * basis.shape[1] and basis.shape[0] > 5000:
+        try:
+            for _ in range(2):
+                factor = np.linalg.cholesky(basis.T @ basis)
+                basis = basis @ np.linalg.inv(factor).T
+            return basis
+        except np.linalg.LinAlgError:
+            pass
+    return np.linalg.qr(np.asarray(matrix, dtype=np.float64))[0]
+
+
+def randomized_svd(matrix, rank: int, power_iterations: int, oversample: int,  # type: ignore[no-untyped-def]
+                   rng: np.random.Generator,
+                   progress: StageCallback | None = None) -> tuple[np.ndarray, ...]:
+    """``U, S, Vt`` of the best rank-``rank`` approximation of a sparse ``matrix``."""
+    n = matrix.shape[1]
+    width = min(rank + oversample, min(matrix.shape))
+    basis = orthonormalize(matrix @ rng.standard_normal((n, width)))
+    transposed = matrix.T.tocsr()
+    for step in range(power_iterations):
+        basis = orthonormalize(transposed @ basis)
+        basis = orthonormalize(matrix @ basis)
+        if progress is not None:
+            progress("svd", step + 1, power_iterations)
+    small = np.ascontiguousarray((transposed @ basis).T)  # basis^T matrix, width x n
+    # SVD of the short, wide matrix through the eigenvectors of its small Gram matrix.
+    eigenvalues, left = np.linalg.eigh(small @ small.T)
+    order = np.argsort(eigenvalues)[::-1][:rank]
+    singular = np.sqrt(np.maximum(eigenvalues[order], 0.0))
+    left = left[:, order]
+    right = (left.T @ small) / np.where(singular > 0, singular, 1.0)[:, None]
+    return basis @ left, singular, right
+
+
+def train_svd(cooc: Cooccurrence, settings: SvdSettings,
+              progress: StageCallback | None = None) -> np.ndarray:
+    """Item vectors (``float32``, ``n_items x dim``) from PPMI + randomised SVD."""
+    if cooc.n_pairs == 0:
+        raise TrainingError("no positive pairs to train on; add pairs with a weight above 0")
+    dim = settings.dim or 100
+    rank = min(dim, cooc.n_items - 1)
+    matrix = ppmi_matrix(cooc, settings)
+    if matrix.nnz == 0:
+        raise TrainingError("no pair co-occurs more often than chance (all PMI values are "
+                            "<= 0); add data or lower the shift")
+    rng = np.random.default_rng(settings.seed)
+    u, s, vt = randomized_svd(matrix, rank, settings.power_iterations, settings.oversample, rng,
+                              progress)
+    # Fix each component's sign (largest |entry| of U positive) so runs agree exactly.
+    signs = np.sign(u[np.argmax(np.abs(u), axis=0), np.arange(u.shape[1])])
+    signs[signs == 0] = 1
+    u, vt = u * signs, vt * signs[:, None]
+    weight = s ** settings.eigen_weight
+    vectors = u * weight
+    if settings.add_context:
+        vectors = vectors + vt.T * weight
+    result = np.zeros((cooc.n_items, dim), dtype=np.float32)
+    result[:, : vectors.shape[1]] = vectors
+    return result

@@ -1,0 +1,151 @@
+"""Count windowed co-occurrences in a text corpus, vectorised with numpy.
+
+For every token kept by ``min_count`` and by word2vec's frequent-word subsampling, each other
+kept token of the same line at distance ``d <= window`` co-occurs with it with weight
+``(window - d + 1) / window``: the expected weight of word2vec's random reduced window (a
+window of ``b`` drawn uniformly from 1..window covers distance ``d`` with that probability),
+without its noise. Subsampling follows word2vec: a token of count ``c`` among ``T`` is kept
+with probability ``(sqrt(c / (s T)) + 1) * s T / c`` (``s`` = ``sample``; 0 keeps all), drawn
+with ``seed``; dropped tokens leave no gap, as in word2vec.
+
+Pairs are summed per block of lines into distinct ``(low id, high id)`` keys, and blocks are
+merged when they grow, so memory follows the distinct pairs, not the corpus length.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from .cooccurrence import Cooccurrence
+from .corpus import Block, Vocabulary, build_vocabulary, encode
+
+MERGE_AT = 40_000_000
+"""Partial pair tables are merged once they hold this many keys between them."""
+
+Progress = Callable[[str, int, int], None]
+"""``progress(stage, bytes done, total bytes)`` with stage ``vocabulary`` then ``counting``."""
+
+
+def keep_probability(counts: np.ndarray, total: int, sample: float) -> np.ndarray:
+    """word2vec's probability of keeping each item's tokens (1 where ``sample`` is 0).
+
+    >>> keep_probability(np.array([1000, 1]), 1001, 1e-3).round(3).tolist()
+    [0.033, 1.0]
+    """
+    if sample <= 0:
+        return np.ones(len(counts))
+    threshold = sample * total
+    frequency = counts.astype(np.float64)
+    return np.minimum(1.0, (np.sqrt(frequency / threshold) + 1) * threshold / frequency)
+
+
+def _block_pairs(block: Block, keep: np.ndarray, window: int, n_items: int,
+                 rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    ids, line = block.ids, block.line
+    known = ids >= 0
+    ids, line = ids[known], line[known]
+    if keep is not None:
+        kept = rng.random(len(ids)) < keep[ids]
+        ids, line = ids[kept], line[kept]
+    keys, weights = [], []
+    for distance in range(1, window + 1):
+        if distance >= len(ids):
+            break
+        same_line = line[:-distance] == line[distance:]
+        left, right = ids[:-distance][same_line], ids[distance:][same_line]
+        keys.append(np.minimum(left, right) * n_items + np.maximum(left, right))
+        weights.append(np.full(len(left), (window - distance + 1) / window))
+    if not keys:
+        return np.empty(0, np.int64), np.empty(0, np.float64)
+    return _reduce(np.concatenate(keys), np.concatenate(weights))
+
+
+def _reduce(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    unique, inverse = np.unique(keys, return_inverse=True)
+    return unique, np.bincount(inverse, weights=weights, minlength=len(unique))
+
+
+def count_text(
+    path: str | Path,
+    *,
+    window: int = 5,
+    min_count: int = 5,
+    sample: float = 1e-3,
+    seed: int = 0,
+    progress: Progress | None = None,
+) -> Cooccurrence:
+    """Read a corpus and return its vocabulary and weighted co-occurrence pairs.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "corpus.txt"
+    >>> _ = path.write_text("a b c\\nb a\\n")
+    >>> data = count_text(path, window=2, min_count=1, sample=0)
+    >>> data.items, data.item_counts.tolist()
+    (['a', 'b', 'c'], [2.0, 2.0, 1.0])
+    >>> sorted((data.items[l], data.items[r], float(w)) for l, r, w in
+    ...        zip(data.left, data.right, data.weight))
+    [('a', 'b', 2.0), ('a', 'c', 0.5), ('b', 'c', 1.0)]
+    """
+    path = Path(path)
+    total_bytes = path.stat().st_size if path.is_file() else 0
+    vocabulary = build_vocabulary(
+        path, min_count,
+        (lambda done: progress("vocabulary", done, total_bytes)) if progress else None)
+    return count_pairs(path, vocabulary, window=window, sample=sample, seed=seed,
+                       progress=progress, total_bytes=total_bytes)
+
+
+def count_pairs(
+    path: Path, vocabulary: Vocabulary, *, window: int, sample: float, seed: int,
+    progress: Progress | None = None, total_bytes: int = 0,
+) -> Cooccurrence:
+    """Second pass of :func:`count_text`: the pairs of an already counted corpus."""
+    if window < 1:
+        raise ValueError("window must be at least 1")
+    n_items = len(vocabulary.items)
+    kept_total = int(vocabulary.counts.sum())
+    keep = keep_probability(vocabulary.counts, kept_total, sample) if sample > 0 else None
+    rng = np.random.default_rng(seed)
+    partial_keys: list[np.ndarray] = []
+    partial_weights: list[np.ndarray] = []
+    for block in encode(path, vocabulary,
+                        (lambda done: progress("counting", done, total_bytes))
+                        if progress else None):
+        keys, weights = _block_pairs(block, keep, window, n_items, rng)  # type: ignore[arg-type]
+        partial_keys.append(keys)
+        partial_weights.append(weights)
+        if sum(map(len, partial_keys)) > MERGE_AT:
+            merged = _reduce(np.concatenate(partial_keys), np.concatenate(partial_weights))
+            partial_keys, partial_weights = [merged[0]], [merged[1]]
+    if partial_keys:
+        keys, weights = _reduce(np.concatenate(partial_keys), np.concatenate(partial_weights))
+    else:
+        keys, weights = np.empty(0, np.int64), np.empty(0, np.float64)
+    empty = np.empty(0, dtype=np.int64)
+    return Cooccurrence(
+        items=vocabulary.items,
+        item_counts=vocabulary.counts.astype(np.float64),
+        left=keys // n_items,
+        right=keys % n_items,
+        weight=weights,
+        negative_left=empty,
+        negative_right=empty,
+    )
+
+
+def write_pair_file(cooc: Cooccurrence, path: str | Path) -> None:
+    """Write ``cooc`` as a pair file (``item_a,item_b,weight`` with a header) that
+    :func:`embedstore.pairs.read_pairs` reads back to the same pairs."""
+    with Path(path).open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["item_a", "item_b", "weight"])
+        items = cooc.items
+        for left, right, weight in zip(cooc.left.tolist(), cooc.right.tolist(),
+                                       cooc.weight.tolist(), strict=True):
+            writer.writerow([items[left], items[right], repr(weight)])
