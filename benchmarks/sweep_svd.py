@@ -40,7 +40,10 @@ def main() -> None:
     parser.add_argument("--wordsim", type=Path, required=True)
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--window", type=int, default=5)
-    parser.add_argument("--grid", action="append", default=[])
+    parser.add_argument("--grid", action="append", default=[],
+                        help='a setting and its values, e.g. "eigen_weight=0,0.5"')
+    parser.add_argument("--setting", action="append", default=[],
+                        help='one setting as JSON, e.g. \'{"eigen_weight": 0.5}\'')
     args = parser.parse_args()
     start = time.perf_counter()
     cooc = count_text(args.corpus, window=args.window)
@@ -48,7 +51,9 @@ def main() -> None:
     print(json.dumps({"counting_s": round(counted, 1), "items": cooc.n_items,
                       "pairs": cooc.n_pairs}), flush=True)
     store = args.workdir / "sweep-store"
-    for overrides in parse_grid(args.grid):
+    settings_list = [json.loads(text) for text in args.setting] if args.setting else \
+        parse_grid(args.grid)
+    for overrides in settings_list:
         settings = SvdSettings(dim=100, **overrides)  # type: ignore[arg-type]
         start = time.perf_counter()
         vectors = train_svd(cooc, settings)

@@ -78,8 +78,7 @@ def build_vocabulary(path: str | Path, min_count: int = 5,
     path = Path(path)
     counter: Counter[bytes] = Counter()
     for _, lines in _blocks(path, progress):
-        for line in lines:
-            counter.update(line.split())
+        counter.update(b"".join(lines).split())
     total = sum(counter.values())
     if total == 0:
         raise InputError(f"{path}, line 1: the corpus has no tokens; give a text file with "
@@ -98,14 +97,25 @@ def build_vocabulary(path: str | Path, min_count: int = 5,
     )
 
 
+LINE_END = b"\x00\x01\x00"
+"""Stands for a line break while a block is split into tokens (it cannot occur in text)."""
+_LINE_END_ID = -2
+
+
 def encode(path: str | Path, vocabulary: Vocabulary,
            progress: BytesProgress | None = None) -> Iterator[Block]:
-    """Second pass: each block of lines as token ids and line numbers."""
-    lookup = vocabulary.ids.get
+    """Second pass: each block of lines as token ids and line numbers.
+
+    A block is split once, with its line breaks turned into a marker token: the running count
+    of markers gives each token its line.
+    """
+    ids_of = dict(vocabulary.ids)
+    ids_of[LINE_END] = _LINE_END_ID
+    lookup = ids_of.get
     for _, lines in _blocks(Path(path), progress):
-        split = [line.split() for line in lines]
-        lengths = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
-        tokens = list(itertools.chain.from_iterable(split))
+        tokens = b"".join(lines).replace(b"\n", b" " + LINE_END + b" ").split()
         ids = np.fromiter(map(lookup, tokens, itertools.repeat(-1)), dtype=np.int64,
                           count=len(tokens))
-        yield Block(ids=ids, line=np.repeat(np.arange(len(lines), dtype=np.int64), lengths))
+        is_end = ids == _LINE_END_ID
+        line = np.cumsum(is_end)
+        yield Block(ids=ids[~is_end], line=line[~is_end])

@@ -14,6 +14,7 @@ and Dagan 2015). Deterministic for a seed. When ``dim`` exceeds what the data ca
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import numpy as np
@@ -67,20 +68,47 @@ def orthonormalize(matrix: np.ndarray) -> np.ndarray:
     return np.linalg.qr(np.asarray(matrix, dtype=np.float64))[0]
 
 
+class _RowBlocks:
+    """A sparse matrix cut into row blocks multiplied in parallel threads (scipy releases the
+    GIL in its sparse products); results are identical to one product."""
+
+    def __init__(self, matrix, threads: int) -> None:  # type: ignore[no-untyped-def]
+        self.shape = matrix.shape
+        bounds = np.searchsorted(matrix.indptr, np.linspace(0, matrix.nnz, threads + 1))
+        bounds[0], bounds[-1] = 0, matrix.shape[0]
+        self.blocks = [matrix[a:b] for a, b in itertools.pairwise(bounds) if b > a]
+
+    def __matmul__(self, dense: np.ndarray) -> np.ndarray:
+        from concurrent.futures import ThreadPoolExecutor
+
+        dense = np.ascontiguousarray(dense, dtype=np.float32)
+        if len(self.blocks) == 1:
+            return np.asarray(self.blocks[0] @ dense)
+        with ThreadPoolExecutor(len(self.blocks)) as pool:
+            return np.vstack(list(pool.map(lambda block: block @ dense, self.blocks)))
+
+
 def randomized_svd(matrix, rank: int, power_iterations: int, oversample: int,  # type: ignore[no-untyped-def]
                    rng: np.random.Generator,
                    progress: StageCallback | None = None) -> tuple[np.ndarray, ...]:
-    """``U, S, Vt`` of the best rank-``rank`` approximation of a sparse ``matrix``."""
+    """``U, S, Vt`` of the best rank-``rank`` approximation of a sparse ``matrix``.
+
+    Products run in float32 on row blocks in parallel; orthonormalisation in float64.
+    """
+    import os
+
     n = matrix.shape[1]
     width = min(rank + oversample, min(matrix.shape))
-    basis = orthonormalize(matrix @ rng.standard_normal((n, width)))
-    transposed = matrix.T.tocsr()
+    threads = max(1, min(4, os.cpu_count() or 1))
+    forward = _RowBlocks(matrix, threads)
+    backward = _RowBlocks(matrix.T.tocsr(), threads)
+    basis = orthonormalize(forward @ rng.standard_normal((n, width)))
     for step in range(power_iterations):
-        basis = orthonormalize(transposed @ basis)
-        basis = orthonormalize(matrix @ basis)
+        basis = orthonormalize(backward @ basis)
+        basis = orthonormalize(forward @ basis)
         if progress is not None:
             progress("svd", step + 1, power_iterations)
-    small = np.ascontiguousarray((transposed @ basis).T)  # basis^T matrix, width x n
+    small = np.ascontiguousarray((backward @ basis).T, dtype=np.float64)  # basis^T matrix
     # SVD of the short, wide matrix through the eigenvectors of its small Gram matrix.
     eigenvalues, left = np.linalg.eigh(small @ small.T)
     order = np.argsort(eigenvalues)[::-1][:rank]
@@ -88,6 +116,16 @@ def randomized_svd(matrix, rank: int, power_iterations: int, oversample: int,  #
     left = left[:, order]
     right = (left.T @ small) / np.where(singular > 0, singular, 1.0)[:, None]
     return basis @ left, singular, right
+
+
+def remove_top_components(vectors: np.ndarray, count: int) -> np.ndarray:
+    """"All-but-the-top" (Mu and Viswanath 2018): subtract the mean vector, then the
+    projections on the ``count`` leading principal directions, which carry frequency more
+    than meaning."""
+    centred = vectors - vectors.mean(axis=0)
+    _, _, directions = np.linalg.svd(centred[: min(len(centred), 50_000)], full_matrices=False)
+    top = directions[:count]
+    return centred - (centred @ top.T) @ top
 
 
 def train_svd(cooc: Cooccurrence, settings: SvdSettings,
@@ -112,6 +150,8 @@ def train_svd(cooc: Cooccurrence, settings: SvdSettings,
     vectors = u * weight
     if settings.add_context:
         vectors = vectors + vt.T * weight
+    if settings.remove_components:
+        vectors = remove_top_components(vectors, settings.remove_components)
     result = np.zeros((cooc.n_items, dim), dtype=np.float32)
     result[:, : vectors.shape[1]] = vectors
     return result

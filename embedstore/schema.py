@@ -51,6 +51,7 @@ class SvdSettings(Record):
     add_context: bool = True
     power_iterations: int = Field(4, ge=0, le=50)
     oversample: int = Field(20, ge=0, le=1000)
+    remove_components: int = Field(0, ge=0, le=100)
     seed: int = Field(0, ge=0)
 
 

@@ -43,30 +43,53 @@ def keep_probability(counts: np.ndarray, total: int, sample: float) -> np.ndarra
     return np.minimum(1.0, (np.sqrt(frequency / threshold) + 1) * threshold / frequency)
 
 
-def _block_pairs(block: Block, keep: np.ndarray, window: int, n_items: int,
+DISTANCE_BITS = 7
+"""Low bits of a block key that hold the distance (so windows up to 127)."""
+
+
+def _block_pairs(block: Block, keep: np.ndarray | None, window: int, n_items: int,
                  rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct pair keys of one block and their summed weights, sorted by key.
+
+    Keys carry their distance in their low bits while sorting, so one value sort (no
+    argsort, no weights to carry along) then two linear passes give the sums.
+    """
     ids, line = block.ids, block.line
     known = ids >= 0
     ids, line = ids[known], line[known]
     if keep is not None:
         kept = rng.random(len(ids)) < keep[ids]
         ids, line = ids[kept], line[kept]
-    keys, weights = [], []
-    for distance in range(1, window + 1):
-        if distance >= len(ids):
-            break
+    parts = []
+    for distance in range(1, min(window, len(ids) - 1) + 1):
         same_line = line[:-distance] == line[distance:]
         left, right = ids[:-distance][same_line], ids[distance:][same_line]
-        keys.append(np.minimum(left, right) * n_items + np.maximum(left, right))
-        weights.append(np.full(len(left), (window - distance + 1) / window))
-    if not keys:
+        pair = np.minimum(left, right) * n_items + np.maximum(left, right)
+        parts.append((pair << DISTANCE_BITS) | distance)
+    if not parts:
         return np.empty(0, np.int64), np.empty(0, np.float64)
-    return _reduce(np.concatenate(keys), np.concatenate(weights))
+    coded = np.concatenate(parts)
+    coded.sort()
+    starts = np.flatnonzero(np.r_[True, coded[1:] != coded[:-1]])
+    runs = np.diff(np.r_[starts, len(coded)])
+    distance_weight = (window - np.arange(window + 1) + 1) / window
+    weights = runs * distance_weight[coded[starts] & ((1 << DISTANCE_BITS) - 1)]
+    return _sum_sorted(coded[starts] >> DISTANCE_BITS, weights)
 
 
-def _reduce(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    unique, inverse = np.unique(keys, return_inverse=True)
-    return unique, np.bincount(inverse, weights=weights, minlength=len(unique))
+def _sum_sorted(keys: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sum the weights of equal neighbours in sorted ``keys``."""
+    if len(keys) == 0:
+        return keys, weights
+    starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
+    return keys[starts], np.add.reduceat(weights, starts)
+
+
+def _merge(keys: list[np.ndarray], weights: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Merge sorted partial tables (a stable sort finds and merges their sorted runs)."""
+    all_keys = np.concatenate(keys)
+    order = np.argsort(all_keys, kind="stable")
+    return _sum_sorted(all_keys[order], np.concatenate(weights)[order])
 
 
 def count_text(
@@ -106,8 +129,8 @@ def count_pairs(
     progress: Progress | None = None, total_bytes: int = 0,
 ) -> Cooccurrence:
     """Second pass of :func:`count_text`: the pairs of an already counted corpus."""
-    if window < 1:
-        raise ValueError("window must be at least 1")
+    if not 1 <= window < 1 << DISTANCE_BITS:
+        raise ValueError(f"window must be from 1 to {(1 << DISTANCE_BITS) - 1}")
     n_items = len(vocabulary.items)
     kept_total = int(vocabulary.counts.sum())
     keep = keep_probability(vocabulary.counts, kept_total, sample) if sample > 0 else None
@@ -117,14 +140,14 @@ def count_pairs(
     for block in encode(path, vocabulary,
                         (lambda done: progress("counting", done, total_bytes))
                         if progress else None):
-        keys, weights = _block_pairs(block, keep, window, n_items, rng)  # type: ignore[arg-type]
+        keys, weights = _block_pairs(block, keep, window, n_items, rng)
         partial_keys.append(keys)
         partial_weights.append(weights)
         if sum(map(len, partial_keys)) > MERGE_AT:
-            merged = _reduce(np.concatenate(partial_keys), np.concatenate(partial_weights))
+            merged = _merge(partial_keys, partial_weights)
             partial_keys, partial_weights = [merged[0]], [merged[1]]
     if partial_keys:
-        keys, weights = _reduce(np.concatenate(partial_keys), np.concatenate(partial_weights))
+        keys, weights = _merge(partial_keys, partial_weights)
     else:
         keys, weights = np.empty(0, np.int64), np.empty(0, np.float64)
     empty = np.empty(0, dtype=np.int64)
