@@ -62,6 +62,7 @@ class Embeddings:
         self._owns_store = owns_store
         self._vectors, self._norms = store.load_vectors(info)
         self._inverse_norms: np.ndarray | None = None
+        self._scratch_scores: np.ndarray | None = None
 
     @property
     def model(self) -> str:
@@ -104,6 +105,12 @@ class Embeddings:
         return UnknownItemError(item, self.model, self.version,
                                 self.store.close_items(self.info, item))
 
+    def _scratch(self) -> np.ndarray:
+        """A reusable buffer for one query's scores (saves allocating it every query)."""
+        if self._scratch_scores is None:
+            self._scratch_scores = np.empty(self.info.n_items, dtype=np.float32)
+        return self._scratch_scores
+
     def _inverse(self) -> np.ndarray:
         if self._inverse_norms is None:
             self._inverse_norms = inverse(self._norms)
@@ -141,8 +148,9 @@ class Embeddings:
             queries = targets[start : start + tile]
             excluded = exclude[start : start + tile]
             if n <= block:
-                rows, values = top_k_rows(ranking_scores(vectors, inverse_norms, queries), k,
-                                          excluded)
+                scores = ranking_scores(vectors, inverse_norms, queries,
+                                        out=self._scratch() if len(queries) == 1 else None)
+                rows, values = top_k_rows(scores, k, excluded)
             else:
                 rows, values = _blocked_top_k(vectors, inverse_norms, queries, k, excluded, block)
             all_rows += rows

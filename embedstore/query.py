@@ -128,16 +128,21 @@ def cosine_matrix(
 
 
 def ranking_scores(
-    vectors: np.ndarray, inverse_norms: np.ndarray, queries: np.ndarray
+    vectors: np.ndarray, inverse_norms: np.ndarray, queries: np.ndarray,
+    out: np.ndarray | None = None,
 ) -> np.ndarray:
     """``dot(q, v) / |v|`` for every query row and matrix row: cosine times ``|q|``.
 
     Each row ranks the candidates exactly as cosine does, one pass over the scores cheaper;
     multiply the chosen scores by ``1 / |q|`` to get cosines. A single query is a
-    matrix-vector product.
+    matrix-vector product, written into ``out`` (float32, one slot per row) when given.
     """
-    single = len(queries) == 1
-    scores = (vectors @ queries[0])[None, :] if single else queries @ vectors.T
+    if len(queries) == 1 and out is not None:
+        scores = np.dot(vectors, queries[0], out=out[: len(vectors)])[None, :]
+    elif len(queries) == 1:
+        scores = (vectors @ queries[0])[None, :]
+    else:
+        scores = queries @ vectors.T
     scores *= inverse_norms[None, :]
     return scores
 

@@ -1,1 +1,0 @@
-"""The ``embed`` command (installed as the package ``embedstore_cli``)."""
