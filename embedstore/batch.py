@@ -160,10 +160,10 @@ class _Opened:
 
         key = (model, version)
         if key not in self.opened:
-            info = self.store.version_info(model, version)
+            info, vectors, norms = self.store.open_version(model, version)
             latest_key = (model, info.version)
             if latest_key not in self.opened:
-                self.opened[latest_key] = Embeddings(self.store, info)
+                self.opened[latest_key] = Embeddings(self.store, info, vectors, norms)
             self.opened[key] = self.opened[latest_key]
         return self.opened[key]
 

@@ -50,7 +50,7 @@ def _only_in(store: Store, first: VersionInfo, second: VersionInfo) -> tuple[int
     (count,) = store.connection.execute(f"SELECT COUNT(*) {condition}",
                                         [first.id, second.id]).fetchone()
     examples = [item for (item,) in store.connection.execute(
-        f"SELECT a.item {condition} ORDER BY a.row LIMIT {LISTED}", [first.id, second.id])]
+        f"SELECT a.item {condition} ORDER BY a.row LIMIT ?", [first.id, second.id, LISTED])]
     return int(count), examples
 
 
@@ -65,7 +65,8 @@ def diff_versions(
     """
     if k < 1 or sample < 1:
         raise QueryError("k and sample must be at least 1")
-    old_info, new_info = store.version_info(model, old), store.version_info(model, new)
+    old_info, *old_arrays = store.open_version(model, old)
+    new_info, *new_arrays = store.open_version(model, new)
     added, added_examples = _only_in(store, new_info, old_info)
     removed, removed_examples = _only_in(store, old_info, new_info)
     shared_rows = store.connection.execute(
@@ -78,7 +79,8 @@ def diff_versions(
     chosen = [shared_rows[i] for i in picked]
     shifts: list[ItemShift] = []
     if chosen:
-        old_vectors, new_vectors = Embeddings(store, old_info), Embeddings(store, new_info)
+        old_vectors = Embeddings(store, old_info, *old_arrays)
+        new_vectors = Embeddings(store, new_info, *new_arrays)
         old_rows = [[row] for _, row, _ in chosen]
         new_rows = [[row] for _, _, row in chosen]
         before = old_vectors.nearest(old_vectors.row_vectors([r[0] for r in old_rows]), k,

@@ -56,11 +56,12 @@ class Embeddings:
     ['truck', 'queen']
     """
 
-    def __init__(self, store: Store, info: VersionInfo, owns_store: bool = False) -> None:
+    def __init__(self, store: Store, info: VersionInfo, vectors: np.ndarray, norms: np.ndarray,
+                 owns_store: bool = False) -> None:
         self.store = store
         self.info = info
         self._owns_store = owns_store
-        self._vectors, self._norms = store.load_vectors(info)
+        self._vectors, self._norms = vectors, norms
         self._inverse_norms: np.ndarray | None = None
         self._scratch_scores: np.ndarray | None = None
 
@@ -278,10 +279,10 @@ def open_embeddings(
     (``$EMBED_STORE``, else ``~/.local/share/embedstore``).
     """
     if isinstance(store, Store):
-        return Embeddings(store, store.version_info(model, version))
+        return Embeddings(store, *store.open_version(model, version))
     opened = Store.open(store)
     try:
-        return Embeddings(opened, opened.version_info(model, version), owns_store=True)
+        return Embeddings(opened, *opened.open_version(model, version), owns_store=True)
     except BaseException:
         opened.close()
         raise

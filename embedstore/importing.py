@@ -13,7 +13,7 @@ from . import __version__
 from .embeddings import DEFAULT_MODEL
 from .errors import InputError
 from .schema import FileRecord, SourceRecord, VersionRecord
-from .store import Store, check_model_name, sha256_of
+from .store import Store, check_model_name, check_writable, sha256_of
 
 MAX_NORM = 1e18
 """Longest vector accepted: the product of two such lengths stays well inside float32."""
@@ -96,6 +96,7 @@ def import_file(
 
     path = Path(path)
     check_model_name(model)
+    check_writable(store)
     format = format or (detect_format(path) if path.is_file() else None)
     table = read_vectors(path, format, vocab_path)
     source = SourceRecord(path=str(path.resolve()), bytes=path.stat().st_size,

@@ -69,9 +69,7 @@ def set_alias(store: Store, model: str, version: int | str, name: str) -> AliasC
     if not ALIAS_NAME.match(name):
         raise StoreError(f"invalid alias {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
                          "starting with a letter")
-    connection = store.connection
-    connection.execute("BEGIN IMMEDIATE")
-    try:
+    with store.write_transaction() as connection:
         number = store.version_info(model, version).version
         row = connection.execute("SELECT version FROM aliases WHERE model = ? AND name = ?",
                                  [model, name]).fetchone()
@@ -84,10 +82,6 @@ def set_alias(store: Store, model: str, version: int | str, name: str) -> AliasC
         connection.execute(
             "INSERT INTO alias_history (model, name, version, previous, changed) "
             "VALUES (?, ?, ?, ?, ?)", [model, name, number, previous, now])
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
     return AliasChange(model, name, number, previous, now)
 
 
@@ -112,9 +106,7 @@ def remove_version(store: Store, model: str, version: int | str, *, force: bool 
     Refused while an alias points at it, unless ``force`` (which removes those aliases too,
     recording the removal in their history).
     """
-    connection = store.connection
-    connection.execute("BEGIN IMMEDIATE")
-    try:
+    with store.write_transaction() as connection:
         info = store.version_info(model, version)
         pointing = [name for (name,) in connection.execute(
             "SELECT name FROM aliases WHERE model = ? AND version = ?", [model, info.version])]
@@ -131,13 +123,12 @@ def remove_version(store: Store, model: str, version: int | str, *, force: bool 
         connection.execute("DELETE FROM items WHERE version_id = ?", [info.id])
         connection.execute("DELETE FROM evaluations WHERE version_id = ?", [info.id])
         connection.execute("DELETE FROM versions WHERE id = ?", [info.id])
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
     directory = store.path / info.directory
     if directory.resolve().is_relative_to((store.path / VERSIONS_DIR).resolve()):
-        shutil.rmtree(directory, ignore_errors=True)
+        # Readers map files under the shared lock: wait for any that resolved this version
+        # before the commit above; once mapped, a deleted file stays readable to them.
+        with store.file_lock(exclusive=True):
+            shutil.rmtree(directory, ignore_errors=True)
     return info
 
 

@@ -77,9 +77,11 @@ class Store:
     Use :meth:`open`; close it with :meth:`close` or a ``with`` block.
     """
 
-    def __init__(self, path: Path, connection: sqlite3.Connection) -> None:
+    def __init__(self, path: Path, connection: sqlite3.Connection, *,
+                 read_only: bool = False) -> None:
         self.path = path
         self.connection = connection
+        self.read_only = read_only
 
     # -- opening -------------------------------------------------------------------------
 
@@ -115,12 +117,11 @@ class Store:
                 root.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
                 raise StoreError(f"cannot create store at {root}: {exc.strerror}") from None
+        read_only = database.exists() and not os.access(root, os.W_OK)
         try:
-            connection = sqlite3.connect(
-                database, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None
-            )
+            connection = _connect(database, read_only)
             connection.execute("PRAGMA foreign_keys = ON")
-            store = cls(root, connection)
+            store = cls(root, connection, read_only=read_only)
             store._prepare_schema()
         except sqlite3.DatabaseError as exc:
             raise StoreError(
@@ -150,6 +151,7 @@ class Store:
             )
         if applied == KNOWN_NAMES:
             return
+        self._check_writable("upgrade its schema")
         from sqlite_utils import Database
 
         from .migrations import migration_set
@@ -169,8 +171,9 @@ class Store:
 
     @contextmanager
     def file_lock(self, *, exclusive: bool) -> Iterator[None]:
-        """Writers of version files share this lock; garbage collection takes it alone, so it
-        never removes the files of a version that is being published."""
+        """The store's file lock: shared by writers of new version files and by readers while
+        they map a version's files; taken alone by whatever deletes files (``embed rm``, ``embed
+        gc``), so no file is deleted while it is being written or about to be mapped."""
         try:
             descriptor = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
@@ -181,6 +184,79 @@ class Store:
             yield
         finally:
             os.close(descriptor)
+
+    @contextmanager
+    def _reading_lock(self) -> Iterator[None]:
+        """The shared file lock for a reader; a store nobody can write needs none."""
+        try:
+            descriptor = os.open(self.path / LOCK_FILE, os.O_RDONLY)
+        except OSError:
+            yield  # no lock file: no writer has ever run, or the store is read-only
+            return
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(descriptor)
+
+    def begin_snapshot(self) -> None:
+        """Pin a read snapshot: until the next write on this connection (or ``close``), every
+        read sees the store as it was now, even while other processes publish or remove
+        versions (SQLite's WAL mode lets a reader keep its snapshot without blocking writers)."""
+        if self.read_only:
+            return  # nothing can change underneath
+        if not self.connection.in_transaction:
+            self.connection.execute("BEGIN")
+            self.connection.execute("SELECT 1 FROM versions LIMIT 1").fetchall()
+
+    def begin_write(self) -> None:
+        """Start a write transaction (ending a read snapshot first); waits up to the busy
+        timeout for another writer."""
+        self._check_writable("change it")
+        if self.connection.in_transaction:
+            self.connection.execute("COMMIT")
+        try:
+            self.connection.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"cannot write to {self.path / DB_NAME} ({exc}); "
+                             "check that the store is writable and not in use by a "
+                             "stuck process") from None
+
+    def _check_writable(self, action: str) -> None:
+        if self.read_only:
+            raise StoreError(f"the store {self.path} is read-only (no write permission); "
+                             f"queries work, but to {action} make it writable or copy it")
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: committed in full or rolled back; SQLite failures (a full
+        disk, a read-only file) become a :class:`StoreError` that says what to check."""
+        self.begin_write()
+        try:
+            yield self.connection
+            self.connection.execute("COMMIT")
+        except BaseException as exc:
+            if self.connection.in_transaction:
+                self.connection.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError):
+                raise StoreError(f"cannot write to {self.path / DB_NAME} ({exc}); nothing was "
+                                 "changed; check free space and permissions") from None
+            raise
+
+    def open_version(self, model: str, version: int | str | None = None
+                     ) -> tuple[VersionInfo, np.ndarray, np.ndarray]:
+        """Resolve a version and map its files, consistently with concurrent writers.
+
+        Under the shared file lock, the read snapshot is pinned, the version resolved in it and
+        its files mapped; a removal committed later waits for the lock before deleting files,
+        and a mapped file stays readable after it is deleted. So a version that was visible
+        keeps answering, in full, for as long as this connection keeps its snapshot.
+        """
+        with self._reading_lock():
+            self.begin_snapshot()
+            info = self.version_info(model, version)
+            vectors, norms = self.load_vectors(info)
+        return info, vectors, norms
 
     def __enter__(self) -> Store:
         return self
@@ -265,15 +341,11 @@ class Store:
         import json
         from datetime import UTC, datetime
 
-        try:
-            with self.connection:
-                self.connection.execute("BEGIN IMMEDIATE")
-                self.connection.execute(
-                    "INSERT INTO evaluations (version_id, kind, created, result) "
-                    "VALUES (?, ?, ?, ?)",
-                    [info.id, kind, datetime.now(UTC).isoformat(), json.dumps(result)])
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"cannot record the evaluation in {self.path} ({exc})") from None
+        with self.write_transaction() as connection:
+            connection.execute(
+                "INSERT INTO evaluations (version_id, kind, created, result) "
+                "VALUES (?, ?, ?, ?)",
+                [info.id, kind, datetime.now(UTC).isoformat(), json.dumps(result)])
 
     def evaluations(self, info: VersionInfo) -> list[dict[str, object]]:
         import json
@@ -312,6 +384,11 @@ class Store:
                 f"SELECT row, item FROM items WHERE version_id = ? AND row IN ({marks})",
                 [info.id, *chunk],
             ).fetchall())
+        missing = [r for r in wanted if r not in found]
+        if missing:
+            raise StoreError(self._damaged(
+                info, f"its vocabulary has no item for row {missing[0]} (rows were deleted "
+                      "from the database)"))
         return [found[r] for r in wanted]
 
     def close_items(self, info: VersionInfo, item: str, n: int = 3) -> list[str]:
@@ -437,13 +514,7 @@ class Store:
         files: dict[str, FileRecord],
         make_record: Callable[[int, dict[str, FileRecord]], VersionRecord],
     ) -> VersionRecord:
-        connection = self.connection
-        try:
-            connection.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"cannot write to {self.path / DB_NAME} ({exc}); "
-                             "check that the store is writable and not busy") from None
-        try:
+        with self.write_transaction() as connection:
             (latest,) = connection.execute(
                 "SELECT COALESCE(MAX(last), 0) FROM version_numbers WHERE model = ?", [model]
             ).fetchone()
@@ -464,11 +535,45 @@ class Store:
                 ((version_id, row, item, float(count))
                  for row, (item, count) in enumerate(zip(items, counts, strict=True))),
             )
-            connection.execute("COMMIT")
-        except BaseException:
-            connection.execute("ROLLBACK")
-            raise
         return record
+
+
+def check_writable(store: str | Path | Store | None) -> None:
+    """Fail early, before a long training run or import, when the store cannot take a version."""
+    if isinstance(store, Store):
+        store._check_writable("add a version")
+        return
+    root = Path(store) if store is not None else default_store_path()
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.is_dir() and not os.access(existing, os.W_OK):
+        raise StoreError(f"the store {root} is read-only (no write permission to {existing}); "
+                         "to add a version make it writable or choose another --store")
+
+
+def _connect(database: Path, read_only: bool) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit) with a busy timeout.
+
+    A store without write permission is opened read-only; when SQLite cannot keep its shared
+    memory file beside it, and no write-ahead log is pending, it is opened as immutable.
+    """
+    if not read_only:
+        return sqlite3.connect(database, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+    uri = database.absolute().as_uri()
+    try:
+        connection = sqlite3.connect(f"{uri}?mode=ro", uri=True, isolation_level=None,
+                                     timeout=BUSY_TIMEOUT_SECONDS)
+        connection.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        return connection
+    except sqlite3.OperationalError:
+        wal = database.with_name(database.name + "-wal")
+        if wal.exists() and wal.stat().st_size > 0:
+            raise StoreError(
+                f"the store {database.parent} is read-only and holds unfinished writes "
+                f"({wal.name}); run any embed command on it once with write permission"
+            ) from None
+        return sqlite3.connect(f"{uri}?immutable=1", uri=True, isolation_level=None)
 
 
 def _write_array(path: Path, array: np.ndarray, root: Path) -> FileRecord:

@@ -26,7 +26,7 @@ from .schema import (
     VersionRecord,
 )
 from .sgns import DEFAULT_DIM, train_sgns
-from .store import Store, check_model_name, sha256_of
+from .store import Store, check_model_name, check_writable, sha256_of
 from .textpairs import count_text
 
 Progress = Callable[[str, int, int, float | None], None]
@@ -46,7 +46,7 @@ def _warm_start(
     """The parent's version number and the starting vectors for ``items`` it knows."""
     opened = store if isinstance(store, Store) else Store.open(store)
     try:
-        vectors = Embeddings(opened, opened.version_info(model, parent))
+        vectors = Embeddings(opened, *opened.open_version(model, parent))
         if dim is not None and dim != vectors.info.dim:
             raise TrainingError(
                 f"--dim {dim} differs from the {vectors.info.dim} of {model!r} version "
@@ -129,6 +129,7 @@ def train_file(
         The metadata of the published version.
     """
     check_model_name(model)
+    check_writable(store)
     if settings is None:
         settings = SvdSettings() if default_method(text) == "svd" else SgnsSettings()
     reading = reading or (TextOptions() if text else PairFileOptions())
