@@ -174,6 +174,7 @@ class Store:
         """The store's file lock: shared by writers of new version files and by readers while
         they map a version's files; taken alone by whatever deletes files (``embed rm``, ``embed
         gc``), so no file is deleted while it is being written or about to be mapped."""
+        self._check_writable("change it")
         try:
             descriptor = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
