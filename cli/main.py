@@ -124,10 +124,13 @@ def text_options(f: F) -> F:
               help="SGNS: pair visits per vectorised update.")
 @click.option("--ns-exponent", type=click.FloatRange(0, 2), default=0.75, show_default=True,
               help="SGNS: negatives are drawn from item counts raised to this power.")
-@click.option("--power-iterations", type=click.IntRange(0, 50), default=4, show_default=True,
+@click.option("--power-iterations", type=click.IntRange(0, 50), default=3, show_default=True,
               help="SVD: power iterations of the randomised SVD.")
-@click.option("--eigen-weight", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--eigen-weight", type=click.FloatRange(0, 1), default=0.25, show_default=True,
               help="SVD: singular values are raised to this power in the vectors.")
+@click.option("--context-vectors/--no-context-vectors", "context_vectors", default=None,
+              help="SVD: add the context side (U S^p + V S^p). Default: added for pair "
+                   "files, left out for text (--text).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Random seed; the same file, settings and seed give the same vectors.")
 @click.option("--header/--no-header", default=None,
@@ -141,7 +144,8 @@ def train(
     store_path: Path | None, file: Path, text: bool, method: str, model: str,
     name: str | None, dim: int | None, min_count: float | None, window: int, sample: float,
     epochs: int | None, negative: int, lr: float, batch_size: int, ns_exponent: float,
-    power_iterations: int, eigen_weight: float, seed: int, header: bool | None,
+    power_iterations: int, eigen_weight: float, context_vectors: bool | None, seed: int,
+    header: bool | None,
     parent: str | None, quiet: bool, as_json: bool,
 ) -> None:
     """Train a new version of a model from a pair file, or with --text from a text corpus.
@@ -158,6 +162,7 @@ def train(
       embed train new-week.csv --from prod --name retrained
       embed train corpus.txt.gz --text --model words --window 5 --sample 1e-3
       embed train corpus.txt.gz --text --method svd --power-iterations 6 --eigen-weight 0
+      embed train data/animals.csv --method svd --no-context-vectors
     """
     from embedstore.schema import PairFileOptions, SgnsSettings, SvdSettings, TextOptions
     from embedstore.training import default_method, train_file
@@ -167,7 +172,9 @@ def train(
     settings: SgnsSettings | SvdSettings
     if method == "svd":
         settings = SvdSettings(dim=dim, power_iterations=power_iterations,
-                               eigen_weight=eigen_weight, seed=seed)
+                               eigen_weight=eigen_weight, seed=seed,
+                               add_context=(not text) if context_vectors is None
+                               else context_vectors)
     else:
         settings = SgnsSettings(dim=dim, epochs=epochs, negative=negative, lr=lr,
                                 batch_size=batch_size, ns_exponent=ns_exponent, seed=seed)

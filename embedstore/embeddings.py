@@ -36,7 +36,9 @@ class Embeddings:
 
     Obtain one with :func:`embedstore.open`; close it with :meth:`close` or a ``with`` block.
     Opening costs the same for any vocabulary size: vectors and norms are memory-mapped and
-    items are looked up through the store's index only when a query names them.
+    items are looked up through the store's index only when a query names them. It keeps a
+    read snapshot of the store: a version removed after it was opened still answers, in full,
+    until it is closed.
 
     Examples
     --------

@@ -6,9 +6,12 @@ context counts ``c_j`` are smoothed by raising them to ``context_smoothing`` (0.
 word2vec's negative sampling does; ``D`` normalises them to the same total). A randomised SVD
 (Halko, Martinsson and Tropp 2011: a Gaussian sketch, ``power_iterations`` rounds of
 re-orthonormalised power iteration, then an exact SVD of the small projected matrix) gives
-``PPMI ~ U S V^T``; the item vectors are ``U S^p + V S^p`` with ``p = eigen_weight``: adding
-the context side and damping the singular values both help similarity tasks (Levy, Goldberg
-and Dagan 2015). Deterministic for a seed. When ``dim`` exceeds what the data can support
+``PPMI ~ U S V^T``; the item vectors are ``U S^p`` with ``p = eigen_weight`` (``U S^p + V S^p``
+with ``add_context``). Damping the singular values helps both similarity and analogies (Levy,
+Goldberg and Dagan 2015); on the benchmark corpus ``p = 0.25`` without the context side scored
+best on analogies with similarity close to its best (see ``benchmarks/RESULTS.md``); on small
+pair files the context side is needed (it cancels the negative-eigenvalue components of the
+symmetric PPMI matrix). Deterministic for a seed. When ``dim`` exceeds what the data can support
 (``n_items - 1``) the extra columns are zero.
 """
 

@@ -47,9 +47,9 @@ class SvdSettings(Record):
     dim: int | None = Field(None, ge=1, le=4096)
     context_smoothing: float = Field(0.75, gt=0, le=1)
     shift: float = Field(1.0, ge=1)
-    eigen_weight: float = Field(0.5, ge=0, le=1)
+    eigen_weight: float = Field(0.25, ge=0, le=1)
     add_context: bool = True
-    power_iterations: int = Field(4, ge=0, le=50)
+    power_iterations: int = Field(3, ge=0, le=50)
     oversample: int = Field(20, ge=0, le=1000)
     remove_components: int = Field(0, ge=0, le=100)
     seed: int = Field(0, ge=0)
