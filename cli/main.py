@@ -28,8 +28,11 @@ class VersionRef(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         text = str(value).strip()
-        if text.isdigit() and int(text) >= 1:
-            return str(int(text))
+        if text.isascii() and text.isdigit():
+            if len(text.lstrip("0")) > 19 or int(text) > 2**63 - 1:
+                self.fail(f"{value!r} is too large to be a version number", param, ctx)
+            if int(text) >= 1:
+                return str(int(text))
         if re.fullmatch(r"[A-Za-z][A-Za-z0-9._-]{0,63}", text):
             return text
         self.fail(f"{value!r} is neither a version number (1, 2, ...) nor an alias name",
@@ -387,7 +390,13 @@ def batch(ctx: click.Context, store_path: Path | None, file: Any, restrict: int 
     failed = 0
     with Store.open(store_path) as store:
         for result in run_batch(store, file, model=model, version=version, restrict=restrict):
-            click.echo(json.dumps(result.to_json(), ensure_ascii=False))
+            line = json.dumps(result.to_json(), ensure_ascii=False)
+            if not line.isascii():
+                try:
+                    line.encode("utf-8")
+                except UnicodeEncodeError:  # an id with a lone surrogate: escape it
+                    line = json.dumps(result.to_json())
+            click.echo(line)
             failed += not result.ok
     if failed:
         click.echo(f"{failed} line(s) failed", err=True)

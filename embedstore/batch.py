@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import EmbedstoreError, QueryError
+from .registry import ALIAS_NAME
 
 if TYPE_CHECKING:
     from .embeddings import Embeddings, Neighbor
@@ -39,6 +40,8 @@ OPS = {
     "vector": ("item",),
     "similarity": ("a", "b"),
 }
+MAX_VERSION = 2**63 - 1
+"""Versions are SQLite integers; a larger number cannot name one."""
 
 
 @dataclass(frozen=True)
@@ -96,17 +99,25 @@ def _parse(line: int, raw: dict[str, Any] | str | bytes, model: str, version: in
             query.error = f"line {line}: not valid UTF-8"
             return query
     if isinstance(raw, str):
+        if line == 1 and raw.startswith("\ufeff"):  # a byte order mark opening the input
+            raw = raw[1:]
         try:
             raw = json.loads(raw)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             query.error = f"line {line}: not valid JSON ({exc.msg})"
+            return query
+        except ValueError:  # Python reads integers of at most 4300 digits
+            query.error = f"line {line}: a number too long to read (over 4300 digits)"
+            return query
+        except RecursionError:
+            query.error = f"line {line}: not valid JSON (nested too deeply)"
             return query
     if not isinstance(raw, dict):
         query.error = f"line {line}: a query must be a JSON object"
         return query
     query.id = raw.get("id")
     op = raw.get("op")
-    if op not in OPS:
+    if not isinstance(op, str) or op not in OPS:
         query.error = f"line {line}: unknown op {op!r}; use one of {', '.join(OPS)}"
         return query
     query.op = op
@@ -114,6 +125,9 @@ def _parse(line: int, raw: dict[str, Any] | str | bytes, model: str, version: in
         value = raw.get(name)
         if not isinstance(value, str) or not value:
             query.error = f"line {line}: {op} needs {name!r} as a non-empty string"
+            return query
+        if not _is_unicode(value):
+            query.error = f"line {line}: {name!r} holds a lone surrogate, which is not Unicode"
             return query
         query.fields[name] = value
     if op in ("similar", "analogy"):
@@ -132,8 +146,10 @@ def _parse(line: int, raw: dict[str, Any] | str | bytes, model: str, version: in
         if name in raw and raw[name] is not None:
             value = raw[name]
             whole = isinstance(value, int) and not isinstance(value, bool) and value >= 1
-            text = isinstance(value, str) and bool(value)
-            valid = {"model": text, "version": whole or text, "restrict": whole}[name]
+            text = isinstance(value, str) and bool(value) and _is_unicode(value)
+            reference = (whole and value <= MAX_VERSION) or (isinstance(value, str) and (
+                bool(ALIAS_NAME.match(value)) or _is_version_number(value)))
+            valid = {"model": text, "version": reference, "restrict": whole}[name]
             if not valid:
                 kind = {"model": "a string", "version": "a version number or an alias",
                         "restrict": "a whole number of at least 1"}[name]
@@ -141,6 +157,19 @@ def _parse(line: int, raw: dict[str, Any] | str | bytes, model: str, version: in
                 return query
             setattr(query, name, value)
     return query
+
+
+def _is_unicode(text: str) -> bool:
+    """False for text with lone surrogates (JSON may escape them), which SQLite refuses."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_version_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 19 and 1 <= int(text) <= MAX_VERSION
 
 
 def _echo(query: _Query) -> dict[str, Any]:

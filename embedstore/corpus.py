@@ -8,7 +8,9 @@ Plain and gzip-compressed files (detected from their bytes) are read alike.
 
 from __future__ import annotations
 
+import codecs
 import itertools
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -44,7 +46,8 @@ class Block:
 
 
 def _blocks(path: Path, progress: BytesProgress | None) -> Iterator[tuple[int, list[bytes]]]:
-    """(number of the first line, lines) blocks of the file, UTF-8 checked."""
+    """(number of the first line, lines) blocks of the file, UTF-8 checked (a leading byte
+    order mark dropped)."""
     first_line = 1
     done = 0
     try:
@@ -53,6 +56,8 @@ def _blocks(path: Path, progress: BytesProgress | None) -> Iterator[tuple[int, l
                 lines = stream.readlines(BLOCK_BYTES)
                 if not lines:
                     break
+                if first_line == 1 and lines[0].startswith(codecs.BOM_UTF8):
+                    lines[0] = lines[0][len(codecs.BOM_UTF8) :]
                 try:
                     b"".join(lines).decode("utf-8")
                 except UnicodeDecodeError:
@@ -67,7 +72,7 @@ def _blocks(path: Path, progress: BytesProgress | None) -> Iterator[tuple[int, l
                 done += sum(map(len, lines))
                 if progress is not None:
                     progress(done)
-    except (OSError, EOFError) as exc:
+    except (OSError, EOFError, zlib.error) as exc:
         raise InputError(f"{path}, line {first_line}: cannot read ({exc}); the file may be "
                          "damaged") from None
 
@@ -97,8 +102,9 @@ def build_vocabulary(path: str | Path, min_count: int = 5,
     )
 
 
-LINE_END = b"\x00\x01\x00"
-"""Stands for a line break while a block is split into tokens (it cannot occur in text)."""
+LINE_END = b"\xff"
+"""Stands for a line break while a block is split into tokens: the byte 0xFF never occurs in
+UTF-8, and blocks are checked to be UTF-8, so no token can be it."""
 _LINE_END_ID = -2
 
 

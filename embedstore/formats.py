@@ -17,10 +17,13 @@ line) may supply them. Text inputs may be gzip-compressed. Every problem raises
 
 from __future__ import annotations
 
+import codecs
 import gzip
+import itertools
 import math
 import mmap
 import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +34,7 @@ from .pairs import open_binary
 
 FORMATS = ("word2vec", "word2vec-binary", "glove", "npy")
 _BLOCK_LINES = 20_000
+_MAX_COUNT = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -56,9 +60,9 @@ def detect_format(path: Path) -> str:
         try:
             with gzip.open(path, "rb") as handle:
                 head = handle.read(4096)
-        except (OSError, EOFError) as exc:
+        except (OSError, EOFError, zlib.error) as exc:
             raise InputError(f"{path}, byte 0: damaged gzip data ({exc})") from None
-    first, _, rest = head.partition(b"\n")
+    first, _, rest = head.removeprefix(codecs.BOM_UTF8).partition(b"\n")
     fields = first.split()
     if len(fields) == 2 and all(f.isdigit() for f in fields):
         try:
@@ -66,8 +70,24 @@ def detect_format(path: Path) -> str:
         except UnicodeDecodeError as exc:
             if exc.start < len(rest) - 4:  # not just a character cut at the 4 KiB mark
                 return "word2vec-binary"
-        return "word2vec-binary" if b"\x00" in rest else "word2vec"
+        if b"\x00" in rest and not _text_row(rest, int(fields[1])):
+            return "word2vec-binary"
+        return "word2vec"
     return "glove"
+
+
+def _text_row(head: bytes, dim: int) -> bool:
+    """Whether the first line of ``head`` reads as a text row ``item v1 ... v<dim>`` (its end
+    may be cut off): a NUL byte in a text file is then part of an item, not binary data."""
+    line, newline, _ = head.partition(b"\n")
+    values = line.rstrip(b"\r").partition(b" ")[2].split()
+    if not newline:  # cut at the 4 KiB mark: the last value may be partial
+        values = values[:-1]
+    try:
+        return (len(values) == dim if newline else len(values) <= dim) and all(
+            math.isfinite(float(value)) for value in values)
+    except ValueError:
+        return False
 
 
 def read_vectors(path: str | Path, format: str | None = None,
@@ -78,7 +98,7 @@ def read_vectors(path: str | Path, format: str | None = None,
         raise InputError(f"{path}: file not found; check the path")
     format = format or detect_format(path)
     if format not in FORMATS:
-        raise InputError(f"unknown format {format!r}; use one of {', '.join(FORMATS)}")
+        raise InputError(f"{path}: unknown format {format!r}; use one of {', '.join(FORMATS)}")
     counts_by_item = _read_vocab(Path(vocab_path)) if vocab_path and format != "npy" else None
     if format == "npy":
         table = _read_npy(path, Path(vocab_path) if vocab_path else None)
@@ -86,6 +106,8 @@ def read_vectors(path: str | Path, format: str | None = None,
         table = _read_binary(path)
     else:
         table = _read_text(path, header=format == "word2vec")
+    if not table.items:
+        raise InputError(f"{path}: no vectors found; the file is empty")
     if counts_by_item is not None:
         missing = [item for item in table.items if item not in counts_by_item]
         if missing:
@@ -110,13 +132,16 @@ def _check_items(path: Path, items: list[str], where: list[str]) -> None:
 def _read_text(path: Path, *, header: bool) -> VectorTable:
     try:
         return _read_text_stream(path, header=header)
-    except (OSError, EOFError) as exc:  # a damaged or truncated gzip stream
+    except (OSError, EOFError, zlib.error) as exc:  # a damaged or truncated gzip stream
         raise InputError(f"{path}: cannot read ({exc}); the file may be damaged") from None
 
 
 def _read_text_stream(path: Path, *, header: bool) -> VectorTable:
     with open_binary(path) as stream:
         raw_lines = iter(stream)
+        opening = next(raw_lines, None)  # without a byte order mark
+        if opening is not None:
+            raw_lines = itertools.chain([opening.removeprefix(codecs.BOM_UTF8)], raw_lines)
         line_number = 0
         declared: tuple[int, int] | None = None
         if header:
@@ -126,6 +151,9 @@ def _read_text_stream(path: Path, *, header: bool) -> VectorTable:
             if len(fields) != 2 or not all(f.isdigit() for f in fields):
                 raise InputError(f"{path}, line 1: expected a header 'count dim'")
             declared = (int(fields[0]), int(fields[1]))
+            if declared[1] == 0:
+                raise InputError(f"{path}, line 1: dimension 0 in the header; vectors need at "
+                                 "least one value")
         items: list[str] = []
         blocks: list[np.ndarray] = []
         dim = declared[1] if declared else None
@@ -186,16 +214,30 @@ def _parse_block(path: Path, values: list[bytes], dim: int, first_line: int) -> 
         fields = line_values.split()
         if len(fields) != dim:
             raise InputError(f"{path}, line {number}: {len(fields)} values, expected {dim}")
-        for field in fields:
-            try:
-                value = float(field)
-            except ValueError:
-                raise InputError(f"{path}, line {number}: {field.decode(errors='replace')!r} "
-                                 "is not a number") from None
-            if not math.isfinite(value):
-                raise InputError(f"{path}, line {number}: non-finite value "
-                                 f"{field.decode()!r}; vectors must be finite")
+        for field in fields:  # read each as the block was read, so the culprit is found
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                try:
+                    value = np.fromstring(field, dtype=np.float32, sep=" ")  # type: ignore[call-overload]
+                except ValueError:
+                    value = np.empty(0, dtype=np.float32)
+            text = field.decode(errors="replace")
+            if value.size != 1:
+                raise InputError(f"{path}, line {number}: {text!r} is not a number")
+            if not np.isfinite(value[0]):
+                if _finite_float64(text):
+                    raise InputError(f"{path}, line {number}: {text!r} is not a finite float32 "
+                                     "(at most 3.4e38 in size); rescale the vectors")
+                raise InputError(f"{path}, line {number}: non-finite value {text!r}; vectors "
+                                 "must be finite")
     raise InputError(f"{path}, line {first_line}: values cannot be read as float32")
+
+
+def _finite_float64(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def _read_binary(path: Path) -> VectorTable:
@@ -208,16 +250,28 @@ def _read_binary(path: Path) -> VectorTable:
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     with buffer:
+        if buffer[:2] == b"\x1f\x8b":
+            raise InputError(f"{path}, byte 0: gzip-compressed; word2vec-binary files are read "
+                             "uncompressed: gunzip it first")
         end_of_header = buffer.find(b"\n")
         fields = buffer[: max(end_of_header, 0)].split()
         if end_of_header < 0 or len(fields) != 2 or not all(f.isdigit() for f in fields):
             raise InputError(f"{path}, byte 0: expected a header 'count dim'")
         count, dim = int(fields[0]), int(fields[1])
-        vectors = np.empty((count, dim), dtype=np.float32)
-        items: list[str] = []
-        offsets: list[str] = []
+        if dim == 0 or count == 0:
+            raise InputError(f"{path}, byte 0: the header announces {count} vectors of {dim} "
+                             "values; a file holds at least one vector of at least one value")
         position = end_of_header + 1
         width = 4 * dim
+        # A vector takes at least its values and a space: a header that announces more than
+        # the file holds fails below, at the first vector that does not fit, instead of
+        # allocating what it announces.
+        if position + width + 1 > size:
+            raise InputError(f"{path}, byte {position}: file ends inside vector 1 of {count}; "
+                             "it is truncated or the header is wrong")
+        vectors = np.empty((min(count, (size - position) // (width + 1)), dim), dtype=np.float32)
+        items: list[str] = []
+        offsets: list[str] = []
         for row in range(count):
             while position < size and buffer[position : position + 1] == b"\n":
                 position += 1
@@ -245,18 +299,29 @@ def _read_binary(path: Path) -> VectorTable:
     return VectorTable(items, vectors)
 
 
+def _count(text: str) -> int | None:
+    """A count: ASCII digits that fit int64, else None."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > _MAX_COUNT:
+        return None
+    return int(text)
+
+
 def _read_vocab(path: Path) -> dict[str, int]:
     counts: dict[str, int] = {}
     try:
         with path.open("rb") as handle:
             for number, raw in enumerate(handle, start=1):
+                if number == 1:
+                    raw = raw.removeprefix(codecs.BOM_UTF8)
                 try:
                     fields = raw.decode("utf-8").split()
                 except UnicodeDecodeError:
                     raise InputError(f"{path}, line {number}: not valid UTF-8") from None
-                if len(fields) != 2 or not fields[1].isdigit():
-                    raise InputError(f"{path}, line {number}: expected 'item count'")
-                counts[fields[0]] = int(fields[1])
+                count = _count(fields[1]) if len(fields) == 2 else None
+                if count is None:
+                    raise InputError(f"{path}, line {number}: expected 'item count' (a whole "
+                                     "number below 2**63)")
+                counts[fields[0]] = count
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror}); check the path") from None
     return counts
@@ -272,29 +337,49 @@ def npy_vocab_path(path: Path) -> Path:
                      "or .txt); give one with --vocab")
 
 
+def _holds_objects(path: Path) -> bool:
+    """Whether the header of the .npy file ``path`` declares Python objects (pickled data)."""
+    try:
+        with path.open("rb") as handle:
+            major, _ = np.lib.format.read_magic(handle)
+            read = (np.lib.format.read_array_header_1_0 if major == 1
+                    else np.lib.format.read_array_header_2_0)
+            return bool(read(handle)[2].hasobject)
+    except Exception:  # a damaged header: reported as unreadable by the caller
+        return False
+
+
 def _read_npy(path: Path, vocab_path: Path | None) -> VectorTable:
     try:
         matrix = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
+    except Exception as exc:  # numpy raises many kinds (ValueError, EOFError, TokenError...)
+        if _holds_objects(path):
+            raise InputError(f"{path}, byte 0: not a readable .npy matrix: it holds Python "
+                             "objects, which are never unpickled; save a float matrix") from None
         raise InputError(f"{path}, byte 0: not a readable .npy matrix ({exc})") from None
-    if matrix.ndim != 2 or matrix.dtype.kind != "f":
-        raise InputError(f"{path}: expected a 2-D float matrix, found {matrix.dtype}{matrix.shape}")
+    if matrix.ndim != 2 or matrix.dtype.kind != "f" or matrix.shape[1] == 0:
+        raise InputError(f"{path}: expected a 2-D float matrix with at least one column, found "
+                         f"{matrix.dtype}{matrix.shape}")
     vocab_path = vocab_path or npy_vocab_path(path)
     items: list[str] = []
     counts: list[int] = []
     try:
         with vocab_path.open("rb") as handle:
             for number, raw in enumerate(handle, start=1):
+                if number == 1:
+                    raw = raw.removeprefix(codecs.BOM_UTF8)
                 try:
                     line = raw.decode("utf-8").rstrip("\r\n")
                 except UnicodeDecodeError:
                     raise InputError(f"{vocab_path}, line {number}: not valid UTF-8") from None
-                item, separator, count = line.partition("\t")
-                if not separator and " " in line:
-                    item, _, count = line.rpartition(" ")
-                if count and not count.isdigit():
+                item, separator, count = line.rpartition("\t")  # items may hold tabs
+                if not separator:
+                    item, count = line, ""
+                    if " " in line:
+                        item, _, count = line.rpartition(" ")
+                if count and _count(count) is None:
                     raise InputError(f"{vocab_path}, line {number}: count {count!r} is not a "
-                                     "whole number")
+                                     "whole number below 2**63")
                 items.append(item)
                 counts.append(int(count) if count else -1)
     except OSError as exc:
@@ -302,10 +387,12 @@ def _read_npy(path: Path, vocab_path: Path | None) -> VectorTable:
     if len(items) != matrix.shape[0]:
         raise InputError(f"{vocab_path}: {len(items)} items for {matrix.shape[0]} rows in {path}")
     _check_items(vocab_path, items, [f"line {i + 1}" for i in range(len(items))])
-    vectors = np.asarray(matrix, dtype=np.float32)
+    with np.errstate(over="ignore"):
+        vectors = np.asarray(matrix, dtype=np.float32)
     bad = np.flatnonzero(~np.isfinite(vectors).all(axis=1))
     if len(bad):
-        raise InputError(f"{path}: non-finite value in row {bad[0]} ({items[bad[0]]!r})")
+        raise InputError(f"{path}: non-finite value in row {bad[0]} ({items[bad[0]]!r}), or one "
+                         "beyond float32's range (3.4e38); vectors must be finite")
     has_counts = all(c >= 0 for c in counts)
     return VectorTable(items, vectors, np.array(counts, dtype=np.int64) if has_counts else None)
 
@@ -318,6 +405,10 @@ def write_vectors(table: VectorTable, path: str | Path, format: str,
     path = Path(path)
     vectors = np.ascontiguousarray(table.vectors, dtype=np.float32)
     rows, dim = vectors.shape
+    broken = next((item for item in table.items if "\n" in item or "\r" in item), None)
+    if broken is not None:
+        raise InputError(f"item {broken!r} contains a line break, which no vector file format "
+                         "can hold")
     if format == "npy":
         with path.open("wb") as handle:
             np.save(handle, vectors, allow_pickle=False)

@@ -101,8 +101,11 @@ def import_file(
     source = SourceRecord(path=str(path.resolve()), bytes=path.stat().st_size,
                           sha256=sha256_of(path))
     counts = None if table.counts is None else table.counts.astype(np.float64)
-    return publish_vectors(table.items, table.vectors, store=store, model=model, name=name,
-                           counts=counts, source=source, import_format=format or "detected")
+    try:
+        return publish_vectors(table.items, table.vectors, store=store, model=model, name=name,
+                               counts=counts, source=source, import_format=format or "detected")
+    except InputError as error:  # too few items, or too long a vector: name the file
+        raise InputError(f"{path}: {error}") from None
 
 
 def export_version(

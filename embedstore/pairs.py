@@ -1,6 +1,6 @@
 """Read pair files (``item_a,item_b[,weight]``) into a :class:`Cooccurrence`.
 
-A pair file is CSV or TSV (the delimiter is detected from the first line), optionally
+A pair file is CSV or TSV (a tab outside quotes in the first row makes it TSV), optionally
 gzip-compressed (detected from its first bytes, not its name), with an optional header row.
 A missing weight means 1; positive weights are co-occurrence counts and repeated rows add up;
 a weight of 0 marks an explicit negative pair. Pairs are symmetric: ``a,b`` and ``b,a`` are
@@ -18,6 +18,8 @@ import codecs
 import csv
 import gzip
 import math
+import re
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,7 +68,8 @@ def open_binary(path: Path) -> IO[bytes]:
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror}); check its permissions") from None
     if raw.peek(2)[:2] == _GZIP_MAGIC:
-        return gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[return-value]
+        raw.close()  # a GzipFile does not close a file object it was given: let it own one
+        return gzip.open(path, "rb")  # type: ignore[return-value]
     return raw
 
 
@@ -90,7 +93,12 @@ def decoded_lines(path: Path, stream: IO[bytes]) -> Iterator[str]:
             if line_number == 1 and text.startswith("\ufeff"):
                 text = text[1:]
             yield text
-    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            raise InputError(f"{path}, line {line_number}: not valid UTF-8 (the file ends inside "
+                             "a character); save the file as UTF-8") from None
+    except (OSError, EOFError, zlib.error) as exc:
         raise InputError(
             f"{path}, line {line_number + 1}: cannot read ({exc}); the file may be damaged"
         ) from None
@@ -156,24 +164,67 @@ class _PairAccumulator:
         self._low, self._high, self._weight = [], [], []
 
 
+def _csv_problem(path: Path, error: csv.Error, row_line: int, line: int) -> str:
+    """A csv module error as a message naming the line (where the row began, for a field
+    that never ends) and what to do."""
+    text = str(error)
+    if "unexpected end of data" in text:
+        return (f"{path}, line {row_line}: a quote opened on this line never closes; check the "
+                "quoting (a quote inside a quoted field is written twice: \"\")")
+    if "field larger than field limit" in text:
+        return (f"{path}, line {row_line}: a field longer than {csv.field_size_limit()} "
+                "characters; check the quoting (is a quote left open?) or shorten the field")
+    if "new-line character seen in unquoted field" in text:
+        return (f"{path}, line {line}: a carriage return (\\r) inside a row; end lines with "
+                "\\n or \\r\\n, or quote the field")
+    return f"{path}, line {line}: {text}; check the quoting"
+
+
+def _first_row_lines(first: str, lines: Iterator[str]) -> list[str]:
+    """The lines of the first row: more than one when a quoted field holds a line break."""
+    opening = [first]
+    size = len(first)
+    while sum(line.count('"') for line in opening) % 2 and size <= csv.field_size_limit():
+        following = next(lines, None)
+        if following is None:
+            break
+        opening.append(following)
+        size += len(following)
+    return opening
+
+
+def _delimiter(first_row: str) -> str:
+    r"""Tab when the first row has a tab outside quoted fields, else comma.
+
+    >>> _delimiter('"New\tYork",city'), _delimiter('"a\nb"\tc'), _delimiter("a\tb")
+    (',', '\t', '\t')
+    """
+    return "\t" if "\t" in re.sub(r'"[^"]*"', "", first_row) else ","
+
+
 def _read_rows(path: Path, header: bool | None, progress: ProgressCallback | None) -> _Rows:
     accumulator = _PairAccumulator()
     with open_binary(path) as stream:
         lines = decoded_lines(path, stream)
         first = next(lines, None)
-        if first is None or not first.strip():
+        skipped = 0  # blank lines before the first row (the header, or data)
+        while first is not None and not first.strip():
+            skipped += 1
+            first = next(lines, None)
+        if first is None:
             raise InputError(f"{path}, line 1: empty file; a pair file has rows item_a,item_b")
-        delimiter = "\t" if "\t" in first else ","
+        opening = _first_row_lines(first, lines)
+        delimiter = _delimiter("".join(opening))
 
         def all_lines() -> Iterator[str]:
-            yield first
+            yield from opening
             yield from lines
 
         reader = csv.reader(all_lines(), delimiter=delimiter, strict=True)
-        line_number = 0
+        line_number = skipped
         try:
             for row_index, row in enumerate(reader):
-                line_number = reader.line_num
+                line_number = reader.line_num + skipped
                 if row_index == 0 and (header if header is not None else _is_header(row)):
                     continue
                 if not row or (len(row) == 1 and not row[0].strip()):
@@ -200,7 +251,8 @@ def _read_rows(path: Path, header: bool | None, progress: ProgressCallback | Non
                 if progress is not None and row_index % 65536 == 0:
                     progress(_position(stream))
         except csv.Error as exc:
-            raise InputError(f"{path}, line {reader.line_num}: {exc}; check the quoting") from None
+            raise InputError(_csv_problem(path, exc, line_number + 1,
+                                          reader.line_num + skipped)) from None
     accumulator.flush()
     if progress is not None:
         progress(path.stat().st_size)
@@ -271,6 +323,10 @@ def read_pairs(
     positive = rows.weights > 0
     counts = np.bincount(low[positive], weights=rows.weights[positive], minlength=len(rows.items))
     counts += np.bincount(high[positive], weights=rows.weights[positive], minlength=len(rows.items))
+    if not np.isfinite(counts.sum()):
+        item = rows.items[int(np.argmax(counts))]
+        raise InputError(f"{path}: the weights add up to more than {np.finfo(np.float64).max:.3g} "
+                         f"(item {item!r} has the largest sum); scale the weights down")
     keep = counts >= min_count
     if int(keep.sum()) < 2:
         raise InputError(

@@ -72,7 +72,10 @@ def _directed(cooc: Cooccurrence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _epoch_visits(weight: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    expected = weight * (len(weight) / weight.sum())
+    with np.errstate(over="ignore"):
+        scale = len(weight) / weight.sum()
+    # Weights so small (subnormal) that the scale overflows are divided by their sum first.
+    expected = weight * scale if math.isfinite(scale) else weight / weight.sum() * len(weight)
     whole = np.floor(expected)
     visits = whole + (rng.random(len(weight)) < (expected - whole))
     order = np.repeat(np.arange(len(weight)), visits.astype(np.int64))

@@ -66,9 +66,9 @@ def _block_pairs(block: Block, keep: np.ndarray | None, window: int, n_items: in
         left, right = ids[:-distance][same_line], ids[distance:][same_line]
         pair = np.minimum(left, right) * n_items + np.maximum(left, right)
         parts.append((pair << DISTANCE_BITS) | distance)
-    if not parts:
+    coded = np.concatenate(parts) if parts else np.empty(0, np.int64)
+    if len(coded) == 0:  # no two kept tokens within the window on one line
         return np.empty(0, np.int64), np.empty(0, np.float64)
-    coded = np.concatenate(parts)
     coded.sort()
     starts = np.flatnonzero(np.r_[True, coded[1:] != coded[:-1]])
     runs = np.diff(np.r_[starts, len(coded)])
