@@ -455,6 +455,8 @@ def test_a_bad_row_is_reported_at_its_line(
 ) -> None:
     template, message = bad
     other = "," if delimiter == "\t" else "\t"
+    # The first row decides the delimiter (documented): the other one there is no bad row.
+    assume(not ("{o}" in str(template) and where == 0 and not header))
     if isinstance(template, str):
         template = template.encode("utf-8")
     bad_line = template.replace(b"{d}", delimiter.encode()).replace(b"{o}", other.encode())
@@ -958,7 +960,8 @@ def test_embed_batch_answers_every_line_with_one_json_line(
     with time_limit():
         result = embed(path, "batch", "-", input=newline.join(raw) + newline)
     assert "Traceback" not in result.output
-    out = result.stdout_bytes.decode("utf-8").splitlines()
+    # JSON lines end at \n only (an id may hold U+0085 or U+2028, which splitlines() splits at)
+    out = result.stdout_bytes.decode("utf-8").split("\n")[:-1]
     answers = [json.loads(line) for line in out]
     # The CLI reads bytes lines, split at \n only.
     check_batch_output(raw, answers)
