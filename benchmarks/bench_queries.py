@@ -14,7 +14,7 @@ gensim KeyedVectors, and measures side by side in one run:
 
 Usage::
 
-    python benchmarks/bench_queries.py --workdir /tmp/qbench \\
+    python benchmarks/bench_queries.py --workdir work/qbench \\
         --gensim-python path/to/gensim-venv/bin/python --items 1000000 --dim 300
 
 gensim runs in its own environment (``pip install gensim==4.4.0``); without

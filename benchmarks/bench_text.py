@@ -10,7 +10,7 @@ Usage::
 
     python benchmarks/bench_text.py --corpus path/to/corpus.txt.gz \\
         --questions path/to/questions-words.txt --wordsim path/to/wordsim353.tsv \\
-        --gensim-python path/to/gensim-venv/bin/python --workdir /tmp/textbench \\
+        --gensim-python path/to/gensim-venv/bin/python --workdir work/textbench \\
         --gensim sg5 [--gensim sg10 --gensim cbow5] [--embed-arg=--power-iterations=6 ...]
 
 gensim runs in its own environment (``pip install gensim==4.4.0``).

@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/sweep_svd.py --corpus path/to/corpus.txt.gz \\
         --questions path/to/questions-words.txt --wordsim path/to/wordsim353.tsv \\
-        --workdir /tmp/sweep --grid "eigen_weight=0,0.5" --grid "power_iterations=2,4"
+        --workdir work/sweep --grid "eigen_weight=0,0.5" --grid "power_iterations=2,4"
 
 Prints one JSON line per setting: training seconds, analogy accuracy (restrict 30000) and
 WordSim-353 Spearman, scored by embedstore's evaluation.
