@@ -198,15 +198,19 @@ def _read_text_stream(path: Path, *, header: bool) -> VectorTable:
     return VectorTable(items, np.concatenate(blocks) if len(blocks) > 1 else blocks[0])
 
 
-def _parse_block(path: Path, values: list[bytes], dim: int, first_line: int) -> np.ndarray:
-    """Parse many lines' values at once; on any doubt find the exact bad line."""
-    text = b" ".join(values)
+def _parse_floats(text: bytes) -> np.ndarray:
+    """Space-separated float32 values; empty when numpy refuses the text (never warns)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            parsed = np.fromstring(text, dtype=np.float32, sep=" ")  # type: ignore[call-overload]
+            return np.fromstring(text, dtype=np.float32, sep=" ")  # type: ignore[call-overload]
         except ValueError:
-            parsed = np.empty(0, dtype=np.float32)
+            return np.empty(0, dtype=np.float32)
+
+
+def _parse_block(path: Path, values: list[bytes], dim: int, first_line: int) -> np.ndarray:
+    """Parse many lines' values at once; on any doubt find the exact bad line."""
+    parsed = _parse_floats(b" ".join(values))
     if parsed.size == len(values) * dim and np.isfinite(parsed).all():
         return parsed.reshape(len(values), dim)
     for offset, line_values in enumerate(values):
@@ -215,12 +219,7 @@ def _parse_block(path: Path, values: list[bytes], dim: int, first_line: int) -> 
         if len(fields) != dim:
             raise InputError(f"{path}, line {number}: {len(fields)} values, expected {dim}")
         for field in fields:  # read each as the block was read, so the culprit is found
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                try:
-                    value = np.fromstring(field, dtype=np.float32, sep=" ")  # type: ignore[call-overload]
-                except ValueError:
-                    value = np.empty(0, dtype=np.float32)
+            value = _parse_floats(field)
             text = field.decode(errors="replace")
             if value.size != 1:
                 raise InputError(f"{path}, line {number}: {text!r} is not a number")

@@ -462,49 +462,38 @@ class Store:
         ``make_record(version, files)`` builds the metadata once the version number and the
         files' checksums are known. The version becomes visible atomically, in full.
         """
-        check_model_name(model)
-        with self.file_lock(exclusive=False):  # garbage collection waits for us
-            return self._publish(model=model, items=items, counts=counts, vectors=vectors,
-                                 make_record=make_record)
-
-    def _publish(
-        self,
-        *,
-        model: str,
-        items: Sequence[str],
-        counts: np.ndarray,
-        vectors: np.ndarray,
-        make_record: Callable[[int, dict[str, FileRecord]], VersionRecord],
-    ) -> VersionRecord:
         import shutil
         import uuid
 
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        norms = np.linalg.norm(vectors, axis=1).astype(np.float32)
-        directory_name = uuid.uuid4().hex
-        staging = self.path / TMP_DIR / directory_name
-        final = self.path / VERSIONS_DIR / directory_name
-        try:
-            staging.mkdir(parents=True)
-            files = {
-                "vectors": _write_array(staging / VECTORS_FILE, vectors, self.path),
-                "norms": _write_array(staging / NORMS_FILE, norms, self.path),
-            }
-            files = {key: record.model_copy(update={"path": record.path.replace(
-                f"{TMP_DIR}/", f"{VERSIONS_DIR}/", 1)}) for key, record in files.items()}
-            final.parent.mkdir(exist_ok=True)
-            _fsync_directory(staging)
-            os.rename(staging, final)
-            _fsync_directory(final.parent)
-        except OSError as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise StoreError(f"cannot write the version's files in {self.path}: {exc}; "
-                             "check free space and permissions") from None
-        try:
-            return self._commit_version(model, directory_name, items, counts, files, make_record)
-        except BaseException:
-            shutil.rmtree(final, ignore_errors=True)
-            raise
+        check_model_name(model)
+        with self.file_lock(exclusive=False):  # garbage collection waits for us
+            vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+            norms = np.linalg.norm(vectors, axis=1).astype(np.float32)
+            directory_name = uuid.uuid4().hex
+            staging = self.path / TMP_DIR / directory_name
+            final = self.path / VERSIONS_DIR / directory_name
+            try:
+                staging.mkdir(parents=True)
+                files = {
+                    "vectors": _write_array(staging / VECTORS_FILE, vectors, self.path),
+                    "norms": _write_array(staging / NORMS_FILE, norms, self.path),
+                }
+                files = {key: record.model_copy(update={"path": record.path.replace(
+                    f"{TMP_DIR}/", f"{VERSIONS_DIR}/", 1)}) for key, record in files.items()}
+                final.parent.mkdir(exist_ok=True)
+                _fsync_directory(staging)
+                os.rename(staging, final)
+                _fsync_directory(final.parent)
+            except OSError as exc:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise StoreError(f"cannot write the version's files in {self.path}: {exc}; "
+                                 "check free space and permissions") from None
+            try:
+                return self._commit_version(model, directory_name, items, counts, files,
+                                            make_record)
+            except BaseException:
+                shutil.rmtree(final, ignore_errors=True)
+                raise
 
     def _commit_version(
         self,
