@@ -355,7 +355,8 @@ def _read_npy(path: Path, vocab_path: Path | None) -> VectorTable:
         if _holds_objects(path):
             raise InputError(f"{path}, byte 0: not a readable .npy matrix: it holds Python "
                              "objects, which are never unpickled; save a float matrix") from None
-        raise InputError(f"{path}, byte 0: not a readable .npy matrix ({exc})") from None
+        reason = " ".join(str(exc).split())  # numpy's messages may span lines
+        raise InputError(f"{path}, byte 0: not a readable .npy matrix ({reason})") from None
     if matrix.ndim != 2 or matrix.dtype.kind != "f" or matrix.shape[1] == 0:
         raise InputError(f"{path}: expected a 2-D float matrix with at least one column, found "
                          f"{matrix.dtype}{matrix.shape}")
