@@ -15,8 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
-
+from ._version import __version__
 from .errors import (
     EmbedstoreError,
     InputError,
@@ -31,10 +30,12 @@ __all__ = [
     "BatchResult",
     "Embeddings",
     "EmbedstoreError",
+    "ExactSearcher",
     "InputError",
     "Neighbor",
     "NotFoundError",
     "QueryError",
+    "Searcher",
     "Store",
     "StoreError",
     "TrainingError",
@@ -42,24 +43,30 @@ __all__ = [
     "__version__",
     "open",
     "publish_vectors",
+    "train_file",
     "train_pairs",
 ]
 
 if TYPE_CHECKING:
     from .batch import BatchResult
-    from .embeddings import Embeddings, Neighbor
+    from .embeddings import Embeddings
     from .embeddings import open_embeddings as open
-    from .importing import publish_vectors
+    from .publish import publish_vectors
+    from .results import Neighbor
+    from .search import ExactSearcher, Searcher
     from .store import Store
-    from .training import train_pairs
+    from .training import train_file, train_pairs
 
 _LAZY = {
     "BatchResult": ("batch", "BatchResult"),
     "Embeddings": ("embeddings", "Embeddings"),
-    "Neighbor": ("embeddings", "Neighbor"),
+    "ExactSearcher": ("search", "ExactSearcher"),
+    "Neighbor": ("results", "Neighbor"),
+    "Searcher": ("search", "Searcher"),
     "open": ("embeddings", "open_embeddings"),
     "Store": ("store", "Store"),
-    "publish_vectors": ("importing", "publish_vectors"),
+    "publish_vectors": ("publish", "publish_vectors"),
+    "train_file": ("training", "train_file"),
     "train_pairs": ("training", "train_pairs"),
 }
 

@@ -20,18 +20,16 @@ the next chunk is read. A million-line input therefore streams through in consta
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from .errors import EmbedstoreError, QueryError
-from .registry import ALIAS_NAME
-
-if TYPE_CHECKING:
-    from .embeddings import Embeddings, Neighbor
-    from .store import Store
+from .names import parse_version
+from .query import cosine
+from .results import Neighbor, answer_json
 
 CHUNK_LINES = 4096
 OPS = {
@@ -40,8 +38,26 @@ OPS = {
     "vector": ("item",),
     "similarity": ("a", "b"),
 }
-MAX_VERSION = 2**63 - 1
-"""Versions are SQLite integers; a larger number cannot name one."""
+
+
+class VersionQueries(Protocol):
+    """What batch answering needs of an opened version (:class:`embedstore.Embeddings`)."""
+
+    model: str
+    version: int
+
+    def known_rows(self, items: list[str]) -> dict[str, int]: ...
+    def unknown(self, item: str) -> Exception: ...
+    def row_vectors(self, rows: list[int]) -> np.ndarray: ...
+    def analogy_targets(self, rows: list[list[int]]) -> np.ndarray: ...
+    def nearest(self, targets: np.ndarray, k: int, exclude: list[list[int]],
+                restrict: int | None = None) -> list[list[Neighbor]]: ...
+    def analogy(self, a: str, b: str, c: str, k: int = 10, method: str = "add",
+                restrict: int | None = None) -> list[Neighbor]: ...
+
+
+VersionOpener = Callable[[str, "int | str | None"], VersionQueries]
+"""Opens version ``version`` (a number, an alias or None for the latest) of ``model``."""
 
 
 @dataclass(frozen=True)
@@ -66,15 +82,10 @@ class BatchResult:
         """The JSON object written for this line (the ``--json`` shape plus ``id``)."""
         if self.error is not None:
             return {"id": self.id, "error": self.error}
-        payload: dict[str, Any] = {"id": self.id, "model": self.model, "version": self.version,
-                                   "query": self.query}
-        if self.results is not None:
-            payload["results"] = [{"item": n.item, "score": n.score} for n in self.results]
-        if self.vector is not None:
-            payload["vector"] = self.vector
-        if self.score is not None:
-            payload["score"] = self.score
-        return payload
+        assert self.model is not None and self.version is not None and self.query is not None
+        return {"id": self.id, **answer_json(self.model, self.version, self.query,
+                                             results=self.results, vector=self.vector,
+                                             score=self.score)}
 
 
 @dataclass
@@ -147,9 +158,7 @@ def _parse(line: int, raw: dict[str, Any] | str | bytes, model: str, version: in
             value = raw[name]
             whole = isinstance(value, int) and not isinstance(value, bool) and value >= 1
             text = isinstance(value, str) and bool(value) and _is_unicode(value)
-            reference = (whole and value <= MAX_VERSION) or (isinstance(value, str) and (
-                bool(ALIAS_NAME.match(value)) or _is_version_number(value)))
-            valid = {"model": text, "version": reference, "restrict": whole}[name]
+            valid = {"model": text, "version": _is_reference(value), "restrict": whole}[name]
             if not valid:
                 kind = {"model": "a string", "version": "a version number or an alias",
                         "restrict": "a whole number of at least 1"}[name]
@@ -168,8 +177,14 @@ def _is_unicode(text: str) -> bool:
     return True
 
 
-def _is_version_number(text: str) -> bool:
-    return text.isascii() and text.isdigit() and len(text) <= 19 and 1 <= int(text) <= MAX_VERSION
+def _is_reference(value: Any) -> bool:
+    if not isinstance(value, int | str) or (isinstance(value, str) and not _is_unicode(value)):
+        return False
+    try:
+        parse_version(value)
+    except QueryError:
+        return False
+    return True
 
 
 def _echo(query: _Query) -> dict[str, Any]:
@@ -177,41 +192,38 @@ def _echo(query: _Query) -> dict[str, Any]:
 
 
 class _Opened:
-    """Versions opened during a run, by (model, version)."""
+    """Versions opened during a run, by (model, version reference) and (model, number)."""
 
-    def __init__(self, store: Store,
-                 opened: dict[tuple[str, int | str | None], Embeddings]) -> None:
-        self.store = store
-        self.opened = dict(opened)
+    def __init__(self, open_version: VersionOpener, opened: Iterable[VersionQueries]) -> None:
+        self.open_version = open_version
+        self.opened: dict[tuple[str, int | str | None], VersionQueries] = {
+            (version.model, version.version): version for version in opened}
 
-    def get(self, model: str, version: int | str | None) -> Embeddings:
-        from .embeddings import Embeddings
-
+    def get(self, model: str, version: int | str | None) -> VersionQueries:
         key = (model, version)
         if key not in self.opened:
-            info, vectors, norms = self.store.open_version(model, version)
-            latest_key = (model, info.version)
-            if latest_key not in self.opened:
-                self.opened[latest_key] = Embeddings(self.store, info, vectors, norms)
-            self.opened[key] = self.opened[latest_key]
+            opened = self.open_version(model, version)
+            self.opened.setdefault((model, opened.version), opened)
+            self.opened[key] = self.opened[(model, opened.version)]
         return self.opened[key]
 
 
-def run_batch(
-    store: Store,
+def answer_queries(
     queries: Iterable[dict[str, Any] | str | bytes],
     *,
+    open_version: VersionOpener,
     model: str = "default",
     version: int | str | None = None,
     restrict: int | None = None,
-    opened: dict[tuple[str, int | str | None], Embeddings] | None = None,
+    opened: Iterable[VersionQueries] = (),
 ) -> Iterator[BatchResult]:
     """Answer each query (a dict, or a JSON line as text or UTF-8 bytes) in input order.
 
     ``model``, ``version`` and ``restrict`` are the defaults for queries that do not name
-    their own. Blank lines are skipped (they yield nothing).
+    their own; ``open_version`` opens the versions queries name (``opened`` ones are reused).
+    Blank lines are skipped (they yield nothing).
     """
-    versions = _Opened(store, opened or {})
+    versions = _Opened(open_version, opened)
     chunk: list[_Query] = []
     for line, raw in enumerate(queries, start=1):
         if isinstance(raw, str | bytes) and not raw.strip():
@@ -247,7 +259,7 @@ def _failed(query: _Query, error: Exception) -> BatchResult:
     return BatchResult(line=query.line, id=query.id, error=f"line {query.line}: {error}")
 
 
-def _answer_version(embeddings: Embeddings, queries: list[_Query]) -> dict[int, BatchResult]:
+def _answer_version(embeddings: VersionQueries, queries: list[_Query]) -> dict[int, BatchResult]:
     answers: dict[int, BatchResult] = {}
     names = [name for query in queries for key, name in query.fields.items()
              if key in ("item", "a", "b", "c")]
@@ -270,9 +282,7 @@ def _answer_version(embeddings: Embeddings, queries: list[_Query]) -> dict[int, 
                 answers[query.line] = done(query, vector=embeddings.row_vectors(rows)[0].tolist())
             elif query.op == "similarity":
                 a, b = embeddings.row_vectors(rows)
-                from .embeddings import cosine_of
-
-                answers[query.line] = done(query, score=cosine_of(a, b))
+                answers[query.line] = done(query, score=cosine(a, b))
             elif query.op == "analogy" and query.fields["method"] == "mul":
                 f = query.fields
                 answers[query.line] = done(query, results=embeddings.analogy(

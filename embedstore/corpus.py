@@ -3,28 +3,27 @@
 Two streaming passes: the first counts tokens (bytes, never decoded one by one), the second
 turns each block of lines into an array of token ids (``-1`` for tokens below ``min_count``)
 with the line each token came from. Memory grows with the vocabulary, not with the corpus.
-Plain and gzip-compressed files (detected from their bytes) are read alike.
+Plain and gzip-compressed files (detected from their bytes) are read alike. Tokens that differ
+only in Unicode normalisation are one item (its NFC form).
 """
 
 from __future__ import annotations
 
-import codecs
 import itertools
-import zlib
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import InputError
-from .pairs import open_binary
+from .names import normalize_item
+from .progress import Progress
+from .textio import READ_ERRORS, open_binary, without_bom
 
 BLOCK_BYTES = 8 << 20
 """Lines are read and encoded in blocks of about this many bytes."""
-
-BytesProgress = Callable[[int], None]
 
 
 @dataclass(frozen=True)
@@ -45,19 +44,21 @@ class Block:
     line: np.ndarray  # int64
 
 
-def _blocks(path: Path, progress: BytesProgress | None) -> Iterator[tuple[int, list[bytes]]]:
+def _blocks(path: Path, stage: str, progress: Progress | None
+            ) -> Iterator[tuple[int, list[bytes]]]:
     """(number of the first line, lines) blocks of the file, UTF-8 checked (a leading byte
-    order mark dropped)."""
+    order mark dropped); progress is reported as ``stage`` in bytes."""
     first_line = 1
     done = 0
+    total = path.stat().st_size if path.is_file() else 0
     try:
         with open_binary(path) as stream:
             while True:
                 lines = stream.readlines(BLOCK_BYTES)
                 if not lines:
                     break
-                if first_line == 1 and lines[0].startswith(codecs.BOM_UTF8):
-                    lines[0] = lines[0][len(codecs.BOM_UTF8) :]
+                if first_line == 1:
+                    lines[0] = without_bom(lines[0])
                 try:
                     b"".join(lines).decode("utf-8")
                 except UnicodeDecodeError:
@@ -71,31 +72,41 @@ def _blocks(path: Path, progress: BytesProgress | None) -> Iterator[tuple[int, l
                 first_line += len(lines)
                 done += sum(map(len, lines))
                 if progress is not None:
-                    progress(done)
-    except (OSError, EOFError, zlib.error) as exc:
+                    progress(stage, done, total, None)
+    except READ_ERRORS as exc:
         raise InputError(f"{path}, line {first_line}: cannot read ({exc}); the file may be "
                          "damaged") from None
 
 
 def build_vocabulary(path: str | Path, min_count: int = 5,
-                     progress: BytesProgress | None = None) -> Vocabulary:
-    """First pass: count every token and keep those seen at least ``min_count`` times."""
+                     progress: Progress | None = None) -> Vocabulary:
+    """First pass: count every token and keep those seen at least ``min_count`` times.
+
+    Tokens that are one text after NFC normalisation are counted together; each of their
+    spellings maps to the one id.
+    """
     path = Path(path)
     counter: Counter[bytes] = Counter()
-    for _, lines in _blocks(path, progress):
+    for _, lines in _blocks(path, "vocabulary", progress):
         counter.update(b"".join(lines).split())
     total = sum(counter.values())
+    spellings: dict[str, list[bytes]] = {}  # NFC text -> its byte spellings, first seen first
+    merged: dict[str, int] = {}
+    for token, count in counter.items():
+        text = normalize_item(token.decode("utf-8"))
+        spellings.setdefault(text, []).append(token)
+        merged[text] = merged.get(text, 0) + count
     if total == 0:
         raise InputError(f"{path}, line 1: the corpus has no tokens; give a text file with "
                          "one sentence or paragraph per line")
-    kept = sorted(((token, count) for token, count in counter.items() if count >= min_count),
+    kept = sorted(((text, count) for text, count in merged.items() if count >= min_count),
                   key=lambda pair: -pair[1])  # stable: ties keep first-seen order
     if len(kept) < 2:
         raise InputError(f"{path}: fewer than two tokens occur at least {min_count} times; "
                          "lower --min-count or give a larger corpus")
-    ids = {token: index for index, (token, _) in enumerate(kept)}
+    ids = {token: index for index, (text, _) in enumerate(kept) for token in spellings[text]}
     return Vocabulary(
-        items=[token.decode("utf-8") for token, _ in kept],
+        items=[text for text, _ in kept],
         counts=np.array([count for _, count in kept], dtype=np.int64),
         ids=ids,
         total_tokens=total,
@@ -109,7 +120,7 @@ _LINE_END_ID = -2
 
 
 def encode(path: str | Path, vocabulary: Vocabulary,
-           progress: BytesProgress | None = None) -> Iterator[Block]:
+           progress: Progress | None = None) -> Iterator[Block]:
     """Second pass: each block of lines as token ids and line numbers.
 
     A block is split once, with its line breaks turned into a marker token: the running count
@@ -118,7 +129,7 @@ def encode(path: str | Path, vocabulary: Vocabulary,
     ids_of = dict(vocabulary.ids)
     ids_of[LINE_END] = _LINE_END_ID
     lookup = ids_of.get
-    for _, lines in _blocks(Path(path), progress):
+    for _, lines in _blocks(Path(path), "counting", progress):
         tokens = b"".join(lines).replace(b"\n", b" " + LINE_END + b" ").split()
         ids = np.fromiter(map(lookup, tokens, itertools.repeat(-1)), dtype=np.int64,
                           count=len(tokens))

@@ -13,7 +13,7 @@ import numpy as np
 
 from .embeddings import Embeddings
 from .errors import QueryError
-from .store import Store, VersionInfo
+from .store import Store, StoreLike, opened
 
 LISTED = 10
 
@@ -43,19 +43,14 @@ class VersionDiff:
     moved_most: list[ItemShift]
 
 
-def _only_in(store: Store, first: VersionInfo, second: VersionInfo) -> tuple[int, list[str]]:
-    """Items of ``first`` missing from ``second``: their count and the most frequent few."""
-    condition = ("FROM items a WHERE a.version_id = ? AND NOT EXISTS "
-                 "(SELECT 1 FROM items b WHERE b.version_id = ? AND b.item = a.item)")
-    (count,) = store.connection.execute(f"SELECT COUNT(*) {condition}",
-                                        [first.id, second.id]).fetchone()
-    examples = [item for (item,) in store.connection.execute(
-        f"SELECT a.item {condition} ORDER BY a.row LIMIT ?", [first.id, second.id, LISTED])]
-    return int(count), examples
+def _neighbours(vectors: Embeddings, rows: list[int], k: int) -> list[set[str]]:
+    """The items of the ``k`` nearest neighbours of each row (itself left out)."""
+    return [{n.item for n in neighbours} for neighbours in
+            vectors.nearest(vectors.row_vectors(rows), k, [[row] for row in rows])]
 
 
 def diff_versions(
-    store: Store, model: str, old: int | str, new: int | str, *, k: int = 10,
+    store: StoreLike, model: str, old: int | str, new: int | str, *, k: int = 10,
     sample: int = 1000, seed: int = 0,
 ) -> VersionDiff:
     """Compare version ``old`` with version ``new`` of ``model``.
@@ -65,14 +60,17 @@ def diff_versions(
     """
     if k < 1 or sample < 1:
         raise QueryError("k and sample must be at least 1")
+    with opened(store) as handle:
+        return _diff(handle, model, old, new, k, sample, seed)
+
+
+def _diff(store: Store, model: str, old: int | str, new: int | str, k: int, sample: int,
+          seed: int) -> VersionDiff:
     old_info, *old_arrays = store.open_version(model, old)
     new_info, *new_arrays = store.open_version(model, new)
-    added, added_examples = _only_in(store, new_info, old_info)
-    removed, removed_examples = _only_in(store, old_info, new_info)
-    shared_rows = store.connection.execute(
-        "SELECT a.item, a.row, b.row FROM items a JOIN items b "
-        "ON b.version_id = ? AND b.item = a.item WHERE a.version_id = ? ORDER BY a.row",
-        [new_info.id, old_info.id]).fetchall()
+    added, added_examples = store.items_only_in(new_info, old_info, LISTED)
+    removed, removed_examples = store.items_only_in(old_info, new_info, LISTED)
+    shared_rows = store.shared_rows(old_info, new_info)
     rng = np.random.default_rng(seed)
     picked = sorted(rng.choice(len(shared_rows), size=min(sample, len(shared_rows)),
                                replace=False)) if shared_rows else []
@@ -81,16 +79,9 @@ def diff_versions(
     if chosen:
         old_vectors = Embeddings(store, old_info, *old_arrays)
         new_vectors = Embeddings(store, new_info, *new_arrays)
-        old_rows = [[row] for _, row, _ in chosen]
-        new_rows = [[row] for _, _, row in chosen]
-        before = old_vectors.nearest(old_vectors.row_vectors([r[0] for r in old_rows]), k,
-                                     old_rows)
-        after = new_vectors.nearest(new_vectors.row_vectors([r[0] for r in new_rows]), k,
-                                    new_rows)
-        for (item, _, _), old_neighbors, new_neighbors in zip(chosen, before, after,
-                                                             strict=True):
-            old_set = {n.item for n in old_neighbors}
-            new_set = {n.item for n in new_neighbors}
+        before = _neighbours(old_vectors, [row for _, row, _ in chosen], k)
+        after = _neighbours(new_vectors, [row for _, _, row in chosen], k)
+        for (item, _, _), old_set, new_set in zip(chosen, before, after, strict=True):
             largest = max(len(old_set), len(new_set))
             shifts.append(ItemShift(item, len(old_set & new_set) / largest if largest else 1.0))
     moved = sorted(shifts, key=lambda shift: (shift.overlap, shift.item))[:LISTED]

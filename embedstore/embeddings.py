@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from .batch import BatchResult, answer_queries
 from .errors import QueryError, UnknownItemError
-from .query import ANALOGY_METHODS, analogy_scores, inverse, ranking_scores, top_k_rows
-from .store import Store, VersionInfo
-
-if TYPE_CHECKING:
-    from .batch import BatchResult
+from .query import ANALOGY_METHODS, analogy_targets, cosine, cosmul_scores, top_k_rows
+from .results import Neighbor
+from .search import ExactSearcher, Searcher, check_k
+from .store import Store, StoreLike, VersionInfo
 
 DEFAULT_MODEL = "default"
-SCORE_BUDGET = 1 << 22
-"""Most similarity scores held at once (16 MiB of float32, small enough to stay in cache)."""
-QUERY_TILE = 64
-"""Targets scored together by one matrix product (measured best in benchmarks/)."""
-
-
-@dataclass(frozen=True)
-class Neighbor:
-    """One result of a query: an item and its score (cosine, or 3CosMul's ratio)."""
-
-    item: str
-    score: float
 
 
 class Embeddings:
@@ -38,7 +24,7 @@ class Embeddings:
     Opening costs the same for any vocabulary size: vectors and norms are memory-mapped and
     items are looked up through the store's index only when a query names them. It keeps a
     read snapshot of the store: a version removed after it was opened still answers, in full,
-    until it is closed.
+    until it is closed. Items are looked up in Unicode normal form C, as they are stored.
 
     Examples
     --------
@@ -59,13 +45,12 @@ class Embeddings:
     """
 
     def __init__(self, store: Store, info: VersionInfo, vectors: np.ndarray, norms: np.ndarray,
-                 owns_store: bool = False) -> None:
+                 owns_store: bool = False, searcher: Searcher | None = None) -> None:
         self.store = store
         self.info = info
         self._owns_store = owns_store
-        self._vectors, self._norms = vectors, norms
-        self._inverse_norms: np.ndarray | None = None
-        self._scratch_scores: np.ndarray | None = None
+        self._vectors = vectors
+        self.searcher: Searcher = searcher or ExactSearcher(vectors, norms)
 
     @property
     def model(self) -> str:
@@ -88,95 +73,46 @@ class Embeddings:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    # -- building blocks shared with batch queries ---------------------------------------
+    # -- building blocks shared with batch queries, evaluations and diffs ----------------
 
     def rows(self, items: Sequence[str]) -> list[int]:
         """The rows of ``items``; raises :class:`UnknownItemError` for the first unknown one."""
-        found = self.store.rows_of(self.info, list(dict.fromkeys(items)))
+        found = self.known_rows(items)
         for item in items:
             if item not in found:
-                raise UnknownItemError(
-                    item, self.model, self.version, self.store.close_items(self.info, item)
-                )
+                raise self.unknown(item)
         return [found[item] for item in items]
 
     def known_rows(self, items: Sequence[str]) -> dict[str, int]:
-        """The rows of those of ``items`` that are in the vocabulary."""
+        """The rows of those of ``items`` that are in the vocabulary (keyed as given)."""
         return self.store.rows_of(self.info, list(dict.fromkeys(items)))
 
     def unknown(self, item: str) -> UnknownItemError:
         return UnknownItemError(item, self.model, self.version,
                                 self.store.close_items(self.info, item))
 
-    def _scratch(self) -> np.ndarray:
-        """A reusable buffer for one query's scores (saves allocating it every query)."""
-        if self._scratch_scores is None:
-            self._scratch_scores = np.empty(self.info.n_items, dtype=np.float32)
-        return self._scratch_scores
+    def row_vectors(self, rows: Sequence[int]) -> np.ndarray:
+        return np.asarray(self._vectors[list(rows)], dtype=np.float32)
 
-    def _inverse(self) -> np.ndarray:
-        if self._inverse_norms is None:
-            self._inverse_norms = inverse(self._norms)
-        return self._inverse_norms
-
-    def candidates(self, restrict: int | None) -> tuple[np.ndarray, np.ndarray]:
-        if restrict is None:
-            return self._vectors, self._inverse()
-        if restrict < 1:
-            raise QueryError(f"restrict must be at least 1, not {restrict}")
-        return self._vectors[:restrict], self._inverse()[:restrict]
+    def analogy_targets(self, rows: Sequence[Sequence[int]]) -> np.ndarray:
+        """``unit(a) - unit(b) + unit(c)`` for each (a, b, c) row triple (3CosAdd targets)."""
+        triples = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
+        picked = self.row_vectors(triples.ravel().tolist())
+        return analogy_targets(picked.reshape(len(triples), 3, -1))
 
     def nearest(
         self, targets: np.ndarray, k: int, exclude: Sequence[Iterable[int]],
         restrict: int | None = None,
     ) -> list[list[Neighbor]]:
-        """The ``k`` rows nearest by cosine to each target vector, as neighbours.
-
-        Work is tiled so that at most :data:`SCORE_BUDGET` scores exist at once: up to
-        :data:`QUERY_TILE` targets are scored together against blocks of rows, each block's
-        top ``k`` is kept and the blocks' candidates are merged. Every row of the matrix is
-        read once per tile of targets, not once per target.
-        """
-        _check_k(k)
-        vectors, inverse_norms = self.candidates(restrict)
-        n = len(vectors)
-        tile = min(QUERY_TILE, max(1, len(targets)))
-        block = max(1, SCORE_BUDGET // tile)
-        exclude = [list(rows) for rows in exclude]
-        all_rows: list[np.ndarray] = []
-        all_scores: list[np.ndarray] = []
-        targets = np.asarray(targets, dtype=np.float32)
-        target_scale = inverse(np.linalg.norm(targets, axis=1))
-        for start in range(0, len(targets), tile):
-            queries = targets[start : start + tile]
-            excluded = exclude[start : start + tile]
-            if n <= block:
-                scores = ranking_scores(vectors, inverse_norms, queries,
-                                        out=self._scratch() if len(queries) == 1 else None)
-                rows, values = top_k_rows(scores, k, excluded)
-            else:
-                rows, values = _blocked_top_k(vectors, inverse_norms, queries, k, excluded, block)
-            all_rows += rows
-            all_scores += [v * scale for v, scale in
-                           zip(values, target_scale[start : start + tile], strict=True)]
-        items = self.store.items_at(self.info, np.concatenate(all_rows) if all_rows else [])
+        """The ``k`` items nearest by cosine to each target vector (through the searcher)."""
+        rows, scores = self.searcher.nearest(targets, k, exclude, restrict)
+        items = self.store.items_at(self.info, np.concatenate(rows) if rows else [])
         results: list[list[Neighbor]] = []
         position = 0
-        for values in all_scores:
+        for values in scores:
             results.append([Neighbor(items[position + j], float(v)) for j, v in enumerate(values)])
             position += len(values)
         return results
-
-    def analogy_targets(self, rows: Sequence[Sequence[int]]) -> np.ndarray:
-        """``unit(a) - unit(b) + unit(c)`` for each (a, b, c) row triple (3CosAdd targets)."""
-        triples = np.asarray(rows, dtype=np.int64).reshape(-1, 3)
-        picked = np.asarray(self._vectors[triples.ravel()], dtype=np.float32)
-        picked = picked * inverse(np.linalg.norm(picked, axis=1))[:, None]
-        picked = picked.reshape(len(triples), 3, -1)
-        return picked[:, 0] - picked[:, 1] + picked[:, 2]
-
-    def row_vectors(self, rows: Sequence[int]) -> np.ndarray:
-        return np.asarray(self._vectors[list(rows)], dtype=np.float32)
 
     # -- single queries -------------------------------------------------------------------
 
@@ -190,14 +126,14 @@ class Embeddings:
     def similarity(self, a: str, b: str) -> float:
         """Cosine similarity of two items (0 when either vector is all zeros)."""
         row_a, row_b = self.rows([a, b])
-        return cosine_of(self._vectors[row_a], self._vectors[row_b])
+        return cosine(self._vectors[row_a], self._vectors[row_b])
 
     def similar(self, item: str, k: int = 10, restrict: int | None = None) -> list[Neighbor]:
         """The ``k`` items most cosine-similar to ``item``, best first, ``item`` left out.
 
         ``restrict`` limits candidates to the ``restrict`` most frequent items.
         """
-        _check_k(k)
+        check_k(k)
         (row,) = self.rows([item])
         return self.nearest(self.row_vectors([row]), k, [[row]], restrict)[0]
 
@@ -209,15 +145,13 @@ class Embeddings:
 
         ``method`` is ``"add"`` (3CosAdd, the default) or ``"mul"`` (3CosMul).
         """
-        _check_k(k)
+        check_k(k)
         if method not in ANALOGY_METHODS:
             raise QueryError(f"unknown analogy method {method!r}; use one of {ANALOGY_METHODS}")
         rows = self.rows([a, b, c])
         if method == "add":
             return self.nearest(self.analogy_targets([rows]), k, [rows], restrict)[0]
-        vectors, inverse_norms = self.candidates(restrict)
-        a_vector, b_vector, c_vector = self.row_vectors(rows)
-        scores = analogy_scores(vectors, inverse_norms, a_vector, b_vector, c_vector, method)
+        scores = cosmul_scores(self.searcher.cosines(self.row_vectors(rows), restrict))
         top_rows, values = top_k_rows(scores[None, :], k, [rows])
         items = self.store.items_at(self.info, top_rows[0])
         return [Neighbor(item, float(v)) for item, v in zip(items, values[0], strict=True)]
@@ -225,53 +159,34 @@ class Embeddings:
     def batch(
         self, queries: Iterable[dict[str, Any] | str | bytes], restrict: int | None = None
     ) -> Iterator[BatchResult]:
-        """Answer many queries; see :func:`embedstore.batch.run_batch` for their form.
+        """Answer many queries; see :mod:`embedstore.batch` for their form.
 
         Queries default to this model and version; a query may name another ``model`` or
         ``version`` of the same store. Results come in input order, one per query.
         """
-        from .batch import run_batch
+        return answer_queries(queries, open_version=self._sibling, model=self.model,
+                              version=self.version, restrict=restrict, opened=[self])
 
-        return run_batch(self.store, queries, model=self.model, version=self.version,
-                         restrict=restrict, opened={(self.model, self.version): self})
-
-
-def _blocked_top_k(
-    vectors: np.ndarray, inverse_norms: np.ndarray, queries: np.ndarray, k: int,
-    exclude: list[list[int]], block: int,
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Top ``k`` per query over row blocks of ``block`` rows, merged (ties to the lower row)."""
-    candidate_rows: list[list[np.ndarray]] = [[] for _ in queries]
-    candidate_values: list[list[np.ndarray]] = [[] for _ in queries]
-    for first in range(0, len(vectors), block):
-        last = min(first + block, len(vectors))
-        local = [[row - first for row in rows if first <= row < last] for rows in exclude]
-        scores = ranking_scores(vectors[first:last], inverse_norms[first:last], queries)
-        rows, values = top_k_rows(scores, k, local)
-        for i in range(len(queries)):
-            candidate_rows[i].append(rows[i] + first)
-            candidate_values[i].append(values[i])
-    merged_rows, merged_values = [], []
-    for rows_parts, value_parts in zip(candidate_rows, candidate_values, strict=True):
-        rows, values = np.concatenate(rows_parts), np.concatenate(value_parts)
-        order = np.lexsort((rows, -values))[:k]
-        merged_rows.append(rows[order])
-        merged_values.append(values[order])
-    return merged_rows, merged_values
+    def _sibling(self, model: str, version: int | str | None) -> Embeddings:
+        return Embeddings(self.store, *self.store.open_version(model, version))
 
 
-def cosine_of(a: np.ndarray, b: np.ndarray) -> float:
-    norm = float(np.linalg.norm(a)) * float(np.linalg.norm(b))
-    return float(np.dot(a, b) / norm) if norm > 0 else 0.0
+def run_batch(
+    store: Store, queries: Iterable[dict[str, Any] | str | bytes], *,
+    model: str = DEFAULT_MODEL, version: int | str | None = None, restrict: int | None = None,
+) -> Iterator[BatchResult]:
+    """Answer batch queries (see :mod:`embedstore.batch`) against the versions of ``store``;
+    ``model``, ``version`` and ``restrict`` are the defaults for lines without their own."""
 
+    def open_version(name: str, reference: int | str | None) -> Embeddings:
+        return Embeddings(store, *store.open_version(name, reference))
 
-def _check_k(k: int) -> None:
-    if k < 1:
-        raise QueryError(f"k must be at least 1, not {k}")
+    return answer_queries(queries, open_version=open_version, model=model, version=version,
+                          restrict=restrict)
 
 
 def open_embeddings(
-    store: str | Path | Store | None = None,
+    store: StoreLike = None,
     model: str = DEFAULT_MODEL,
     version: int | str | None = None,
 ) -> Embeddings:
@@ -288,4 +203,3 @@ def open_embeddings(
     except BaseException:
         opened.close()
         raise
-

@@ -6,13 +6,17 @@ compare across tools. Words are matched case-insensitively (the most frequent sp
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from .embeddings import Embeddings
+from .embeddings import Embeddings, open_embeddings
 from .errors import InputError
+from .query import paired_cosines
+from .store import StoreLike
+from .textio import read_lines
 
 
 @dataclass(frozen=True)
@@ -53,27 +57,6 @@ class SimilarityReport:
     skipped: int
 
 
-def _lower_rows(vectors: Embeddings, limit: int | None) -> dict[str, int]:
-    """Lower-cased item -> row among the first ``limit`` rows (most frequent spelling)."""
-    rows = vectors.store.connection.execute(
-        "SELECT item, row FROM items WHERE version_id = ? AND row < ? ORDER BY row DESC",
-        [vectors.info.id, limit if limit is not None else vectors.info.n_items])
-    return {item.lower(): row for item, row in rows}
-
-
-def _read_lines(path: Path) -> list[tuple[int, str]]:
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found; check the path") from None
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
-        raise InputError(f"{path}, line {line}: not valid UTF-8") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror})") from None
-    return list(enumerate(text.splitlines(), start=1))
-
-
 def evaluate_analogies(vectors: Embeddings, path: str | Path,
                        restrict: int | None = None) -> AnalogyReport:
     """Score the Google analogy format (``: section`` lines, then ``a b c d`` questions).
@@ -83,12 +66,12 @@ def evaluate_analogies(vectors: Embeddings, path: str | Path,
     by cosine to ``b - a + c`` (unit-normalised inputs), leaving out a, b and c.
     """
     path = Path(path)
-    known = _lower_rows(vectors, restrict)
+    known = vectors.store.lowercase_rows(vectors.info, restrict)
     section = "(none)"
     questions: list[tuple[str, list[int]]] = []
     order: list[str] = []
     skipped = 0
-    for number, line in _read_lines(path):
+    for number, line in read_lines(path):
         text = line.strip()
         if not text or text.startswith("#"):
             continue
@@ -112,29 +95,15 @@ def evaluate_analogies(vectors: Embeddings, path: str | Path,
         rows = np.array([rows for _, rows in questions], dtype=np.int64)
         triples = rows[:, [1, 0, 2]]  # b - a + c
         targets = vectors.analogy_targets(triples.tolist())
-        predicted = _nearest_rows(vectors, targets, rows[:, :3], restrict)
+        predicted, _ = vectors.searcher.nearest(targets, 1, rows[:, :3].tolist(), restrict)
         for (name, _), guess, expected in zip(questions, predicted, rows[:, 3], strict=True):
             scored_by_section[name] += 1
-            correct_by_section[name] += int(guess == expected)
+            correct_by_section[name] += int(len(guess) > 0 and guess[0] == expected)
     sections = [SectionScore(name, correct_by_section[name], scored_by_section[name])
                 for name in order]
     return AnalogyReport(
         file=str(path), restrict=restrict, correct=sum(correct_by_section.values()),
         scored=len(questions), skipped=skipped, sections=sections)
-
-
-def _nearest_rows(vectors: Embeddings, targets: np.ndarray, exclude: np.ndarray,
-                  restrict: int | None) -> list[int]:
-    from .query import ranking_scores, top_k_rows
-
-    candidates, inverse_norms = vectors.candidates(restrict)
-    best: list[int] = []
-    chunk = 256
-    for start in range(0, len(targets), chunk):
-        scores = ranking_scores(candidates, inverse_norms, targets[start : start + chunk])
-        rows, _ = top_k_rows(scores, 1, exclude[start : start + chunk].tolist())
-        best += [int(r[0]) if len(r) else -1 for r in rows]
-    return best
 
 
 def evaluate_similarity(vectors: Embeddings, path: str | Path) -> SimilarityReport:
@@ -143,11 +112,11 @@ def evaluate_similarity(vectors: Embeddings, path: str | Path) -> SimilarityRepo
     from scipy import stats
 
     path = Path(path)
-    known = _lower_rows(vectors, None)
+    known = vectors.store.lowercase_rows(vectors.info)
     human: list[float] = []
     pairs: list[tuple[int, int]] = []
     skipped = 0
-    for number, line in _read_lines(path):
+    for number, line in read_lines(path):
         text = line.strip()
         if not text or text.startswith("#"):
             continue
@@ -166,11 +135,42 @@ def evaluate_similarity(vectors: Embeddings, path: str | Path) -> SimilarityRepo
             skipped += 1
     if len(pairs) < 2:
         return SimilarityReport(str(path), None, None, len(pairs), skipped)
-    left = vectors.row_vectors([a for a, _ in pairs]).astype(np.float64)
-    right = vectors.row_vectors([b for _, b in pairs]).astype(np.float64)
-    norms = np.linalg.norm(left, axis=1) * np.linalg.norm(right, axis=1)
-    cosine = np.divide((left * right).sum(axis=1), norms, out=np.zeros(len(pairs)),
-                       where=norms > 0)
+    cosine = paired_cosines(vectors.row_vectors([a for a, _ in pairs]),
+                            vectors.row_vectors([b for _, b in pairs]))
     spearman = float(stats.spearmanr(cosine, human).statistic)
     pearson = float(stats.pearsonr(cosine, human).statistic)
     return SimilarityReport(str(path), spearman, pearson, len(pairs), skipped)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """An evaluation of one version, as kept beside it: which version, what kind, the report."""
+
+    model: str
+    version: int
+    kind: str
+    report: AnalogyReport | SimilarityReport
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"model", "version", **report}`` (analogies add the overall ``accuracy``)."""
+        result = asdict(self.report)
+        if isinstance(self.report, AnalogyReport):
+            result["accuracy"] = self.report.accuracy
+        return {"model": self.model, "version": self.version, **result}
+
+
+def evaluate_version(kind: str, path: str | Path, *, store: StoreLike = None,
+                     model: str = "default", version: int | str | None = None,
+                     restrict: int | None = None) -> Evaluation:
+    """Run evaluation ``kind`` (``analogies`` or ``similarity``) on a stored version and keep
+    its result with the version (the version itself does not change)."""
+    with open_embeddings(store, model, version) as vectors:
+        if kind == "analogies":
+            report: AnalogyReport | SimilarityReport = evaluate_analogies(vectors, path, restrict)
+        else:
+            report = evaluate_similarity(vectors, path)
+        evaluation = Evaluation(vectors.model, vectors.version, kind, report)
+        result = evaluation.to_json()
+        del result["model"], result["version"]
+        vectors.store.record_evaluation(vectors.info, kind, result)
+    return evaluation

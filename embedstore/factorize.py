@@ -18,16 +18,13 @@ symmetric PPMI matrix). Deterministic for a seed. When ``dim`` exceeds what the 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
 
 import numpy as np
 
 from .cooccurrence import Cooccurrence
 from .errors import TrainingError
+from .progress import Progress
 from .schema import SvdSettings
-
-StageCallback = Callable[[str, int, int], None]
-"""``progress(stage, done, total)``."""
 
 
 def ppmi_matrix(cooc: Cooccurrence, settings: SvdSettings):  # type: ignore[no-untyped-def]
@@ -93,7 +90,7 @@ class _RowBlocks:
 
 def randomized_svd(matrix, rank: int, power_iterations: int, oversample: int,  # type: ignore[no-untyped-def]
                    rng: np.random.Generator,
-                   progress: StageCallback | None = None) -> tuple[np.ndarray, ...]:
+                   progress: Progress | None = None) -> tuple[np.ndarray, ...]:
     """``U, S, Vt`` of the best rank-``rank`` approximation of a sparse ``matrix``.
 
     Products run in float32 on row blocks in parallel; orthonormalisation in float64.
@@ -110,7 +107,7 @@ def randomized_svd(matrix, rank: int, power_iterations: int, oversample: int,  #
         basis = orthonormalize(backward @ basis)
         basis = orthonormalize(forward @ basis)
         if progress is not None:
-            progress("svd", step + 1, power_iterations)
+            progress("svd", step + 1, power_iterations, None)
     small = np.ascontiguousarray((backward @ basis).T, dtype=np.float64)  # basis^T matrix
     # SVD of the short, wide matrix through the eigenvectors of its small Gram matrix.
     eigenvalues, left = np.linalg.eigh(small @ small.T)
@@ -132,7 +129,7 @@ def remove_top_components(vectors: np.ndarray, count: int) -> np.ndarray:
 
 
 def train_svd(cooc: Cooccurrence, settings: SvdSettings,
-              progress: StageCallback | None = None) -> np.ndarray:
+              progress: Progress | None = None) -> np.ndarray:
     """Item vectors (``float32``, ``n_items x dim``) from PPMI + randomised SVD."""
     if cooc.n_pairs == 0:
         raise TrainingError("no positive pairs to train on; add pairs with a weight above 0")

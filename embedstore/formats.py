@@ -17,20 +17,18 @@ line) may supply them. Text inputs may be gzip-compressed. Every problem raises
 
 from __future__ import annotations
 
-import codecs
-import gzip
 import itertools
 import math
 import mmap
 import warnings
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import InputError
-from .pairs import open_binary
+from .names import normalize_item
+from .textio import GZIP_MAGIC, READ_ERRORS, open_binary, read_head, without_bom
 
 FORMATS = ("word2vec", "word2vec-binary", "glove", "npy")
 _BLOCK_LINES = 20_000
@@ -56,13 +54,7 @@ def detect_format(path: Path) -> str:
         raise InputError(f"{path}: cannot read ({exc.strerror}); check the path") from None
     if head.startswith(b"\x93NUMPY"):
         return "npy"
-    if head[:2] == b"\x1f\x8b":
-        try:
-            with gzip.open(path, "rb") as handle:
-                head = handle.read(4096)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise InputError(f"{path}, byte 0: damaged gzip data ({exc})") from None
-    first, _, rest = head.removeprefix(codecs.BOM_UTF8).partition(b"\n")
+    first, _, rest = read_head(path).partition(b"\n")
     fields = first.split()
     if len(fields) == 2 and all(f.isdigit() for f in fields):
         try:
@@ -119,20 +111,27 @@ def read_vectors(path: str | Path, format: str | None = None,
 
 
 def _check_items(path: Path, items: list[str], where: list[str]) -> None:
+    """Refuse empty items and items that repeat, also after Unicode normalisation (NFC)."""
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
         if not item:
             raise InputError(f"{path}, {where[index]}: empty item")
-        if item in seen:
-            raise InputError(f"{path}, {where[index]}: duplicate item {item!r} "
-                             f"(first at {where[seen[item]]}); items must be unique")
-        seen[item] = index
+        key = normalize_item(item)
+        if key in seen:
+            first = seen[key]
+            if items[first] == item:
+                raise InputError(f"{path}, {where[index]}: duplicate item {item!r} "
+                                 f"(first at {where[first]}); items must be unique")
+            raise InputError(f"{path}, {where[index]}: item {item!r} is the same text as "
+                             f"{items[first]!r} (at {where[first]}) after Unicode "
+                             "normalisation (NFC); keep one of them")
+        seen[key] = index
 
 
 def _read_text(path: Path, *, header: bool) -> VectorTable:
     try:
         return _read_text_stream(path, header=header)
-    except (OSError, EOFError, zlib.error) as exc:  # a damaged or truncated gzip stream
+    except READ_ERRORS as exc:  # a damaged or truncated gzip stream
         raise InputError(f"{path}: cannot read ({exc}); the file may be damaged") from None
 
 
@@ -141,7 +140,7 @@ def _read_text_stream(path: Path, *, header: bool) -> VectorTable:
         raw_lines = iter(stream)
         opening = next(raw_lines, None)  # without a byte order mark
         if opening is not None:
-            raw_lines = itertools.chain([opening.removeprefix(codecs.BOM_UTF8)], raw_lines)
+            raw_lines = itertools.chain([without_bom(opening)], raw_lines)
         line_number = 0
         declared: tuple[int, int] | None = None
         if header:
@@ -249,7 +248,7 @@ def _read_binary(path: Path) -> VectorTable:
     except OSError as exc:
         raise InputError(f"{path}: cannot read ({exc.strerror})") from None
     with buffer:
-        if buffer[:2] == b"\x1f\x8b":
+        if buffer[:2] == GZIP_MAGIC:
             raise InputError(f"{path}, byte 0: gzip-compressed; word2vec-binary files are read "
                              "uncompressed: gunzip it first")
         end_of_header = buffer.find(b"\n")
@@ -311,7 +310,7 @@ def _read_vocab(path: Path) -> dict[str, int]:
         with path.open("rb") as handle:
             for number, raw in enumerate(handle, start=1):
                 if number == 1:
-                    raw = raw.removeprefix(codecs.BOM_UTF8)
+                    raw = without_bom(raw)
                 try:
                     fields = raw.decode("utf-8").split()
                 except UnicodeDecodeError:
@@ -367,7 +366,7 @@ def _read_npy(path: Path, vocab_path: Path | None) -> VectorTable:
         with vocab_path.open("rb") as handle:
             for number, raw in enumerate(handle, start=1):
                 if number == 1:
-                    raw = raw.removeprefix(codecs.BOM_UTF8)
+                    raw = without_bom(raw)
                 try:
                     line = raw.decode("utf-8").rstrip("\r\n")
                 except UnicodeDecodeError:

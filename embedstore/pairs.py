@@ -4,7 +4,8 @@ A pair file is CSV or TSV (a tab outside quotes in the first row makes it TSV), 
 gzip-compressed (detected from its first bytes, not its name), with an optional header row.
 A missing weight means 1; positive weights are co-occurrence counts and repeated rows add up;
 a weight of 0 marks an explicit negative pair. Pairs are symmetric: ``a,b`` and ``b,a`` are
-the same pair.
+the same pair. Items are trimmed and normalised to Unicode NFC, so spellings that differ only
+in normalisation are one item.
 
 The file is read in one streaming pass. Rows are turned into integer ids and reduced into
 distinct pairs chunk by chunk, so memory grows with the distinct items and pairs, not with the
@@ -14,13 +15,10 @@ the line.
 
 from __future__ import annotations
 
-import codecs
 import csv
-import gzip
 import math
 import re
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -29,6 +27,9 @@ import numpy as np
 
 from .cooccurrence import Cooccurrence
 from .errors import InputError
+from .names import normalize_item
+from .progress import Progress
+from .textio import decoded_lines, open_binary
 
 HEADER_NAMES = frozenset(
     {("item_a", "item_b"), ("item1", "item2"), ("source", "target"), ("src", "dst")}
@@ -36,10 +37,7 @@ HEADER_NAMES = frozenset(
 """First rows of two columns that are taken for a header (compared case-insensitively)."""
 
 _CHUNK_ROWS = 1 << 20
-_GZIP_MAGIC = b"\x1f\x8b"
 
-ProgressCallback = Callable[[int], None]
-"""Called now and then with the number of bytes of the file read so far."""
 
 
 @dataclass(frozen=True)
@@ -49,59 +47,6 @@ class _Rows:
     items: list[str]
     keys: np.ndarray  # int64: (low id << 32) | high id
     weights: np.ndarray  # float64 summed weight per key
-
-
-def open_binary(path: Path) -> IO[bytes]:
-    """Open ``path`` for reading bytes, transparently decompressing gzip.
-
-    Raises
-    ------
-    InputError
-        When the file is missing, a directory or unreadable.
-    """
-    try:
-        raw = path.open("rb")
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found; check the path") from None
-    except IsADirectoryError:
-        raise InputError(f"{path}: is a directory; give a file") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read ({exc.strerror}); check its permissions") from None
-    if raw.peek(2)[:2] == _GZIP_MAGIC:
-        raw.close()  # a GzipFile does not close a file object it was given: let it own one
-        return gzip.open(path, "rb")  # type: ignore[return-value]
-    return raw
-
-
-def decoded_lines(path: Path, stream: IO[bytes]) -> Iterator[str]:
-    """Yield the lines of ``stream`` decoded as strict UTF-8 (a leading BOM is dropped).
-
-    Raises :class:`InputError` naming the line of the first undecodable byte, or of a
-    damaged gzip stream.
-    """
-    decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
-    line_number = 0
-    try:
-        for raw_line in stream:
-            line_number += 1
-            try:
-                text = decoder.decode(raw_line)
-            except UnicodeDecodeError:
-                raise InputError(
-                    f"{path}, line {line_number}: not valid UTF-8; save the file as UTF-8"
-                ) from None
-            if line_number == 1 and text.startswith("\ufeff"):
-                text = text[1:]
-            yield text
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise InputError(f"{path}, line {line_number}: not valid UTF-8 (the file ends inside "
-                             "a character); save the file as UTF-8") from None
-    except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(
-            f"{path}, line {line_number + 1}: cannot read ({exc}); the file may be damaged"
-        ) from None
 
 
 def _parse_weight(text: str) -> float | None:
@@ -202,8 +147,9 @@ def _delimiter(first_row: str) -> str:
     return "\t" if "\t" in re.sub(r'"[^"]*"', "", first_row) else ","
 
 
-def _read_rows(path: Path, header: bool | None, progress: ProgressCallback | None) -> _Rows:
+def _read_rows(path: Path, header: bool | None, progress: Progress | None) -> _Rows:
     accumulator = _PairAccumulator()
+    total = path.stat().st_size if path.is_file() else 0
     with open_binary(path) as stream:
         lines = decoded_lines(path, stream)
         first = next(lines, None)
@@ -234,7 +180,7 @@ def _read_rows(path: Path, header: bool | None, progress: ProgressCallback | Non
                         f"{path}, line {line_number}: expected 2 or 3 columns "
                         f"(item_a{delimiter}item_b[{delimiter}weight]), found {len(row)}"
                     )
-                item_a, item_b = row[0].strip(), row[1].strip()
+                item_a, item_b = normalize_item(row[0].strip()), normalize_item(row[1].strip())
                 if not item_a or not item_b:
                     raise InputError(f"{path}, line {line_number}: empty item; every pair names "
                                      "two non-empty items")
@@ -249,13 +195,13 @@ def _read_rows(path: Path, header: bool | None, progress: ProgressCallback | Non
                     weight = parsed
                 accumulator.add(item_a, item_b, weight)
                 if progress is not None and row_index % 65536 == 0:
-                    progress(_position(stream))
+                    progress("reading", _position(stream), total, None)
         except csv.Error as exc:
             raise InputError(_csv_problem(path, exc, line_number + 1,
                                           reader.line_num + skipped)) from None
     accumulator.flush()
     if progress is not None:
-        progress(path.stat().st_size)
+        progress("reading", total, total, None)
     if len(accumulator.keys) == 0:
         raise InputError(f"{path}, line {line_number + 1}: no pairs found; a pair file has rows "
                          "item_a,item_b[,weight]")
@@ -276,7 +222,7 @@ def read_pairs(
     *,
     min_count: float = 1,
     header: bool | None = None,
-    progress: ProgressCallback | None = None,
+    progress: Progress | None = None,
 ) -> Cooccurrence:
     """Read a pair file and aggregate it into distinct items and pairs.
 
@@ -292,7 +238,7 @@ def read_pairs(
         first row is a header when its third field is not a number, or when its two fields are
         one of :data:`HEADER_NAMES`.
     progress:
-        Called now and then with the number of bytes read.
+        Called now and then as ``progress("reading", bytes read, file size, None)``.
 
     Returns
     -------

@@ -1,8 +1,8 @@
-"""Cosine top-k and analogy scoring over a vector matrix: the numeric core of every query.
+"""Cosine, top-k and analogy scoring over a vector matrix: the numeric core of every query.
 
-Functions take the item matrix, the inverse of its per-row norms and query vectors; they never
-touch the store.
-Scores of all-zero vectors are 0, never NaN.
+Functions take arrays (the item matrix, the inverse of its per-row norms, query vectors) and
+return rows and scores; they never touch the store. Scores of all-zero vectors are 0, never
+NaN. :mod:`embedstore.search` builds exact search from these pieces.
 """
 
 from __future__ import annotations
@@ -155,6 +155,67 @@ def inverse(norms: np.ndarray) -> np.ndarray:
     return result
 
 
+def cosine(a: np.ndarray, b: np.ndarray) -> float:
+    """Cosine similarity of two vectors (0 when either is all zeros).
+
+    >>> cosine(np.array([1.0, 0.0]), np.array([1.0, 1.0])).__round__(3)
+    0.707
+    """
+    norm = float(np.linalg.norm(a)) * float(np.linalg.norm(b))
+    return float(np.dot(a, b) / norm) if norm > 0 else 0.0
+
+
+def paired_cosines(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Cosine of each row of ``left`` with the same row of ``right`` (float64, 0 for zeros)."""
+    left, right = np.asarray(left, np.float64), np.asarray(right, np.float64)
+    norms = np.linalg.norm(left, axis=1) * np.linalg.norm(right, axis=1)
+    return np.divide((left * right).sum(axis=1), norms, out=np.zeros(len(left)),
+                     where=norms > 0)
+
+
+def analogy_targets(triples: np.ndarray) -> np.ndarray:
+    """3CosAdd targets ``unit(a) - unit(b) + unit(c)`` of an ``m x 3 x d`` array of (a, b, c)
+    vectors."""
+    picked = np.asarray(triples, dtype=np.float32)
+    m, _, d = picked.shape
+    flat = picked.reshape(m * 3, d)
+    flat = flat * inverse(np.linalg.norm(flat, axis=1))[:, None]
+    picked = flat.reshape(m, 3, d)
+    return picked[:, 0] - picked[:, 1] + picked[:, 2]
+
+
+def cosmul_scores(cosines: np.ndarray) -> np.ndarray:
+    """3CosMul from the cosines of every row to a, b and c (a ``3 x n`` array):
+    ``cos'(d, a) * cos'(d, c) / (cos'(d, b) + 1e-3)`` with ``cos' = (cos + 1) / 2``."""
+    shifted = (cosines + 1) / 2
+    return shifted[0] * shifted[2] / (shifted[1] + COSMUL_EPSILON)
+
+
+def blocked_top_k(
+    vectors: np.ndarray, inverse_norms: np.ndarray, queries: np.ndarray, k: int,
+    exclude: list[list[int]], block: int,
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Top ``k`` ranking scores per query over row blocks of ``block`` rows, merged (ties to
+    the lower row): at most ``len(queries) x block`` scores exist at once."""
+    candidate_rows: list[list[np.ndarray]] = [[] for _ in queries]
+    candidate_values: list[list[np.ndarray]] = [[] for _ in queries]
+    for first in range(0, len(vectors), block):
+        last = min(first + block, len(vectors))
+        local = [[row - first for row in rows if first <= row < last] for rows in exclude]
+        scores = ranking_scores(vectors[first:last], inverse_norms[first:last], queries)
+        rows, values = top_k_rows(scores, k, local)
+        for i in range(len(queries)):
+            candidate_rows[i].append(rows[i] + first)
+            candidate_values[i].append(values[i])
+    merged_rows, merged_values = [], []
+    for rows_parts, value_parts in zip(candidate_rows, candidate_values, strict=True):
+        rows, values = np.concatenate(rows_parts), np.concatenate(value_parts)
+        order = np.lexsort((rows, -values))[:k]
+        merged_rows.append(rows[order])
+        merged_values.append(values[order])
+    return merged_rows, merged_values
+
+
 def analogy_scores(
     vectors: np.ndarray,
     inverse_norms: np.ndarray,
@@ -171,5 +232,4 @@ def analogy_scores(
     """
     if method == "add":
         return cosine_matrix(vectors, inverse_norms, (unit(a) - unit(b) + unit(c))[None, :])[0]
-    shifted = (cosine_matrix(vectors, inverse_norms, np.vstack([a, b, c])) + 1) / 2
-    return shifted[0] * shifted[2] / (shifted[1] + COSMUL_EPSILON)
+    return cosmul_scores(cosine_matrix(vectors, inverse_norms, np.vstack([a, b, c])))

@@ -76,16 +76,12 @@ class PairFileOptions(Record):
     header: bool | None = None
 
 
-class SourceRecord(Record):
-    """The input a version was made from, as it was when it was read."""
+class FileDigest(Record):
+    """A file as it was when read or written: its path, size and SHA-256.
 
-    path: str
-    bytes: int
-    sha256: str
-
-
-class FileRecord(Record):
-    """One file of a version, relative to the store directory, with its checksum."""
+    A version's own files are recorded relative to the store directory; the input a version
+    was made from (``source``) by its absolute path.
+    """
 
     path: str
     bytes: int
@@ -105,7 +101,7 @@ class VersionRecord(Record):
     name: str | None = None
     created: datetime
     origin: Literal["train", "import"] = "train"
-    source: SourceRecord | None = None
+    source: FileDigest | None = None
     reading: Annotated[PairFileOptions | TextOptions, Field(discriminator="kind")] | None = None
     settings: TrainSettings | None = None
     import_format: str | None = None
@@ -115,5 +111,5 @@ class VersionRecord(Record):
     epochs: int | None = Field(None, ge=1)
     epoch_losses: list[float] = Field(default_factory=list)
     duration_seconds: float = Field(ge=0)
-    files: dict[str, FileRecord]
+    files: dict[str, FileDigest]
     embedstore_version: str

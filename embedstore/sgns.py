@@ -21,17 +21,14 @@ learning rate also decays linearly to ``lr * min_lr_fraction`` over the run.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from .cooccurrence import Cooccurrence
 from .errors import TrainingError
+from .progress import Progress
 from .schema import SgnsSettings
-
-EpochCallback = Callable[[int, int, float], None]
-"""Called after each batch with (epoch, fraction done in per-mille, running loss)."""
 
 MIN_TRAINING_STEPS = 100_000
 """With ``epochs=None`` the run lasts at least this many directed-pair visits (at most
@@ -117,7 +114,7 @@ DEFAULT_DIM = 100
 def train_sgns(
     cooc: Cooccurrence,
     settings: SgnsSettings,
-    progress: EpochCallback | None = None,
+    progress: Progress | None = None,
     initial: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> SgnsResult:
     """Train item vectors on ``cooc`` with skip-gram negative sampling.
@@ -130,8 +127,8 @@ def train_sgns(
         Dimension, epochs (``None``: :func:`auto_epochs`), negatives, learning rate, batch size,
         negative-sampling exponent and seed. The same data and settings give the same vectors.
     progress:
-        Called after each batch with the epoch, the per-mille of the run done and the running
-        mean loss.
+        Called after each batch as ``progress("training", per-mille done, 1000, running mean
+        loss of the current epoch)``.
     initial:
         Warm start: ``(vectors, known)``, an ``n_items x dim`` matrix and a boolean mask of the
         rows whose item vectors start from it; the other rows start at random.
@@ -191,7 +188,7 @@ def train_sgns(
             done += stop - start
             if progress is not None:
                 current = int(epoch_of[stop - 1])
-                progress(current, int(1000 * done / total_visits),
+                progress("training", int(1000 * done / total_visits), 1000,
                          float(loss_sums[current] / max(1.0, visit_counts[current])))
         last = group[-1]
         if not np.isfinite(loss_sums[last]) or not np.isfinite(item_vectors).all():

@@ -1,83 +1,30 @@
-"""From a pair file to a published version: read, train, write."""
+"""Training as one way down: read (pair file or corpus) -> count -> fit -> publish.
+
+Each stage has its own module and one input type: :mod:`embedstore.sources` reads a file into
+a :class:`~embedstore.cooccurrence.Cooccurrence`, :mod:`embedstore.fit` turns counts into
+vectors with the method the settings name, :mod:`embedstore.publish` makes them a version.
+This module chooses the defaults and runs the stages in order.
+"""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from .fit import WarmStart, check_warm_start, fit
+from .names import check_model_name
+from .progress import Progress
+from .publish import DEFAULT_MODEL, publish
+from .schema import PairFileOptions, SgnsSettings, SvdSettings, TextOptions, VersionRecord
+from .sources import read_source
+from .store import StoreLike, check_writable, file_digest, opened
 
-from . import __version__
-from .cooccurrence import Cooccurrence
-from .embeddings import DEFAULT_MODEL, Embeddings
-from .errors import TrainingError
-from .factorize import train_svd
-from .pairs import read_pairs
-from .schema import (
-    FileRecord,
-    PairFileOptions,
-    SgnsSettings,
-    SourceRecord,
-    SvdSettings,
-    TextOptions,
-    VersionRecord,
-)
-from .sgns import DEFAULT_DIM, train_sgns
-from .store import Store, check_model_name, check_writable, sha256_of
-from .textpairs import count_text
-
-Progress = Callable[[str, int, int, float | None], None]
-"""Called as ``progress(stage, done, total, loss)``; stage ``"reading"`` counts bytes of the
-input, stage ``"training"`` counts per-mille of the run and carries the running loss."""
-
-
-def _source(path: Path) -> SourceRecord:
-    return SourceRecord(path=str(path.resolve()), bytes=path.stat().st_size,
-                        sha256=sha256_of(path))
-
-
-def _warm_start(
-    store: str | Path | Store | None, model: str, parent: int | str, items: list[str],
-    dim: int | None,
-) -> tuple[int, tuple[np.ndarray, np.ndarray]]:
-    """The parent's version number and the starting vectors for ``items`` it knows."""
-    opened = store if isinstance(store, Store) else Store.open(store)
-    try:
-        vectors = Embeddings(opened, *opened.open_version(model, parent))
-        if dim is not None and dim != vectors.info.dim:
-            raise TrainingError(
-                f"--dim {dim} differs from the {vectors.info.dim} of {model!r} version "
-                f"{vectors.info.version}; leave --dim out to warm-start from it")
-        rows = vectors.known_rows(items)
-        known = np.array([item in rows for item in items], dtype=bool)
-        start = np.zeros((len(items), vectors.info.dim), dtype=np.float32)
-        start[known] = vectors.row_vectors([rows[item] for item in items if item in rows])
-        return vectors.version, (start, known)
-    finally:
-        if not isinstance(store, Store):
-            opened.close()
-
-
-def train_pairs(path: str | Path, **options: Any) -> VersionRecord:
-    """Train from a pair file; the options are those of :func:`train_file`."""
-    return train_file(path, text=False, **options)
-
-
-def _read(path: Path, reading: PairFileOptions | TextOptions,
-          progress: Progress | None) -> Cooccurrence:
-    total = path.stat().st_size if path.is_file() else 0
-    if isinstance(reading, TextOptions):
-        return count_text(
-            path, window=reading.window, min_count=reading.min_count, sample=reading.sample,
-            seed=reading.seed,
-            progress=(lambda stage, done, _: progress(stage, done, total, None))
-            if progress else None)
-    return read_pairs(
-        path, min_count=reading.min_count, header=reading.header,
-        progress=(lambda done: progress("reading", done, total, None)) if progress else None)
+SETTINGS_BY_METHOD: dict[str, type[SgnsSettings] | type[SvdSettings]] = {
+    "sgns": SgnsSettings,
+    "svd": SvdSettings,
+}
+"""The settings record of each ``--method``."""
 
 
 def default_method(text: bool) -> str:
@@ -86,24 +33,58 @@ def default_method(text: bool) -> str:
     return "svd" if text else "sgns"
 
 
-def default_settings(text: bool) -> SgnsSettings | SvdSettings:
-    """The settings ``embed train`` uses when none are given.
+def default_settings(text: bool, method: str = "auto") -> SgnsSettings | SvdSettings:
+    """The settings ``embed train`` uses when none are given (for ``method``, default auto).
 
     Pair files: skip-gram. Text: PPMI + SVD without the context side (on the benchmark corpus
     the item side alone answers analogies better, ``benchmarks/RESULTS.md``); with SVD on a pair
     file the context side is added, which cancels the components of negative eigenvalues that
     otherwise mislead on small symmetric data.
     """
-    if default_method(text) == "svd":
+    method = default_method(text) if method == "auto" else method
+    if method == "svd":
         return SvdSettings(add_context=not text)
-    return SgnsSettings()
+    return SETTINGS_BY_METHOD[method]()
+
+
+def choose_settings(text: bool, method: str = "auto", **given: Any) -> SgnsSettings | SvdSettings:
+    """The settings of ``method`` (``auto``: :func:`default_method`) with the values ``given``
+    that are not None and that the method has; every other value is the library default.
+
+    >>> choose_settings(False, negative=7, power_iterations=9).negative
+    7
+    >>> choose_settings(True).method, choose_settings(True, "svd", add_context=None).add_context
+    ('svd', False)
+    """
+    base = default_settings(text, method)
+    fields = type(base).model_fields
+    chosen = {name: value for name, value in given.items() if value is not None and name in fields}
+    return type(base).model_validate({**base.model_dump(), **chosen})
+
+
+def choose_reading(text: bool, *, min_count: float | None = None, header: bool | None = None,
+                   window: int | None = None, sample: float | None = None,
+                   seed: int | None = None) -> PairFileOptions | TextOptions:
+    """How to read the file: :class:`TextOptions` or :class:`PairFileOptions`, with the values
+    given (not None) over the library defaults."""
+    if text:
+        given = {"min_count": None if min_count is None else int(min_count), "window": window,
+                 "sample": sample, "seed": seed}
+        return TextOptions(**{k: v for k, v in given.items() if v is not None})
+    return PairFileOptions(**{k: v for k, v in {"min_count": min_count, "header": header}.items()
+                              if v is not None})
+
+
+def train_pairs(path: str | Path, **options: Any) -> VersionRecord:
+    """Train from a pair file; the options are those of :func:`train_file`."""
+    return train_file(path, text=False, **options)
 
 
 def train_file(
     path: str | Path,
     *,
     text: bool = False,
-    store: str | Path | Store | None = None,
+    store: StoreLike = None,
     model: str = DEFAULT_MODEL,
     name: str | None = None,
     settings: SgnsSettings | SvdSettings | None = None,
@@ -123,7 +104,7 @@ def train_file(
         Pair file (``item_a,item_b[,weight]``, CSV or TSV, optionally gzipped), or with
         ``text=True`` a corpus (one sentence or paragraph per line, optionally gzipped).
     store:
-        Store path, open :class:`Store`, or None for the default store.
+        Store path, open :class:`~embedstore.store.Store`, or None for the default store.
     model, name:
         The model to add a version to, and an optional free-text name for the version.
     settings:
@@ -131,7 +112,8 @@ def train_file(
     reading:
         :class:`PairFileOptions` or (text) :class:`TextOptions`; defaults when None.
     progress:
-        Optional progress callback (see :data:`Progress`); ``quiet`` drops it.
+        Optional progress callback (see :data:`embedstore.progress.Progress`); ``quiet``
+        drops it.
     parent:
         Warm start (SGNS only) from this version (number or alias) of ``model``: items it
         knows start from its vectors, new items at random; the dimension is the parent's.
@@ -143,52 +125,22 @@ def train_file(
     """
     check_model_name(model)
     check_writable(store)
-    if settings is None:
-        settings = default_settings(text)
-    reading = reading or (TextOptions() if text else PairFileOptions())
-    if quiet:
-        progress = None
+    settings = settings or default_settings(text)
+    reading = reading or choose_reading(text)
+    progress = None if quiet else progress
     path = Path(path)
     started = time.perf_counter()
-    cooc = _read(path, reading, progress)
-    source = _source(path)
-    parent_version, initial = None, None
+    cooc = read_source(path, reading, progress)
+    source = file_digest(path)
+    warm = None
     if parent is not None:
-        if not isinstance(settings, SgnsSettings):
-            raise TrainingError("a warm start (--from) needs --method sgns")
-        parent_version, initial = _warm_start(store, model, parent, cooc.items, settings.dim)
-        settings = settings.model_copy(update={"dim": initial[0].shape[1]})
-    settings = settings.model_copy(update={"dim": settings.dim or DEFAULT_DIM})
-    epochs, losses = None, []
-    if isinstance(settings, SvdSettings):
-        vectors = train_svd(
-            cooc, settings,
-            progress=(lambda stage, done, total: progress(stage, done, total, None))
-            if progress else None)
-    else:
-        result = train_sgns(
-            cooc, settings,
-            progress=(lambda epoch, permille, loss: progress("training", permille, 1000, loss))
-            if progress else None,
-            initial=initial,
-        )
-        vectors, epochs, losses = result.vectors, result.epochs, result.epoch_losses
-        settings = settings.model_copy(update={"epochs": epochs})
-    duration = time.perf_counter() - started
-    final_settings = settings
-
-    def make_record(version: int, files: dict[str, FileRecord]) -> VersionRecord:
-        return VersionRecord(
-            model=model, version=version, name=name, created=datetime.now(UTC),
-            source=source, reading=reading, parent=parent_version, settings=final_settings,
-            n_items=cooc.n_items, dim=final_settings.dim or DEFAULT_DIM, epochs=epochs,
-            epoch_losses=losses, duration_seconds=round(duration, 3),
-            files=files, embedstore_version=__version__,
-        )
-
-    if isinstance(store, Store):
-        return store.publish(model=model, items=cooc.items, counts=cooc.item_counts,
-                             vectors=vectors, make_record=make_record)
-    with Store.open(store, create=True) as opened:
-        return opened.publish(model=model, items=cooc.items, counts=cooc.item_counts,
-                              vectors=vectors, make_record=make_record)
+        check_warm_start(settings)
+        with opened(store) as handle:
+            warm = WarmStart(*handle.starting_vectors(model, parent, cooc.items,
+                                                      getattr(settings, "dim", None)))
+    fitted = fit(cooc, settings, progress, warm)
+    return publish(
+        store, model=model, items=cooc.items, counts=cooc.item_counts, vectors=fitted.vectors,
+        name=name, source=source, reading=reading, parent=warm.parent if warm else None,
+        settings=fitted.settings, epochs=fitted.epochs, epoch_losses=fitted.epoch_losses,
+        duration_seconds=round(time.perf_counter() - started, 3))

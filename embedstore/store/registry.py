@@ -1,44 +1,22 @@
-"""Managing versions like a model registry: aliases, removal, garbage collection, checks.
+"""Looking after versions: removal, garbage collection, verification.
 
-Part of the store layer (it works on :class:`Store`'s database and files). Every change to the
-database is one transaction; files are removed only after the rows that owned them are gone,
-so a crash leaves at worst unowned files, which :func:`garbage_collect` removes.
+Every change to the database is one transaction; files are removed only after the rows that
+owned them are gone, so a crash leaves at worst unowned files, which :func:`garbage_collect`
+removes.
 """
 
 from __future__ import annotations
 
-import re
 import shutil
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 
-from .errors import NotFoundError, StoreError
-from .store import NORMS_FILE, TMP_DIR, VECTORS_FILE, VERSIONS_DIR, Store, VersionInfo, sha256_of
-
-ALIAS_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,63}$")
-
-
-@dataclass(frozen=True)
-class Alias:
-    model: str
-    name: str
-    version: int
-    updated: str
-
-
-@dataclass(frozen=True)
-class AliasChange:
-    """One move of an alias: ``previous`` is None when it was created, ``version`` None when
-    it was removed (with the version it pointed at)."""
-
-    model: str
-    name: str
-    version: int | None
-    previous: int | None
-    changed: str
+from ..errors import NotFoundError
+from .catalog import VersionInfo
+from .connection import NORMS_FILE, TMP_DIR, VECTORS_FILE, VERSIONS_DIR
+from .files import Files, sha256_of
 
 
 @dataclass(frozen=True)
@@ -60,69 +38,16 @@ class VerifyReport:
         return not self.problems
 
 
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
-
-
-def set_alias(store: Store, model: str, version: int | str, name: str) -> AliasChange:
-    """Point alias ``name`` of ``model`` at ``version`` in one transaction, keeping history."""
-    if not ALIAS_NAME.match(name):
-        raise StoreError(f"invalid alias {name!r}: use 1-64 letters, digits, '.', '_' or '-', "
-                         "starting with a letter")
-    with store.write_transaction() as connection:
-        number = store.version_info(model, version).version
-        row = connection.execute("SELECT version FROM aliases WHERE model = ? AND name = ?",
-                                 [model, name]).fetchone()
-        now = _now()
-        connection.execute(
-            "INSERT INTO aliases (model, name, version, updated) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (model, name) DO UPDATE SET version = excluded.version, "
-            "updated = excluded.updated", [model, name, number, now])
-        previous = row[0] if row else None
-        connection.execute(
-            "INSERT INTO alias_history (model, name, version, previous, changed) "
-            "VALUES (?, ?, ?, ?, ?)", [model, name, number, previous, now])
-    return AliasChange(model, name, number, previous, now)
-
-
-def aliases(store: Store, model: str) -> list[Alias]:
-    rows = store.connection.execute(
-        "SELECT model, name, version, updated FROM aliases WHERE model = ? ORDER BY name",
-        [model])
-    return [Alias(*row) for row in rows]
-
-
-def alias_history(store: Store, model: str) -> list[AliasChange]:
-    rows = store.connection.execute(
-        "SELECT model, name, version, previous, changed FROM alias_history WHERE model = ? "
-        "ORDER BY id", [model])
-    return [AliasChange(*row) for row in rows]
-
-
-def remove_version(store: Store, model: str, version: int | str, *, force: bool = False
+def remove_version(store: Files, model: str, version: int | str, *, force: bool = False
                    ) -> VersionInfo:
     """Remove one version: its rows in one transaction, then its files.
 
     Refused while an alias points at it, unless ``force`` (which removes those aliases too,
     recording the removal in their history).
     """
-    with store.write_transaction() as connection:
+    with store.write_transaction():
         info = store.version_info(model, version)
-        pointing = [name for (name,) in connection.execute(
-            "SELECT name FROM aliases WHERE model = ? AND version = ?", [model, info.version])]
-        if pointing and not force:
-            raise StoreError(
-                f"model {model!r} version {info.version} is aliased as "
-                f"{', '.join(pointing)}; move the alias first (embed tag) or use --force")
-        now = _now()
-        for name in pointing:
-            connection.execute("DELETE FROM aliases WHERE model = ? AND name = ?", [model, name])
-            connection.execute(
-                "INSERT INTO alias_history (model, name, version, previous, changed) "
-                "VALUES (?, ?, NULL, ?, ?)", [model, name, info.version, now])
-        connection.execute("DELETE FROM items WHERE version_id = ?", [info.id])
-        connection.execute("DELETE FROM evaluations WHERE version_id = ?", [info.id])
-        connection.execute("DELETE FROM versions WHERE id = ?", [info.id])
+        store._delete_version_rows(info, force=force)
     directory = store.path / info.directory
     if directory.resolve().is_relative_to((store.path / VERSIONS_DIR).resolve()):
         # Readers map files under the shared lock: wait for any that resolved this version
@@ -132,7 +57,7 @@ def remove_version(store: Store, model: str, version: int | str, *, force: bool 
     return info
 
 
-def garbage_collect(store: Store) -> CollectedGarbage:
+def garbage_collect(store: Files) -> CollectedGarbage:
     """Remove files that no version owns (left by a crash or an interrupted removal).
 
     Waits for any publish in progress, so it never removes a version being written.
@@ -140,8 +65,7 @@ def garbage_collect(store: Store) -> CollectedGarbage:
     removed: list[str] = []
     freed = 0
     with store.file_lock(exclusive=True):
-        owned = {directory for (directory,) in store.connection.execute(
-            "SELECT directory FROM versions")}
+        owned = store.owned_directories()
         candidates = []
         for parent in (VERSIONS_DIR, TMP_DIR):
             if (store.path / parent).is_dir():
@@ -165,7 +89,7 @@ def _size(path: Path) -> int:
     return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def verify(store: Store, model: str | None = None, version: int | str | None = None
+def verify(store: Files, model: str | None = None, version: int | str | None = None
            ) -> list[VerifyReport]:
     """Check versions against their metadata: checksums, shapes, vocabulary rows.
 
@@ -175,20 +99,13 @@ def verify(store: Store, model: str | None = None, version: int | str | None = N
     if model is not None and version is not None:
         infos = [store.version_info(model, version)]
     else:
-        columns = "id, model, version, name, created, n_items, dim, directory"
-        query = f"SELECT {columns} FROM versions"
-        parameters: list[object] = []
-        if model is not None:
-            query += " WHERE model = ?"
-            parameters.append(model)
-        infos = [VersionInfo(*row) for row in store.connection.execute(
-            query + " ORDER BY model, version", parameters)]
+        infos = store.version_infos(model)
         if model is not None and not infos:
             raise NotFoundError(f"no model {model!r} in store {store.path}")
     return [_verify_one(store, info) for info in infos]
 
 
-def _verify_one(store: Store, info: VersionInfo) -> VerifyReport:
+def _verify_one(store: Files, info: VersionInfo) -> VerifyReport:
     problems: list[str] = []
     try:
         record = store.version_record(info)
@@ -220,9 +137,7 @@ def _verify_one(store: Store, info: VersionInfo) -> VerifyReport:
     for name in (VECTORS_FILE, NORMS_FILE):
         if not any(f.path.endswith(f"/{name}") for f in record.files.values()):
             problems.append(f"metadata lists no {name}")
-    count, low, high = store.connection.execute(
-        "SELECT COUNT(*), MIN(row), MAX(row) FROM items WHERE version_id = ?", [info.id]
-    ).fetchone()
+    count, low, high = store.row_numbering(info)
     if (count, low, high) != (info.n_items, 0, info.n_items - 1):
         problems.append(f"vocabulary has {count} rows, expected {info.n_items} "
                         f"numbered 0..{info.n_items - 1}")

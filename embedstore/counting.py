@@ -1,4 +1,4 @@
-"""Count windowed co-occurrences in a text corpus, vectorised with numpy.
+"""Count windowed co-occurrences of a corpus's token blocks, vectorised with numpy.
 
 For every token kept by ``min_count`` and by word2vec's frequent-word subsampling, each other
 kept token of the same line at distance ``d <= window`` co-occurs with it with weight
@@ -15,19 +15,16 @@ merged when they grow, so memory follows the distinct pairs, not the corpus leng
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 
 from .cooccurrence import Cooccurrence
-from .corpus import Block, Vocabulary, build_vocabulary, encode
+from .corpus import Block, Vocabulary
 
 MERGE_AT = 40_000_000
 """Partial pair tables are merged once they hold this many keys between them."""
-
-Progress = Callable[[str, int, int], None]
-"""``progress(stage, bytes done, total bytes)`` with stage ``vocabulary`` then ``counting``."""
 
 
 def keep_probability(counts: np.ndarray, total: int, sample: float) -> np.ndarray:
@@ -92,43 +89,22 @@ def _merge(keys: list[np.ndarray], weights: list[np.ndarray]) -> tuple[np.ndarra
     return _sum_sorted(all_keys[order], np.concatenate(weights)[order])
 
 
-def count_text(
-    path: str | Path,
-    *,
-    window: int = 5,
-    min_count: int = 5,
-    sample: float = 1e-3,
+def count_blocks(
+    blocks: Iterable[Block], vocabulary: Vocabulary, *, window: int = 5, sample: float = 1e-3,
     seed: int = 0,
-    progress: Progress | None = None,
 ) -> Cooccurrence:
-    """Read a corpus and return its vocabulary and weighted co-occurrence pairs.
+    """The weighted co-occurrence pairs of a corpus given as token-id blocks.
 
     Examples
     --------
-    >>> import tempfile, pathlib
-    >>> path = pathlib.Path(tempfile.mkdtemp()) / "corpus.txt"
-    >>> _ = path.write_text("a b c\\nb a\\n")
-    >>> data = count_text(path, window=2, min_count=1, sample=0)
-    >>> data.items, data.item_counts.tolist()
-    (['a', 'b', 'c'], [2.0, 2.0, 1.0])
+    >>> from embedstore.corpus import Block, Vocabulary
+    >>> vocabulary = Vocabulary(["a", "b", "c"], np.array([2, 2, 1]), {}, 5)
+    >>> block = Block(ids=np.array([0, 1, 2, 1, 0]), line=np.array([0, 0, 0, 1, 1]))
+    >>> data = count_blocks([block], vocabulary, window=2, sample=0)
     >>> sorted((data.items[l], data.items[r], float(w)) for l, r, w in
     ...        zip(data.left, data.right, data.weight))
     [('a', 'b', 2.0), ('a', 'c', 0.5), ('b', 'c', 1.0)]
     """
-    path = Path(path)
-    total_bytes = path.stat().st_size if path.is_file() else 0
-    vocabulary = build_vocabulary(
-        path, min_count,
-        (lambda done: progress("vocabulary", done, total_bytes)) if progress else None)
-    return count_pairs(path, vocabulary, window=window, sample=sample, seed=seed,
-                       progress=progress, total_bytes=total_bytes)
-
-
-def count_pairs(
-    path: Path, vocabulary: Vocabulary, *, window: int, sample: float, seed: int,
-    progress: Progress | None = None, total_bytes: int = 0,
-) -> Cooccurrence:
-    """Second pass of :func:`count_text`: the pairs of an already counted corpus."""
     if not 1 <= window < 1 << DISTANCE_BITS:
         raise ValueError(f"window must be from 1 to {(1 << DISTANCE_BITS) - 1}")
     n_items = len(vocabulary.items)
@@ -137,9 +113,7 @@ def count_pairs(
     rng = np.random.default_rng(seed)
     partial_keys: list[np.ndarray] = []
     partial_weights: list[np.ndarray] = []
-    for block in encode(path, vocabulary,
-                        (lambda done: progress("counting", done, total_bytes))
-                        if progress else None):
+    for block in blocks:
         keys, weights = _block_pairs(block, keep, window, n_items, rng)
         partial_keys.append(keys)
         partial_weights.append(weights)

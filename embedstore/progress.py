@@ -1,0 +1,13 @@
+"""The one progress callback type every long-running stage reports through."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+Progress = Callable[[str, int, int, "float | None"], None]
+"""Called as ``progress(stage, done, total, loss)``.
+
+Stages and their units: ``reading`` (bytes of a pair file), ``vocabulary`` and ``counting``
+(bytes of a text corpus, first and second pass), ``training`` (per-mille of an SGNS run, with
+its running loss), ``svd`` (power iterations done). ``loss`` is None except for ``training``.
+"""
