@@ -22,7 +22,7 @@ import embedstore
 from embedstore.evaluate import evaluate_analogies, evaluate_similarity
 from embedstore.factorize import train_svd
 from embedstore.schema import SvdSettings
-from embedstore.textpairs import count_text
+from embedstore.sources import count_text
 
 
 def parse_grid(specs: list[str]) -> list[dict[str, object]]:

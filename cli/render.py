@@ -1,16 +1,18 @@
-"""Everything the CLI prints: tables and JSON on stdout, progress on stderr."""
+"""How the CLI prints: tables and JSON on stdout, progress bars on stderr."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:
-    from embedstore.embeddings import Neighbor
+    from embedstore.progress import Progress
+    from embedstore.results import Neighbor
     from embedstore.schema import VersionRecord
 
 
@@ -34,15 +36,21 @@ def emit_neighbors(
     neighbors: Sequence[Neighbor], *, model: str, version: int, query: dict[str, Any],
     as_json: bool,
 ) -> None:
+    """A query's answer: the library's JSON shape, or an item / score table."""
     if as_json:
-        emit_json({
-            "model": model,
-            "version": version,
-            "query": query,
-            "results": [{"item": n.item, "score": n.score} for n in neighbors],
-        })
+        from embedstore.results import answer_json
+
+        emit_json(answer_json(model, version, query, results=neighbors))
         return
     emit_table([(n.item, f"{n.score:.4f}") for n in neighbors])
+
+
+def emit_version(record: VersionRecord, as_json: bool) -> None:
+    """A new version: its full metadata as JSON, or one summary line."""
+    if as_json:
+        emit_json(record.model_dump(mode="json"))
+    else:
+        click.echo(describe_version(record))
 
 
 def describe_version(record: VersionRecord) -> str:
@@ -88,3 +96,13 @@ class ProgressBar:
         if self.bar is not None:
             self.bar.__exit__(None, None, None)
             self.bar = None
+
+
+@contextmanager
+def progress_bar(quiet: bool) -> Iterator[Progress | None]:
+    """A progress callback drawing on stderr (None when quiet), finished on exit."""
+    bar = ProgressBar()
+    try:
+        yield None if quiet else bar
+    finally:
+        bar.finish()

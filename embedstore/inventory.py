@@ -1,4 +1,4 @@
-"""What a store holds, for ``embed info``."""
+"""What a store holds: its models and versions, for ``embed versions`` and ``embed info``."""
 
 from __future__ import annotations
 
@@ -7,7 +7,20 @@ from typing import Any
 
 from .errors import NotFoundError
 from .locations import default_store_path
-from .store import DB_NAME, Store
+from .schema import VersionRecord
+from .store import DB_NAME, Store, StoreLike, opened
+
+
+def list_versions(store: StoreLike, model: str) -> list[tuple[VersionRecord, list[str]]]:
+    """Every version of ``model``, oldest first, with the aliases pointing at it."""
+    with opened(store) as handle:
+        records = handle.version_records(model)
+        if not records:
+            handle.version_info(model)  # raises the "no such model" error
+        names: dict[int, list[str]] = {}
+        for alias in handle.aliases(model):
+            names.setdefault(alias.version, []).append(alias.name)
+    return [(record, names.get(record.version, [])) for record in records]
 
 
 def describe_store(
@@ -24,14 +37,14 @@ def describe_store(
                               "evaluations": []}
     if not (root / DB_NAME).exists():
         return report
-    with Store.open(root) as opened:
-        report["models"] = opened.models()
+    with Store.open(root) as handle:
+        report["models"] = handle.models()
         try:
-            info = opened.version_info(model, version)
+            info = handle.version_info(model, version)
         except NotFoundError:
             if version is not None:
                 raise
             return report
-        report["version"] = opened.version_record(info).model_dump(mode="json")
-        report["evaluations"] = opened.evaluations(info)
+        report["version"] = handle.version_record(info).model_dump(mode="json")
+        report["evaluations"] = handle.evaluations(info)
     return report

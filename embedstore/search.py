@@ -62,7 +62,7 @@ class ExactSearcher:
 
     >>> m = np.array([[1, 0], [0, 1], [1, 1]], dtype=np.float32)
     >>> rows, scores = ExactSearcher(m, np.linalg.norm(m, axis=1)).nearest(m[:1], 2, [[0]])
-    >>> rows[0].tolist(), scores[0].round(3).tolist()
+    >>> rows[0].tolist(), [round(float(s), 3) for s in scores[0]]
     ([2, 1], [0.707, 0.0])
     """
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .cooccurrence import Cooccurrence
 from .corpus import build_vocabulary, encode
-from .counting import count_blocks
+from .counting import count_blocks, write_pair_file
 from .pairs import read_pairs
 from .progress import Progress
 from .schema import PairFileOptions, TextOptions
@@ -47,3 +47,14 @@ def read_source(path: Path, reading: PairFileOptions | TextOptions,
                           sample=reading.sample, seed=reading.seed, progress=progress)
     return read_pairs(path, min_count=reading.min_count, header=reading.header,
                       progress=progress)
+
+
+def text_to_pair_file(corpus: str | Path, output: str | Path, reading: TextOptions | None = None,
+                      progress: Progress | None = None) -> Cooccurrence:
+    """Count a corpus (:func:`count_text` with ``reading``) and write its pairs to ``output``
+    as a pair file that training reads back to the same counts."""
+    reading = reading or TextOptions()
+    cooc = count_text(corpus, window=reading.window, min_count=reading.min_count,
+                      sample=reading.sample, seed=reading.seed, progress=progress)
+    write_pair_file(cooc, output)
+    return cooc

@@ -8,7 +8,7 @@ import pytest
 from click.testing import Result
 
 import embedstore
-from embedstore.batch import run_batch
+from embedstore.embeddings import run_batch
 from embedstore.store import Store
 from tests.conftest import DATA
 
@@ -137,8 +137,8 @@ def test_tiled_and_blocked_scoring_equals_one_pass(trained: Run, store: Path,
                for item in ["cat", "dog", "car", "king", "queen", "boy", "girl", "son"]]
     with embedstore.open(store) as vectors:
         whole = [r.results for r in vectors.batch(queries)]
-        monkeypatch.setattr("embedstore.embeddings.QUERY_TILE", 3)
-        monkeypatch.setattr("embedstore.embeddings.SCORE_BUDGET", 3 * 7)  # blocks of 7 rows
+        monkeypatch.setattr("embedstore.search.QUERY_TILE", 3)
+        monkeypatch.setattr("embedstore.search.SCORE_BUDGET", 3 * 7)  # blocks of 7 rows
         tiled = [r.results for r in vectors.batch(queries)]
     for a, b in zip(whole, tiled, strict=True):
         assert [n.item for n in a] == [n.item for n in b]

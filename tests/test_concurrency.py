@@ -14,8 +14,8 @@ from pathlib import Path
 
 import embedstore
 from embedstore.importing import export_version
-from embedstore.registry import set_alias, verify
 from embedstore.store import DB_NAME, Store
+from embedstore.store.registry import verify
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -69,14 +69,14 @@ WRITER = textwrap.dedent("""
     import embedstore
     from embedstore.importing import import_file
     from embedstore.schema import SgnsSettings
-    from embedstore.registry import remove_version, set_alias
+    from embedstore.store.registry import remove_version
     from embedstore.store import Store
     store, data, exported, rounds = sys.argv[1], Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
     for round in range(rounds):
         embedstore.train_pairs(data, store=store, quiet=True, settings=SgnsSettings(seed=round))
         record = import_file(exported, store=store)
         with Store.open(store) as opened:
-            set_alias(opened, "default", record.version, "prod")
+            opened.set_alias("default", record.version, "prod")
             versions = [r.version for r in opened.version_records("default")]
             for old in versions[:-1]:  # remove what readers may be reading right now
                 remove_version(opened, "default", old)
@@ -110,7 +110,7 @@ def test_queries_never_fail_while_a_writer_publishes_tags_and_removes(tmp_path: 
     exported = tmp_path / "sample.vec"
     export_version(exported, format="word2vec", store=store)
     with Store.open(store) as opened:
-        set_alias(opened, "default", 1, "prod")
+        opened.set_alias("default", 1, "prod")
     stop = tmp_path / "stop"
     readers = [start(READER, store, stop), start(READER, store, stop),
                start(CLI_READER, store, stop)]
@@ -155,13 +155,13 @@ def test_a_writer_blocked_past_the_timeout_gets_a_clear_error(tmp_path: Path, mo
                                                                ) -> None:  # type: ignore[no-untyped-def]
     store = tmp_path / "store"
     embedstore.train_pairs(DATA / "sample.csv", store=store, quiet=True)
-    monkeypatch.setattr("embedstore.store.BUSY_TIMEOUT_SECONDS", 0.2)
+    monkeypatch.setattr("embedstore.store.connection.BUSY_TIMEOUT_SECONDS", 0.2)
     holder = sqlite3.connect(store / DB_NAME, isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another process in the middle of a write
     try:
         with Store.open(store) as opened:
             try:
-                set_alias(opened, "default", 1, "prod")
+                opened.set_alias("default", 1, "prod")
             except embedstore.StoreError as error:
                 message = str(error)
             else:

@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 
 import embedstore
-from embedstore.importing import publish_vectors
-from embedstore.registry import aliases, garbage_collect, verify
+from embedstore.publish import publish_vectors
 from embedstore.store import TMP_DIR, VERSIONS_DIR, Store
+from embedstore.store.registry import garbage_collect, verify
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 KILLS_PER_COMMAND = {"train": 15, "import": 15, "tag": 10, "rm": 10}
@@ -47,7 +47,7 @@ def snapshot(store_path: Path) -> Snapshot:
                 versions[(model, record.version)] = tuple(
                     sorted(f.sha256 for f in record.files.values()))
         alias_map = {(a.model, a.name): a.version for model in store.models()
-                     for a in aliases(store, model)}
+                     for a in store.aliases(model)}
     return Snapshot(versions, alias_map)
 
 

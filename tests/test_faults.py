@@ -15,8 +15,9 @@ import pytest
 from click.testing import Result
 
 import embedstore
-from embedstore import store as store_module
 from embedstore.store import DB_NAME, TMP_DIR, VERSIONS_DIR
+from embedstore.store import connection as connection_module
+from embedstore.store import files as files_module
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 Run = Callable[..., Result]
@@ -49,7 +50,7 @@ def test_disk_full_while_writing_vectors_leaves_no_trace(run: Run, store: Path,
         real_save(handle, array[: len(array) // 2], allow_pickle=allow_pickle)
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(store_module.np, "save", save_then_fill_the_disk)
+    monkeypatch.setattr(files_module.np, "save", save_then_fill_the_disk)
     line = one_line_error(run("train", str(DATA / "sample.csv"), "--quiet"))
     assert "No space left on device" in line and "check free space" in line
     assert versions(run) == before
@@ -60,7 +61,7 @@ def test_database_full_at_commit_leaves_no_trace(run: Run, store: Path,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     run("train", str(DATA / "sample.csv"), "--quiet")
     before, listed = versions(run), listing(store)
-    real_connect = store_module._connect
+    real_connect = connection_module._connect
 
     def nearly_full(database: Path, read_only: bool) -> sqlite3.Connection:
         connection = real_connect(database, read_only)
@@ -68,7 +69,7 @@ def test_database_full_at_commit_leaves_no_trace(run: Run, store: Path,
         connection.execute(f"PRAGMA max_page_count = {pages + 1}")
         return connection
 
-    monkeypatch.setattr(store_module, "_connect", nearly_full)
+    monkeypatch.setattr(connection_module, "_connect", nearly_full)
     items = np.array([f"product-{i}" for i in range(5000)])
     matrix = np.random.default_rng(0).standard_normal((5000, 8)).astype(np.float32)
     np.save(store.parent / "m.npy", matrix)

@@ -10,11 +10,12 @@ import pytest
 from click.testing import Result
 
 from embedstore.corpus import build_vocabulary
+from embedstore.counting import keep_probability, write_pair_file
 from embedstore.errors import InputError
 from embedstore.factorize import orthonormalize, train_svd
 from embedstore.pairs import read_pairs
 from embedstore.schema import SvdSettings
-from embedstore.textpairs import count_text, keep_probability, write_pair_file
+from embedstore.sources import count_text
 from tests.conftest import ANIMALS, VEHICLES, classic_rows
 
 Run = Callable[..., Result]

@@ -1,0 +1,72 @@
+"""Options and parameter types shared by several commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class VersionRef(click.ParamType):
+    """A version number (1, 2, ...) or an alias name (letters first, e.g. prod), read by the
+    library's one parser of version references."""
+
+    name = "VERSION"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int | str:
+        from embedstore.errors import QueryError
+        from embedstore.names import parse_version
+
+        try:
+            reference = parse_version(value)
+        except QueryError as error:
+            self.fail(str(error), param, ctx)
+        assert reference is not None
+        return reference
+
+
+VERSION = VersionRef()
+
+
+def model_option(help: str = "Model to use.") -> Callable[[F], F]:
+    return click.option("--model", default="default", show_default=True, help=help)
+
+
+def json_option(help: str = "Print JSON.") -> Callable[[F], F]:
+    return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+def version_options(f: F) -> F:
+    """--model, --version and --json, shared by every command that reads one version."""
+    f = json_option("Print JSON instead of a table.")(f)
+    f = click.option("--version", "version", type=VERSION,
+                     help="Version number or alias (default: the latest).")(f)
+    return model_option()(f)
+
+
+def k_option(f: F) -> F:
+    return click.option("--k", "k", type=click.IntRange(min=1), default=10, show_default=True,
+                        help="How many results.")(f)
+
+
+def restrict_option(f: F) -> F:
+    return click.option("--restrict", type=click.IntRange(min=1),
+                        help="Only consider the N most frequent items as results.")(f)
+
+
+def text_options(f: F) -> F:
+    """--window and --sample of text counting, shared by pairs and train (the defaults shown
+    are the library's: tests/test_docs.py keeps them equal)."""
+    f = click.option("--sample", type=click.FloatRange(0, 1), show_default="0.001",
+                     help="Text: word2vec's frequent-word subsampling threshold (0: off).")(f)
+    f = click.option("--window", type=click.IntRange(1, 100), show_default="5",
+                     help="Text: tokens up to this far apart co-occur.")(f)
+    return f
+
+
+def quiet_option(f: F) -> F:
+    return click.option("--quiet", is_flag=True, help="No progress bar.")(f)

@@ -1,0 +1,99 @@
+"""``embed similar``, ``embed analogy`` and ``embed batch``: questions to one or many versions."""
+
+from __future__ import annotations
+
+from typing import IO
+
+import click
+
+from .context import StoreHandle, pass_store
+from .options import VERSION, k_option, restrict_option, version_options
+from .render import emit_neighbors
+from .reports import emit_batch_line
+
+
+@click.command()
+@click.argument("item")
+@k_option
+@restrict_option
+@version_options
+@pass_store
+def similar(handle: StoreHandle, item: str, k: int, restrict: int | None, model: str,
+            version: int | str | None, as_json: bool) -> None:
+    """The K items most similar to ITEM by cosine, best first.
+
+    \b
+    Examples:
+      embed similar cat --k 3
+      embed similar cat --model default --version 1 --json
+    """
+    from embedstore.embeddings import open_embeddings
+
+    with open_embeddings(handle.open(), model, version) as vectors:
+        neighbors = vectors.similar(item, k=k, restrict=restrict)
+    emit_neighbors(neighbors, model=vectors.model, version=vectors.version,
+                   query={"op": "similar", "item": item, "k": k}, as_json=as_json)
+
+
+@click.command()
+@click.argument("a")
+@click.argument("b")
+@click.argument("c")
+@k_option
+@click.option("--method", type=click.Choice(["add", "mul"]), default="add", show_default=True,
+              help="add: 3CosAdd (word2vec); mul: 3CosMul (Levy and Goldberg).")
+@restrict_option
+@version_options
+@pass_store
+def analogy(handle: StoreHandle, a: str, b: str, c: str, k: int, method: str,
+            restrict: int | None, model: str, version: int | str | None, as_json: bool) -> None:
+    """Items nearest to A - B + C (king - man + woman -> queen), inputs left out.
+
+    \b
+    Examples:
+      embed analogy king man woman --model royalty
+      embed analogy king man woman --model royalty --method mul --k 3 --json
+    """
+    from embedstore.embeddings import open_embeddings
+
+    with open_embeddings(handle.open(), model, version) as vectors:
+        neighbors = vectors.analogy(a, b, c, k=k, method=method, restrict=restrict)
+    emit_neighbors(neighbors, model=vectors.model, version=vectors.version,
+                   query={"op": "analogy", "a": a, "b": b, "c": c, "k": k, "method": method},
+                   as_json=as_json)
+
+
+@click.command()
+@click.argument("file", type=click.File("rb"), default="-")
+@click.option("--restrict", type=click.IntRange(min=1),
+              help="Default for queries without their own: only the N most frequent items.")
+@click.option("--version", "version", type=VERSION,
+              help="Default version (number or alias) for queries without their own.")
+@click.option("--model", default="default", show_default=True,
+              help="Default model for queries without their own.")
+@pass_store
+@click.pass_context
+def batch(ctx: click.Context, handle: StoreHandle, file: IO[bytes], restrict: int | None,
+          version: int | str | None, model: str) -> None:
+    """Answer many queries: JSON lines in (FILE or - for stdin), one JSON line out each.
+
+    Ops: similar (item, k), analogy (a, b, c, k, method), vector (item), similarity (a, b);
+    any line may add "id", "model", "version" and "restrict". A line that fails prints
+    {"id": ..., "error": "..."} and the run goes on; the exit code is 1 if any line failed.
+
+    \b
+    Examples:
+      embed batch queries.jsonl
+      echo '{"op": "similar", "item": "cat", "k": 3, "id": 1}' | embed batch -
+      embed batch queries.jsonl --model royalty --version 1 --restrict 10000
+    """
+    from embedstore.embeddings import run_batch
+
+    failed = 0
+    for result in run_batch(handle.open(), file, model=model, version=version,
+                            restrict=restrict):
+        emit_batch_line(result.to_json())
+        failed += not result.ok
+    if failed:
+        click.echo(f"{failed} line(s) failed", err=True)
+        ctx.exit(1)

@@ -1,0 +1,114 @@
+"""``embed train`` and ``embed pairs``: from files to counts and versions.
+
+Options left out arrive as None and the library fills in its defaults (``show_default``
+repeats them for --help; tests/test_docs.py keeps the two equal).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .context import StoreHandle, pass_store
+from .options import VERSION, json_option, quiet_option, text_options
+from .render import emit_version, progress_bar
+
+
+@click.command()
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=True))
+@click.option("--text", is_flag=True,
+              help="FILE is a text corpus (one sentence or paragraph per line), not pairs.")
+@click.option("--method", type=click.Choice(["auto", "sgns", "svd"]), default="auto",
+              show_default=True,
+              help="auto: svd for --text, sgns for pair files; see How training works.")
+@click.option("--model", default="default", show_default=True, help="Model to add a version to.")
+@click.option("--name", help="Free-text name for the new version.")
+@click.option("--dim", type=click.IntRange(1, 4096),
+              help="Vector dimension (default: 100, or the parent's with --from).")
+@click.option("--min-count", type=click.FloatRange(min=0),
+              help="Drop items seen less often (default: 1 for pairs, 5 for --text).")
+@text_options
+@click.option("--epochs", type=click.IntRange(min=1),
+              help="SGNS: passes over the pairs (default: chosen from the data's size).")
+@click.option("--negative", type=click.IntRange(0, 100), show_default="5",
+              help="SGNS: sampled negatives per positive pair.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True, max=10), show_default="0.05",
+              help="SGNS: initial learning rate (decays linearly).")
+@click.option("--batch-size", type=click.IntRange(min=1), show_default="4096",
+              help="SGNS: pair visits per vectorised update.")
+@click.option("--ns-exponent", type=click.FloatRange(0, 2), show_default="0.75",
+              help="SGNS: negatives are drawn from item counts raised to this power.")
+@click.option("--power-iterations", type=click.IntRange(0, 50), show_default="3",
+              help="SVD: power iterations of the randomised SVD.")
+@click.option("--eigen-weight", type=click.FloatRange(0, 1), show_default="0.25",
+              help="SVD: singular values are raised to this power in the vectors.")
+@click.option("--context-vectors/--no-context-vectors", "context_vectors", default=None,
+              help="SVD: add the context side (U S^p + V S^p). Default: added for pair "
+                   "files, left out for text (--text).")
+@click.option("--seed", type=click.IntRange(min=0), show_default="0",
+              help="Random seed; the same file, settings and seed give the same vectors.")
+@click.option("--header/--no-header", default=None,
+              help="Pair files: whether the first row is a header (default: detected).")
+@click.option("--from", "parent", type=VERSION,
+              help="SGNS: warm-start from this version (number or alias) of the model.")
+@quiet_option
+@json_option("Print the new version's metadata as JSON.")
+@pass_store
+def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
+          name: str | None, min_count: float | None, header: bool | None, window: int | None,
+          sample: float | None, seed: int | None, context_vectors: bool | None,
+          parent: int | str | None, quiet: bool, as_json: bool, **settings: object) -> None:
+    """Train a new version of a model from a pair file, or with --text from a text corpus.
+
+    FILE holds rows item_a,item_b[,weight] (CSV or TSV, optional header, optionally
+    gzipped). A missing weight means 1, repeated rows add up, weight 0 marks a negative pair.
+    With --text, FILE holds one sentence or paragraph per line (optionally gzipped).
+
+    \b
+    Examples:
+      embed train data/animals.csv
+      embed train data/royalty.csv --model royalty --name first --seed 7
+      embed train clicks.tsv.gz --dim 64 --epochs 10 --min-count 5 --quiet
+      embed train new-week.csv --from prod --name retrained
+      embed train corpus.txt.gz --text --model words --window 5 --sample 1e-3
+      embed train corpus.txt.gz --text --method svd --power-iterations 6 --eigen-weight 0
+      embed train data/animals.csv --method svd --no-context-vectors
+    """
+    from embedstore.training import choose_reading, choose_settings, train_file
+
+    chosen = choose_settings(text, method, seed=seed, add_context=context_vectors, **settings)
+    reading = choose_reading(text, min_count=min_count, header=header, window=window,
+                             sample=sample, seed=seed)
+    with progress_bar(quiet) as progress:
+        record = train_file(file, text=text, store=handle.location, model=model, name=name,
+                            settings=chosen, reading=reading, progress=progress, parent=parent)
+    emit_version(record, as_json)
+
+
+@click.command()
+@click.argument("corpus", type=click.Path(path_type=Path, dir_okay=True))
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="Pair file to write (item_a,item_b,weight with a header).")
+@click.option("--min-count", type=click.IntRange(min=1), show_default="5",
+              help="Drop tokens seen less often.")
+@text_options
+@click.option("--seed", type=click.IntRange(min=0), show_default="0",
+              help="Seed of the subsampling draws.")
+@quiet_option
+def pairs(corpus: Path, output: Path, min_count: int | None, window: int | None,
+          sample: float | None, seed: int | None, quiet: bool) -> None:
+    """Count a text corpus's co-occurrences into a pair file that embed train reads.
+
+    \b
+    Examples:
+      embed pairs corpus.txt.gz -o pairs.csv
+      embed pairs corpus.txt -o pairs.csv --window 10 --min-count 2 --sample 0
+    """
+    from embedstore.sources import text_to_pair_file
+    from embedstore.training import choose_reading
+
+    reading = choose_reading(True, min_count=min_count, window=window, sample=sample, seed=seed)
+    with progress_bar(quiet) as progress:
+        cooc = text_to_pair_file(corpus, output, reading, progress)  # type: ignore[arg-type]
+    click.echo(f"wrote {cooc.n_pairs} pairs of {cooc.n_items} items to {output}")
