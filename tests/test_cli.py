@@ -56,10 +56,14 @@ def test_train_prints_a_summary_and_json_metadata(run: Run) -> None:
 
 def test_similar_table_output(trained: Run) -> None:
     lines = trained("similar", "cat", "--k", "3").stdout.splitlines()
-    assert [line.split()[0] for line in lines] == sorted(
-        [line.split()[0] for line in lines], key=[line.split()[0] for line in lines].index)
-    assert {line.split()[0] for line in lines} == {"dog", "kitten", "puppy"}
     assert all(len(line.split()) == 2 for line in lines)
+    items = [line.split()[0] for line in lines]
+    scores = [float(line.split()[1]) for line in lines]
+    assert set(items) == {"dog", "kitten", "puppy"}
+    assert scores == sorted(scores, reverse=True) and len(set(scores)) == 3  # best first
+    expected = json.loads(trained("similar", "cat", "--k", "3", "--json").stdout)["results"]
+    assert items == [r["item"] for r in expected]
+    assert scores == [round(r["score"], 4) for r in expected]
 
 
 def test_analogy_king_man_woman_is_queen(trained: Run) -> None:

@@ -12,12 +12,29 @@ from embedstore_cli.main import cli
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text(encoding="utf-8")
-COMMANDS = sorted(cli.commands)
+
+
+def walk(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
+    """Every command and command group, by its full name ("eval analogies")."""
+    found: dict[str, click.Command] = {}
+    for name, command in group.commands.items():
+        found[prefix + name] = command
+        if isinstance(command, click.Group):
+            found |= walk(command, f"{prefix}{name} ")
+    return found
+
+
+ALL = walk(cli)
+COMMANDS = sorted(ALL)
+
+
+def test_the_walk_reaches_into_groups() -> None:
+    assert {"train", "eval", "eval analogies", "eval similarity"} <= set(COMMANDS)
 
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_every_command_has_help_with_an_example(name: str) -> None:
-    result = CliRunner().invoke(cli, [name, "--help"])
+    result = CliRunner().invoke(cli, [*name.split(), "--help"])
     assert result.exit_code == 0
     assert "Examples:" in result.output
     assert f"embed {name}" in result.output.split("Examples:")[1]
@@ -25,14 +42,44 @@ def test_every_command_has_help_with_an_example(name: str) -> None:
 
 @pytest.mark.parametrize("name", COMMANDS)
 def test_every_command_and_option_is_in_the_readme(name: str) -> None:
-    assert f"### `embed {name}" in README, f"README lacks a section for embed {name}"
-    section = README.split(f"### `embed {name}")[1].split("\n### ")[0]
+    assert f"### `embed {name}" in README or f"`embed {name}" in README, \
+        f"README lacks a section for embed {name}"
+    heading = next(line for line in README.splitlines()
+                   if line.startswith("### `embed ") and f"`embed {name}" in line)
+    section = README.split(heading)[1].split("\n### ")[0]
     assert re.search(rf"^embed {name}\b", section, re.M), f"no example of embed {name}"
-    command = cli.commands[name]
-    for param in command.params:
+    for param in ALL[name].params:
         if isinstance(param, click.Option) and param.name != "help":
-            for flag in param.opts:
+            for flag in param.opts + param.secondary_opts:
                 assert flag in section, f"README section of embed {name} lacks {flag}"
+
+
+LIBRARY_DEFAULTS = {
+    # option of embed train / embed pairs: where the library keeps its default
+    "negative": ("settings", "sgns"), "lr": ("settings", "sgns"),
+    "batch_size": ("settings", "sgns"), "ns_exponent": ("settings", "sgns"),
+    "seed": ("settings", "sgns"), "power_iterations": ("settings", "svd"),
+    "eigen_weight": ("settings", "svd"), "window": ("reading", True),
+    "sample": ("reading", True), "min_count": ("reading", True),
+}
+
+
+@pytest.mark.parametrize("name", ["train", "pairs"])
+def test_defaults_shown_in_help_are_the_librarys(name: str) -> None:
+    from embedstore.training import choose_reading, choose_settings
+
+    shown = {p.name: p.show_default for p in ALL[name].params
+             if isinstance(p, click.Option) and isinstance(p.show_default, str)}
+    assert shown, "the train and pairs options show the library's defaults"
+    for option, text in shown.items():
+        where, argument = LIBRARY_DEFAULTS[option]
+        record = choose_settings(False, argument) if where == "settings" else \
+            choose_reading(argument)
+        assert text == str(getattr(record, option)), option
+    arguments = {"train": ["pairs.csv"], "pairs": ["corpus.txt", "-o", "pairs.csv"]}[name]
+    parsed = ALL[name].make_context(name, arguments).params
+    assert {option: parsed[option] for option in shown} == dict.fromkeys(shown)  # left to the
+    # library, which fills in the defaults shown above
 
 
 def test_ci_runs_the_readme_quickstart() -> None:

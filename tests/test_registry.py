@@ -10,6 +10,7 @@ import pytest
 from click.testing import Result
 
 import embedstore
+from embedstore.errors import NotFoundError
 from embedstore.store import DB_NAME, Store
 from tests.conftest import DATA
 
@@ -131,10 +132,15 @@ def test_warm_start_from_a_parent_version(run: Run, store: Path, write) -> None:
     assert result.exit_code == 1 and "--dim 32 differs from the 16" in result.stderr
 
 
-def test_version_numbers_survive_an_older_store(store: Path) -> None:
+def test_model_and_version_errors_name_what_exists(store: Path) -> None:
+    """(Numbering across an older store is tested on a real one, in test_migrations.py.)"""
     embedstore.publish_vectors(["a", "b"], np.eye(2, dtype=np.float32), store=store)
-    with Store.open(store) as opened:
-        assert opened.version_info("default").version == 1
-    with pytest.raises(embedstore.StoreError):
+    with pytest.raises(embedstore.StoreError, match="invalid model name"):
         embedstore.publish_vectors(["a", "b"], np.eye(2, dtype=np.float32), store=store,
                                    model="bad/name")
+    with Store.open(store) as opened:
+        assert opened.version_info("default").version == 1
+        with pytest.raises(NotFoundError, match=r"no model 'nope'.*models here: default"):
+            opened.version_info("nope")
+        with pytest.raises(NotFoundError, match="has no version 7; its versions are 1"):
+            opened.version_info("default", 7)

@@ -2,12 +2,14 @@
 
 Items are stored in Unicode normal form C; a name asked for is normalised the same way here,
 the one place queries meet the vocabulary. Stores written before items were normalised may
-hold other forms: a name not found in NFC is looked up as written, so they keep answering.
+hold other forms: a name not found in NFC is looked up as written and in NFD, so they keep
+answering (in either spelling).
 """
 
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from collections.abc import Iterable, Sequence
 
 from ..errors import StoreError
@@ -18,6 +20,11 @@ from .connection import SQL_CHUNK
 SUGGESTION_SCAN = 50_000
 """Vocabularies larger than this are scanned for suggestions only among items that share the
 first letter (and at most this many of them)."""
+
+
+def decompose(item: str) -> str:
+    """``item`` in Unicode normal form D (how some older stores hold accented items)."""
+    return item if item.isascii() else unicodedata.normalize("NFD", item)
 
 
 class Vocabulary(Catalog):
@@ -31,9 +38,16 @@ class Vocabulary(Catalog):
         normal = {item: normalize_item(item) for item in items}
         found = self._rows_of_exact(info, list(dict.fromkeys(normal.values())))
         result = {item: found[form] for item, form in normal.items() if form in found}
-        legacy = [item for item, form in normal.items() if form not in found and form != item]
-        if legacy:  # a store written before items were normalised
-            result.update(self._rows_of_exact(info, legacy))
+        missing = [item for item, form in normal.items() if form not in found]
+        if missing:  # a store written before items were normalised: as written, or as NFD
+            spellings = {item: [s for s in dict.fromkeys([item, decompose(item)])
+                                if s != normal[item]] for item in missing}
+            legacy = self._rows_of_exact(info, list({s for group in spellings.values()
+                                                     for s in group}))
+            for item, group in spellings.items():
+                row = next((legacy[s] for s in group if s in legacy), None)
+                if row is not None:
+                    result[item] = row
         return result
 
     def _rows_of_exact(self, info: VersionInfo, items: Sequence[str]) -> dict[str, int]:

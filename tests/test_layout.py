@@ -1,0 +1,129 @@
+"""The shape of the code that the developers' guide asks for, checked on every run."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+from embedstore_cli.main import cli
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = ROOT / "embedstore"
+STORE = PACKAGE / "store"
+MAX_LINES = 450
+MAX_COMMAND_BODY = 25
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(ROOT).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path, known: set[str]) -> set[str]:
+    """The embedstore modules ``path`` imports at run time (anywhere in it, functions
+    included; imports for type checkers only are left out)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = module_name(path) if path.name == "__init__.py" else \
+        module_name(path).rpartition(".")[0]
+    type_only = {id(node) for block in ast.walk(tree) if isinstance(block, ast.If)
+                 and "TYPE_CHECKING" in ast.unparse(block.test) for node in ast.walk(block)}
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if id(node) in type_only or not isinstance(node, ast.ImportFrom | ast.Import):
+            continue
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            base = package.split(".")
+            base = base[: len(base) - node.level + 1] if node.level else []
+            target = ".".join([*base, node.module] if node.module else base)
+            names = [target] + [f"{target}.{alias.name}" for alias in node.names]
+        found |= {name for name in names if name in known}
+    return found - {module_name(path)}
+
+
+def import_graph() -> dict[str, set[str]]:
+    files = {module_name(path): path for path in PACKAGE.rglob("*.py")}
+    return {name: imported_modules(path, set(files)) for name, path in files.items()}
+
+
+def test_no_import_circle_inside_embedstore() -> None:
+    graph = import_graph()
+    assert "embedstore.store" in graph and "embedstore.batch" in graph["embedstore.embeddings"]
+    # The package root only re-exports, lazily; no module may import it back.
+    importers_of_root = sorted(name for name, targets in graph.items() if "embedstore" in targets
+                               and name != "embedstore")
+    assert importers_of_root == []
+    graph.pop("embedstore")
+    state: dict[str, str] = {}
+
+    def visit(name: str, trail: list[str]) -> None:
+        state[name] = "open"
+        for target in sorted(graph[name]):
+            if target == name or target not in graph:
+                continue
+            if target.startswith(name + "."):  # a package imports its own parts
+                continue
+            assert state.get(target) != "open", f"import circle: {' -> '.join([*trail, target])}"
+            if target not in state:
+                visit(target, [*trail, target])
+        state[name] = "done"
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name, [name])
+
+
+SQL = re.compile(r"\.execute(many)?\(|\bsqlite3\b|\bSELECT\b|\bINSERT INTO\b|\bDELETE FROM\b")
+
+
+def test_no_sql_outside_the_store_package() -> None:
+    offenders = [str(path.relative_to(ROOT)) for path in [*PACKAGE.rglob("*.py"),
+                                                           *(ROOT / "cli").rglob("*.py")]
+                 if STORE not in path.parents and SQL.search(path.read_text(encoding="utf-8"))]
+    assert offenders == []
+    assert SQL.search((STORE / "catalog.py").read_text(encoding="utf-8"))  # the check can fire
+
+
+def test_no_file_in_the_library_or_cli_is_over_450_lines() -> None:
+    sizes = {str(path.relative_to(ROOT)): len(path.read_text(encoding="utf-8").splitlines())
+             for folder in ("embedstore", "cli") for path in (ROOT / folder).rglob("*.py")}
+    assert max(sizes.values()) > 100  # the measure sees real files
+    assert {name: n for name, n in sizes.items() if n > MAX_LINES} == {}
+
+
+def commands(group: click.Group, prefix: str = "embed") -> dict[str, click.Command]:
+    found: dict[str, click.Command] = {}
+    for name, command in group.commands.items():
+        found[f"{prefix} {name}"] = command
+        if isinstance(command, click.Group):
+            found |= commands(command, f"{prefix} {name}")
+    return found
+
+
+def body_lines(callback: Callable[..., Any]) -> int:
+    """Lines of a function's body after its docstring (blank lines not counted)."""
+    function = inspect.unwrap(callback)
+    source = Path(inspect.getsourcefile(function) or "").read_text(encoding="utf-8")
+    tree = ast.parse(source)
+    (node,) = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)
+               and n.name == function.__name__]
+    body = node.body[1:] if ast.get_docstring(node) else node.body
+    if not body:
+        return 0
+    lines = source.splitlines()[body[0].lineno - 1 : node.end_lineno]
+    return sum(1 for line in lines if line.strip())
+
+
+def test_every_command_body_is_short() -> None:
+    found = commands(cli)
+    assert {"embed train", "embed eval analogies", "embed batch"} <= set(found)
+    lengths = {name: body_lines(command.callback) for name, command in found.items()
+               if command.callback is not None}
+    assert lengths["embed train"] > 3  # the measure sees code
+    assert {name: n for name, n in lengths.items() if n > MAX_COMMAND_BODY} == {}
