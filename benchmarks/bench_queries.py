@@ -156,8 +156,7 @@ def main() -> None:
         items_file = args.workdir / f"items-{args.model}.txt"
         with Store.open(store) as opened:
             info = opened.version_info(args.model)
-            names = [item for (item,) in opened.connection.execute(
-                "SELECT item FROM items WHERE version_id = ? ORDER BY row", [info.id])]
+            names = [item for item, _ in opened.items_and_counts(info)]
         items_file.write_text("\n".join(names), encoding="utf-8")
         subprocess.run([args.gensim_python, "-c", GENSIM_SAVE, str(matrix_file), str(items_file),
                         str(kv_path)], check=True)

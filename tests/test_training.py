@@ -1,0 +1,102 @@
+"""Training as read -> count -> fit -> publish: defaults, the fit dispatch, normalised items."""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import embedstore
+from embedstore import fit as fit_module
+from embedstore.cooccurrence import Cooccurrence
+from embedstore.errors import InputError, TrainingError
+from embedstore.fit import FIT_METHODS, fit, vectors_only
+from embedstore.formats import read_vectors
+from embedstore.pairs import read_pairs
+from embedstore.schema import PairFileOptions, Record, SgnsSettings, SvdSettings, TextOptions
+from embedstore.sources import count_text
+from embedstore.store import Store
+from embedstore.training import choose_reading, choose_settings, default_settings, train_file
+from tests.conftest import DATA
+
+CAFE_NFC, CAFE_NFD = "caf\u00e9", "cafe\u0301"
+
+
+def test_the_library_decides_the_defaults() -> None:
+    assert choose_settings(False) == SgnsSettings() == default_settings(False)
+    assert choose_settings(True) == SvdSettings(add_context=False) == default_settings(True)
+    assert choose_settings(False, "svd").add_context is True
+    chosen = choose_settings(False, "sgns", negative=2, power_iterations=9, dim=None)
+    assert (chosen.negative, chosen.dim) == (2, None)
+    assert choose_reading(True) == TextOptions() and choose_reading(False) == PairFileOptions()
+    assert choose_reading(True, min_count=2.0, seed=4) == TextOptions(min_count=2, seed=4)
+    assert choose_reading(False, min_count=0, header=True) == PairFileOptions(min_count=0,
+                                                                                header=True)
+
+
+class ConstantSettings(Record):
+    method: str = "constant"
+    dim: int | None = None
+    value: float = 1.0
+
+
+def test_a_new_method_plugs_into_the_fit_stage_with_one_entry(
+        monkeypatch: pytest.MonkeyPatch, store: Path) -> None:
+    def constant(cooc: Cooccurrence, settings: ConstantSettings, progress: object = None
+                 ) -> np.ndarray:
+        return np.full((cooc.n_items, settings.dim or 1), settings.value, np.float32)
+
+    monkeypatch.setitem(FIT_METHODS, ConstantSettings, vectors_only(constant))
+    cooc = read_pairs(DATA / "animals.csv")
+    fitted = fit(cooc, ConstantSettings(value=2.0))
+    assert fitted.vectors.shape == (8, 100) and float(fitted.vectors[0, 0]) == 2.0
+    assert fitted.settings.dim == 100 and fitted.epochs is None
+
+
+def test_fit_dispatches_on_the_settings_type() -> None:
+    cooc = read_pairs(DATA / "animals.csv")
+    sgns = fit(cooc, SgnsSettings(dim=8, epochs=3))
+    assert (sgns.vectors.shape, sgns.epochs, len(sgns.epoch_losses)) == ((8, 8), 3, 3)
+    svd = fit(cooc, SvdSettings(dim=4))
+    assert svd.vectors.shape == (8, 4) and svd.settings == SvdSettings(dim=4)
+    assert set(fit_module.FIT_METHODS) == {SgnsSettings, SvdSettings}
+
+
+def test_a_warm_start_needs_a_method_that_can_use_one(store: Path) -> None:
+    embedstore.train_pairs(DATA / "animals.csv", store=store, quiet=True)
+    with pytest.raises(TrainingError, match="needs --method sgns"):
+        train_file(DATA / "animals.csv", store=store, settings=SvdSettings(), parent=1)
+    with Store.open(store) as opened:
+        assert [r.version for r in opened.version_records("default")] == [1]
+
+
+def test_pair_files_read_both_spellings_as_one_item(write) -> None:  # type: ignore[no-untyped-def]
+    path = write("p.csv", f"{CAFE_NFD},tea\n{CAFE_NFC},tea,2\na,x\n")
+    data = read_pairs(path)
+    assert sorted(data.items) == sorted([CAFE_NFC, "tea", "a", "x"])
+    assert dict(zip(data.items, data.item_counts.tolist(), strict=True))[CAFE_NFC] == 3.0
+
+
+def test_corpora_count_both_spellings_as_one_token(tmp_path: Path) -> None:
+    path = tmp_path / "corpus.txt.gz"
+    path.write_bytes(gzip.compress(f"{CAFE_NFD} tea\n{CAFE_NFC} tea\ntea\n".encode()))
+    data = count_text(path, window=1, min_count=1, sample=0)
+    assert data.items == ["tea", CAFE_NFC] and data.item_counts.tolist() == [3.0, 2.0]
+    assert data.weight.tolist() == [2.0]
+
+
+def test_an_import_whose_items_collide_after_normalisation_names_both(write, store) -> None:  # type: ignore[no-untyped-def]
+    path = write("v.txt", f"2 2\n{CAFE_NFC} 1 0\n{CAFE_NFD} 0 1\n")
+    with pytest.raises(InputError, match=rf"v.txt, line 3: item '{CAFE_NFD}' is the same text "
+                                         rf"as '{CAFE_NFC}' \(at line 2\)"):
+        read_vectors(path)
+    with pytest.raises(InputError, match=rf"'{CAFE_NFC}' and '{CAFE_NFD}' are the same text"):
+        embedstore.publish_vectors([CAFE_NFC, CAFE_NFD], np.eye(2, dtype=np.float32),
+                                   store=store)
+    assert not store.exists()
+    record = embedstore.publish_vectors([CAFE_NFD, "tea"], np.eye(2, dtype=np.float32),
+                                        store=store)
+    with embedstore.open(store) as vectors:
+        assert record.n_items == 2 and vectors.similar("tea", k=1)[0].item == CAFE_NFC
