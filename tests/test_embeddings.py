@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pytest
@@ -27,7 +28,7 @@ AXES = {  # items on two axes: hand-checkable neighbours and analogies
 class RecordingSearcher(ExactSearcher):
     """Exact search that notes every question asked of it."""
 
-    calls: Counter[str] = Counter()
+    calls: ClassVar[Counter[str]] = Counter()
 
     def nearest(self, targets: np.ndarray, k: int,
                 exclude: Sequence[Iterable[int]] | None = None,
