@@ -156,8 +156,10 @@ def verify(ctx: click.Context, handle: StoreHandle, version: int | str | None, m
 @model_option("Model of both versions.")
 @click.option("--k", "k", type=click.IntRange(min=1), default=10, show_default=True,
               help="Neighbours compared per item.")
-@click.option("--sample", type=click.IntRange(min=1), default=1000, show_default=True,
-              help="Shared items whose neighbourhoods are compared (a count).")
+@click.option("--sample-size", "--sample", "sample", type=click.IntRange(min=1), default=1000,
+              show_default=True,
+              help="How many shared items have their neighbourhoods compared (--sample: the "
+                   "older spelling).")
 @json_option()
 @pass_store
 def diff(handle: StoreHandle, old: int | str, new: int | str, model: str, k: int, sample: int,
@@ -168,7 +170,7 @@ def diff(handle: StoreHandle, old: int | str, new: int | str, model: str, k: int
     \b
     Examples:
       embed diff 1 2
-      embed diff prod 5 --model royalty --k 5 --sample 200 --json
+      embed diff prod 5 --model royalty --k 5 --sample-size 200 --json
     """
     from embedstore.diff import diff_versions
 
