@@ -604,7 +604,7 @@ def test_a_messy_but_valid_pair_file_trains(cli_store: Path, workdir: Path) -> N
 
 
 # =============================================================================================
-# 2. Text corpora (embedstore.corpus.build_vocabulary / encode, embedstore.textpairs.count_text)
+# 2. Text corpora (embedstore.corpus.build_vocabulary / encode, embedstore.sources.count_text)
 # =============================================================================================
 
 ASCII_SPACE = " \t\n\r\x0b\x0c"
