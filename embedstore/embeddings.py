@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .batch import BatchResult, answer_queries
 from .errors import QueryError, UnknownItemError
 from .query import ANALOGY_METHODS, analogy_targets, cosine, cosmul_scores, top_k_rows
 from .results import Neighbor
 from .search import ExactSearcher, Searcher, check_k
 from .store import Store, StoreLike, VersionInfo
+
+if TYPE_CHECKING:
+    from .batch import BatchResult
 
 DEFAULT_MODEL = "default"
 
@@ -164,6 +166,8 @@ class Embeddings:
         Queries default to this model and version; a query may name another ``model`` or
         ``version`` of the same store. Results come in input order, one per query.
         """
+        from .batch import answer_queries  # batch's parsing stays out of single queries
+
         return answer_queries(queries, open_version=self._sibling, model=self.model,
                               version=self.version, restrict=restrict, opened=[self])
 
@@ -177,6 +181,8 @@ def run_batch(
 ) -> Iterator[BatchResult]:
     """Answer batch queries (see :mod:`embedstore.batch`) against the versions of ``store``;
     ``model``, ``version`` and ``restrict`` are the defaults for lines without their own."""
+
+    from .batch import answer_queries
 
     def open_version(name: str, reference: int | str | None) -> Embeddings:
         return Embeddings(store, *store.open_version(name, reference))

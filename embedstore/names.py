@@ -10,7 +10,6 @@ accent (NFD) and with the precomposed letter is one item.
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from .errors import QueryError, StoreError
 
@@ -26,7 +25,11 @@ def normalize_item(item: str) -> str:
     >>> normalize_item("cafe\\u0301") == "caf\\u00e9"
     True
     """
-    return item if item.isascii() else unicodedata.normalize("NFC", item)
+    if item.isascii():  # the common case, without loading the Unicode tables
+        return item
+    import unicodedata
+
+    return unicodedata.normalize("NFC", item)
 
 
 def check_model_name(model: str) -> str:

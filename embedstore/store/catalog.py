@@ -6,18 +6,19 @@ Rows of ``versions`` never change once inserted; a version number is never hande
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from ..errors import NotFoundError, StoreError
 from ..names import check_alias_name, parse_version
-from ..schema import FileDigest, VersionRecord
 from .connection import VERSIONS_DIR, Connection
+
+if TYPE_CHECKING:  # pydantic is imported only when a record is read or written
+    import numpy as np
+
+    from ..schema import FileDigest, VersionRecord
 
 _INFO_COLUMNS = "id, model, version, name, created, n_items, dim, directory"
 
@@ -126,12 +127,16 @@ class Catalog(Connection):
         )
 
     def version_record(self, info: VersionInfo) -> VersionRecord:
+        from ..schema import VersionRecord
+
         (metadata,) = self.connection.execute(
             "SELECT metadata FROM versions WHERE id = ?", [info.id]
         ).fetchone()
         return VersionRecord.model_validate_json(metadata)
 
     def version_records(self, model: str) -> list[VersionRecord]:
+        from ..schema import VersionRecord
+
         rows = self.connection.execute(
             "SELECT metadata FROM versions WHERE model = ? ORDER BY version", [model]
         )
@@ -197,12 +202,16 @@ class Catalog(Connection):
 
     def record_evaluation(self, info: VersionInfo, kind: str, result: dict[str, Any]) -> None:
         """Keep an evaluation's result beside a version (the version itself never changes)."""
+        import json
+
         with self.write_transaction():
             self.connection.execute(
                 "INSERT INTO evaluations (version_id, kind, created, result) "
                 "VALUES (?, ?, ?, ?)", [info.id, kind, _now(), json.dumps(result)])
 
     def evaluations(self, info: VersionInfo) -> list[dict[str, Any]]:
+        import json
+
         rows = self.connection.execute(
             "SELECT kind, created, result FROM evaluations WHERE version_id = ? ORDER BY id",
             [info.id])

@@ -16,21 +16,21 @@ or absent, and published files are never written again.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
-import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import StoreError, TrainingError
 from ..names import check_model_name
-from ..schema import FileDigest, VersionRecord
 from .catalog import VersionInfo
 from .connection import NORMS_FILE, TMP_DIR, VECTORS_FILE, VERSIONS_DIR
 from .vocabulary import Vocabulary
+
+if TYPE_CHECKING:  # pydantic is imported only when a version is published
+    from ..schema import FileDigest, VersionRecord
 
 
 class Files(Vocabulary):
@@ -106,6 +106,9 @@ class Files(Vocabulary):
         ``make_record(version, files)`` builds the metadata once the version number and the
         files' checksums are known. The version becomes visible atomically, in full.
         """
+        import shutil  # the modules of writing stay out of the query path
+        import uuid
+
         check_model_name(model)
         with self.file_lock(exclusive=False):  # garbage collection waits for us
             vectors = np.ascontiguousarray(vectors, dtype=np.float32)
@@ -150,12 +153,16 @@ def write_array(path: Path, array: np.ndarray, root: Path) -> FileDigest:
 def file_digest(path: Path, recorded_path: str | None = None) -> FileDigest:
     """The size and SHA-256 of a file, recorded under ``recorded_path`` (default: its
     absolute path)."""
+    from ..schema import FileDigest
+
     return FileDigest(path=recorded_path or str(path.resolve()), bytes=path.stat().st_size,
                       sha256=sha256_of(path))
 
 
 def sha256_of(path: Path) -> str:
     """Hex SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    import hashlib
+
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while block := handle.read(1 << 20):

@@ -8,8 +8,6 @@ answering (in either spelling).
 
 from __future__ import annotations
 
-import difflib
-import unicodedata
 from collections.abc import Iterable, Sequence
 
 from ..errors import StoreError
@@ -24,7 +22,11 @@ first letter (and at most this many of them)."""
 
 def decompose(item: str) -> str:
     """``item`` in Unicode normal form D (how some older stores hold accented items)."""
-    return item if item.isascii() else unicodedata.normalize("NFD", item)
+    if item.isascii():
+        return item
+    import unicodedata
+
+    return unicodedata.normalize("NFD", item)
 
 
 class Vocabulary(Catalog):
@@ -102,6 +104,8 @@ class Vocabulary(Catalog):
                 f" LIMIT {SUGGESTION_SCAN}",
                 [info.id, first, first + "\U0010ffff"],
             )
+        import difflib  # only when an item is unknown: keeps the query path light
+
         candidates = [candidate for (candidate,) in rows]
         lowered = {candidate.lower(): candidate for candidate in candidates}
         close = difflib.get_close_matches(item.lower(), list(lowered), n=n, cutoff=0.6)
