@@ -30,6 +30,9 @@ class VersionRef(click.ParamType):
 
 
 VERSION = VersionRef()
+TRAINING_METHODS = ("auto", "propagate", "sgns", "svd")
+"""``embed train --method`` choices: the library's ``embedstore.training.METHODS``, spelled out
+here so that starting the CLI does not import the training code (a test keeps them equal)."""
 
 
 def model_option(help: str = "Model to use.") -> Callable[[F], F]:

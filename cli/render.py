@@ -46,7 +46,9 @@ def emit_neighbors(
 
 
 def emit_version(record: VersionRecord, as_json: bool) -> None:
-    """A new version: its full metadata as JSON, or one summary line."""
+    """A new version: its full metadata as JSON, or one summary line; its notes on stderr."""
+    for note in record.notes:
+        click.echo(f"Note: {note}", err=True)
     if as_json:
         emit_json(record.model_dump(mode="json"))
     else:
@@ -57,10 +59,9 @@ def describe_version(record: VersionRecord) -> str:
     name = f" ({record.name})" if record.name else ""
     if record.origin == "import":
         how = f", imported ({record.import_format})"
-    elif record.epochs:
-        how = f", {record.epochs} epochs"
     else:
         how = f", {record.settings.method if record.settings else 'trained'}"
+        how += f", {record.epochs} epochs" if record.epochs else ""
     loss = f", final loss {record.epoch_losses[-1]:.4f}" if record.epoch_losses else ""
     return (f"{record.model} version {record.version}{name}: {record.n_items} items x "
             f"{record.dim} dims{how}{loss}, {record.duration_seconds:.1f} s")

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 
 from .context import StoreHandle, pass_store
-from .options import VERSION, json_option, quiet_option, text_options
+from .options import TRAINING_METHODS, VERSION, json_option, quiet_option, text_options
 from .render import emit_version, progress_bar
 
 
@@ -19,9 +19,9 @@ from .render import emit_version, progress_bar
 @click.argument("file", type=click.Path(path_type=Path, dir_okay=True))
 @click.option("--text", is_flag=True,
               help="FILE is a text corpus (one sentence or paragraph per line), not pairs.")
-@click.option("--method", type=click.Choice(["auto", "sgns", "svd"]), default="auto",
-              show_default=True,
-              help="auto: svd for --text, sgns for pair files; see How training works.")
+@click.option("--method", type=click.Choice(TRAINING_METHODS), default="auto", show_default=True,
+              help="auto: svd for --text and dense counts, propagate for other pair files; "
+                   "see How training works.")
 @click.option("--model", default="default", show_default=True, help="Model to add a version to.")
 @click.option("--name", help="Free-text name for the new version.")
 @click.option("--dim", type=click.IntRange(1, 4096),
@@ -29,6 +29,16 @@ from .render import emit_version, progress_bar
 @click.option("--min-count", type=click.FloatRange(min=0),
               help="Drop items seen less often (default: 1 for pairs, 5 for --text).")
 @text_options
+@click.option("--steps", type=click.IntRange(1, 200), show_default="16",
+              help="Propagate: smoothing steps over the pair graph.")
+@click.option("--average-from", type=click.IntRange(1, 200), show_default="8",
+              help="Propagate: the vectors are the mean of the steps from this one on.")
+@click.option("--self-weight", type=click.FloatRange(0, 100), show_default="0.5",
+              help="Propagate: weight of an item's own vector in each step.")
+@click.option("--degree-exponent", type=click.FloatRange(0, 2), show_default="0.75",
+              help="Propagate: a neighbour j counts degree(j)^-this.")
+@click.option("--negative-weight", type=click.FloatRange(0, 100), show_default="1.0",
+              help="Propagate: how hard explicit negative pairs push apart.")
 @click.option("--epochs", type=click.IntRange(min=1),
               help="SGNS: passes over the pairs (default: chosen from the data's size).")
 @click.option("--negative", type=click.IntRange(0, 100), show_default="5",
@@ -51,7 +61,8 @@ from .render import emit_version, progress_bar
 @click.option("--header/--no-header", default=None,
               help="Pair files: whether the first row is a header (default: detected).")
 @click.option("--from", "parent", type=VERSION,
-              help="SGNS: warm-start from this version (number or alias) of the model.")
+              help="Warm start from this version (number or alias): SGNS continues from its "
+                   "vectors, other methods are rotated onto them.")
 @quiet_option
 @json_option("Print the new version's metadata as JSON.")
 @pass_store
@@ -74,15 +85,17 @@ def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
       embed train corpus.txt.gz --text --model words --window 5 --sample 1e-3
       embed train corpus.txt.gz --text --method svd --power-iterations 6 --eigen-weight 0
       embed train data/animals.csv --method svd --no-context-vectors
+      embed train deps.csv --method propagate --steps 12 --self-weight 1
     """
-    from embedstore.training import choose_reading, choose_settings, train_file
+    from embedstore.training import choose_reading, train_file
 
-    chosen = choose_settings(text, method, seed=seed, add_context=context_vectors, **settings)
+    given = {"seed": seed, "add_context": context_vectors, **settings}
     reading = choose_reading(text, min_count=min_count, header=header, window=window,
                              sample=sample, seed=seed)
     with progress_bar(quiet) as progress:
         record = train_file(file, text=text, store=handle.location, model=model, name=name,
-                            settings=chosen, reading=reading, progress=progress, parent=parent)
+                            method=method, given=given, reading=reading, progress=progress,
+                            parent=parent)
     emit_version(record, as_json)
 
 

@@ -9,7 +9,7 @@ settings it is given. A method that is a plain function of the counts and its se
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -18,7 +18,8 @@ from .cooccurrence import Cooccurrence
 from .errors import TrainingError
 from .factorize import train_svd
 from .progress import Progress
-from .schema import Record, SgnsSettings, SvdSettings
+from .propagate import train_propagate
+from .schema import PropagateSettings, Record, SgnsSettings, SvdSettings
 from .sgns import DEFAULT_DIM, train_sgns
 
 
@@ -41,6 +42,7 @@ class Fitted:
     settings: Any
     epochs: int | None = None
     epoch_losses: list[float] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 FitMethod = Callable[[Cooccurrence, Any, "Progress | None", "WarmStart | None"], Fitted]
@@ -68,27 +70,64 @@ def vectors_only(method: Callable[..., np.ndarray]) -> FitMethod:
 FIT_METHODS: dict[type[Record], FitMethod] = {
     SgnsSettings: _fit_sgns,
     SvdSettings: vectors_only(train_svd),
+    PropagateSettings: vectors_only(train_propagate),
 }
 WARM_STARTS: frozenset[type[Record]] = frozenset({SgnsSettings})
-"""Settings types whose method can start from a parent version's vectors."""
+"""Settings types whose method continues from a parent version's vectors; every other
+method's result is rotated onto the parent's (:func:`align_to`)."""
+USES_NEGATIVES: frozenset[type[Record]] = frozenset({SgnsSettings, PropagateSettings})
+"""Settings types whose method pushes explicit negative pairs apart."""
 
 
-def check_warm_start(settings: Record) -> None:
-    """Refuse a warm start for a method that cannot use one (before any work is done)."""
-    if type(settings) not in WARM_STARTS:
-        raise TrainingError("a warm start (--from) needs --method sgns")
+def align_to(vectors: np.ndarray, warm: WarmStart) -> np.ndarray:
+    """``vectors`` rotated (orthogonal Procrustes on the items both versions know) so that
+    they best match the parent's: cosines between items are unchanged, and ``embed diff``
+    compares like with like.
+
+    >>> rng = np.random.default_rng(0)
+    >>> parent = rng.standard_normal((50, 4)).astype(np.float32)
+    >>> rotation = np.linalg.qr(rng.standard_normal((4, 4)))[0]
+    >>> warm = WarmStart(1, parent, np.ones(50, dtype=bool))
+    >>> bool(np.allclose(align_to(parent @ rotation, warm), parent, atol=1e-5))
+    True
+    """
+    known = warm.known
+    if known.sum() < 2:
+        return vectors
+    source = vectors[known].astype(np.float64)
+    target = warm.vectors[known].astype(np.float64)
+    source_scale = np.linalg.norm(source, axis=1, keepdims=True)
+    target_scale = np.linalg.norm(target, axis=1, keepdims=True)
+    cross = (source / np.where(source_scale > 0, source_scale, 1.0)).T @ (
+        target / np.where(target_scale > 0, target_scale, 1.0))
+    left, _, right = np.linalg.svd(cross)
+    return (vectors.astype(np.float64) @ (left @ right)).astype(np.float32)
 
 
 def fit(cooc: Cooccurrence, settings: Record, progress: Progress | None = None,
         warm: WarmStart | None = None) -> Fitted:
     """Train vectors for ``cooc`` with the method ``settings`` belong to.
 
-    A ``dim`` of None becomes the warm start's dimension, else :data:`DEFAULT_DIM`.
+    A ``dim`` of None becomes the warm start's dimension, else :data:`DEFAULT_DIM`. A method
+    that cannot continue from a warm start trains afresh and is rotated onto it; one that
+    cannot use explicit negative pairs says so in the notes.
     """
-    if warm is not None:
-        check_warm_start(settings)
     dim = getattr(settings, "dim", None)
     if dim is None:
         dim = warm.vectors.shape[1] if warm is not None else DEFAULT_DIM
         settings = settings.model_copy(update={"dim": dim})
-    return FIT_METHODS[type(settings)](cooc, settings, progress, warm)
+    elif warm is not None and dim != warm.vectors.shape[1]:
+        raise TrainingError(f"--dim {dim} differs from the parent version's "
+                            f"{warm.vectors.shape[1]}; leave --dim out to warm-start from it")
+    continues = type(settings) in WARM_STARTS
+    fitted = FIT_METHODS[type(settings)](cooc, settings, progress, warm if continues else None)
+    notes = list(fitted.notes)
+    if warm is not None and not continues:
+        fitted = replace(fitted, vectors=align_to(fitted.vectors, warm))
+        notes.append(f"{settings.method} trains afresh; its vectors were rotated onto version "
+                     f"{warm.parent}'s (orthogonal Procrustes on {int(warm.known.sum())} "
+                     "shared items)")
+    if cooc.n_negative_pairs and type(settings) not in USES_NEGATIVES:
+        notes.append(f"{settings.method} cannot use explicit negative pairs: "
+                     f"{cooc.n_negative_pairs} were ignored (propagate and sgns use them)")
+    return replace(fitted, notes=notes)

@@ -55,7 +55,24 @@ class SvdSettings(Record):
     seed: int = Field(0, ge=0)
 
 
-TrainSettings = Annotated[SgnsSettings | SvdSettings, Field(discriminator="method")]
+class PropagateSettings(Record):
+    """Every setting of a propagation run: random vectors smoothed over the pair graph.
+
+    See :mod:`embedstore.propagate` for what each one does.
+    """
+
+    method: Literal["propagate"] = "propagate"
+    dim: int | None = Field(None, ge=1, le=4096)
+    steps: int = Field(16, ge=1, le=200)
+    average_from: int = Field(8, ge=1, le=200)
+    self_weight: float = Field(0.5, ge=0, le=100)
+    degree_exponent: float = Field(0.75, ge=0, le=2)
+    negative_weight: float = Field(1.0, ge=0, le=100)
+    seed: int = Field(0, ge=0)
+
+
+TrainSettings = Annotated[SgnsSettings | SvdSettings | PropagateSettings,
+                          Field(discriminator="method")]
 
 
 class TextOptions(Record):
@@ -94,6 +111,8 @@ class VersionRecord(Record):
     ``origin`` says how the vectors came to be: ``train`` (then ``reading``, ``settings``,
     ``epochs`` and ``epoch_losses`` describe the run) or ``import`` (then ``import_format``
     names the file format, and ``source`` is absent for vectors handed over in memory).
+    ``notes`` are what the run said about itself: why ``--method auto`` chose the method,
+    explicit negative pairs a method could not use, a warm start aligned after training.
     """
 
     model: str
@@ -111,5 +130,6 @@ class VersionRecord(Record):
     epochs: int | None = Field(None, ge=1)
     epoch_losses: list[float] = Field(default_factory=list)
     duration_seconds: float = Field(ge=0)
+    notes: list[str] = Field(default_factory=list)
     files: dict[str, FileDigest]
     embedstore_version: str

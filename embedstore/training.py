@@ -9,56 +9,101 @@ This module chooses the defaults and runs the stages in order.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .fit import WarmStart, check_warm_start, fit
+from .cooccurrence import Cooccurrence
+from .errors import TrainingError
+from .fit import WarmStart, fit
 from .names import check_model_name
 from .progress import Progress
 from .publish import DEFAULT_MODEL, publish
-from .schema import PairFileOptions, SgnsSettings, SvdSettings, TextOptions, VersionRecord
+from .schema import (
+    PairFileOptions,
+    PropagateSettings,
+    SgnsSettings,
+    SvdSettings,
+    TextOptions,
+    VersionRecord,
+)
 from .sources import read_source
 from .store import StoreLike, check_writable, file_digest, opened
 
-SETTINGS_BY_METHOD: dict[str, type[SgnsSettings] | type[SvdSettings]] = {
+Settings = SgnsSettings | SvdSettings | PropagateSettings
+SETTINGS_BY_METHOD: dict[str, type[Settings]] = {
+    "propagate": PropagateSettings,
     "sgns": SgnsSettings,
     "svd": SvdSettings,
 }
 """The settings record of each ``--method``."""
+METHODS = ("auto", *SETTINGS_BY_METHOD)
+DENSE_PARTNERS = 100.0
+"""``--method auto`` trains a pair file whose items have at least this many distinct partners
+on average with ``svd`` (text-like counts), and a sparser one with ``propagate``."""
 
 
-def default_method(text: bool) -> str:
-    """``svd`` for text corpora (far faster there, and better: see benchmarks/RESULTS.md),
-    ``sgns`` for pair files (it also learns from explicit negative pairs)."""
-    return "svd" if text else "sgns"
+def mean_partners(cooc: Cooccurrence) -> float:
+    """Distinct partners per item, on average (each pair counts for both its items)."""
+    return 2.0 * cooc.n_pairs / max(cooc.n_items, 1)
 
 
-def default_settings(text: bool, method: str = "auto") -> SgnsSettings | SvdSettings:
+def auto_method(text: bool, cooc: Cooccurrence | None = None) -> tuple[str, str]:
+    """The method ``--method auto`` picks for this input, and why (measured in
+    ``benchmarks/RESULTS.md``).
+
+    >>> auto_method(True)[0]
+    'svd'
+    """
+    if text:
+        return "svd", "auto: svd for a text corpus"
+    partners = mean_partners(cooc) if cooc is not None else 0.0
+    if partners >= DENSE_PARTNERS:
+        return "svd", (f"auto: svd, as items have {partners:.1f} distinct partners on average "
+                       f"(at least {DENSE_PARTNERS:g}: dense, text-like counts)")
+    return "propagate", (f"auto: propagate, as items have {partners:.1f} distinct partners on "
+                         f"average (below {DENSE_PARTNERS:g}: a graph or a sparse log)")
+
+
+def default_settings(text: bool, method: str = "auto",
+                     cooc: Cooccurrence | None = None) -> Settings:
     """The settings ``embed train`` uses when none are given (for ``method``, default auto).
 
-    Pair files: skip-gram. Text: PPMI + SVD without the context side (on the benchmark corpus
-    the item side alone answers analogies better, ``benchmarks/RESULTS.md``); with SVD on a pair
-    file the context side is added, which cancels the components of negative eigenvalues that
-    otherwise mislead on small symmetric data.
+    Pair files: :func:`auto_method` decides. SVD adds the context side for a graph-like pair
+    file (it cancels the components of negative eigenvalues that otherwise mislead on small
+    symmetric data) and leaves it out for text and text-like counts, where the item side alone
+    answers analogies better (``benchmarks/RESULTS.md``).
     """
-    method = default_method(text) if method == "auto" else method
+    if method == "auto":
+        method = auto_method(text, cooc)[0]
     if method == "svd":
-        return SvdSettings(add_context=not text)
+        dense = text or (cooc is not None and mean_partners(cooc) >= DENSE_PARTNERS)
+        return SvdSettings(add_context=not dense)
     return SETTINGS_BY_METHOD[method]()
 
 
-def choose_settings(text: bool, method: str = "auto", **given: Any) -> SgnsSettings | SvdSettings:
-    """The settings of ``method`` (``auto``: :func:`default_method`) with the values ``given``
-    that are not None and that the method has; every other value is the library default.
+def choose_settings(text: bool, method: str = "auto", cooc: Cooccurrence | None = None,
+                    **given: Any) -> Settings:
+    """The settings of ``method`` (``auto``: :func:`auto_method` for ``cooc``) with the values
+    ``given`` that are not None and that the method has; every other value is the library
+    default.
 
-    >>> choose_settings(False, negative=7, power_iterations=9).negative
+    >>> choose_settings(False, "sgns", negative=7, seed=None).negative
     7
     >>> choose_settings(True).method, choose_settings(True, "svd", add_context=None).add_context
     ('svd', False)
     """
-    base = default_settings(text, method)
+    if method not in METHODS:
+        raise TrainingError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    base = default_settings(text, method, cooc)
     fields = type(base).model_fields
-    chosen = {name: value for name, value in given.items() if value is not None and name in fields}
+    chosen = {name: value for name, value in given.items() if value is not None}
+    unused = sorted(name for name in chosen if name not in fields)
+    if unused:
+        options = ", ".join("--" + name.replace("_", "-") for name in unused)
+        verb = "is not a setting" if len(unused) == 1 else "are not settings"
+        raise TrainingError(f"{options} {verb} of --method {base.method}; leave it out or "
+                            "choose the method it belongs to (see embed train --help)")
     return type(base).model_validate({**base.model_dump(), **chosen})
 
 
@@ -87,7 +132,9 @@ def train_file(
     store: StoreLike = None,
     model: str = DEFAULT_MODEL,
     name: str | None = None,
-    settings: SgnsSettings | SvdSettings | None = None,
+    settings: Settings | None = None,
+    method: str = "auto",
+    given: Mapping[str, Any] | None = None,
     reading: PairFileOptions | TextOptions | None = None,
     progress: Progress | None = None,
     quiet: bool = False,
@@ -108,15 +155,18 @@ def train_file(
     model, name:
         The model to add a version to, and an optional free-text name for the version.
     settings:
-        :class:`SgnsSettings` or :class:`SvdSettings`; None picks :func:`default_settings`.
+        :class:`PropagateSettings`, :class:`SgnsSettings` or :class:`SvdSettings`; None
+        chooses them once the file is read: ``method`` (``auto``: :func:`auto_method`) with
+        the values in ``given`` over its defaults (:func:`choose_settings`).
     reading:
         :class:`PairFileOptions` or (text) :class:`TextOptions`; defaults when None.
     progress:
         Optional progress callback (see :data:`embedstore.progress.Progress`); ``quiet``
         drops it.
     parent:
-        Warm start (SGNS only) from this version (number or alias) of ``model``: items it
-        knows start from its vectors, new items at random; the dimension is the parent's.
+        Warm start from this version (number or alias) of ``model``; the dimension is the
+        parent's. SGNS continues from its vectors (new items start at random); the other
+        methods train afresh and are rotated onto them (:func:`embedstore.fit.align_to`).
 
     Returns
     -------
@@ -125,16 +175,21 @@ def train_file(
     """
     check_model_name(model)
     check_writable(store)
-    settings = settings or default_settings(text)
+    if method not in METHODS:
+        raise TrainingError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     reading = reading or choose_reading(text)
     progress = None if quiet else progress
     path = Path(path)
     started = time.perf_counter()
     cooc = read_source(path, reading, progress)
     source = file_digest(path)
+    notes = []
+    if settings is None:
+        settings = choose_settings(text, method, cooc, **(given or {}))
+        if method == "auto":
+            notes.append(auto_method(text, cooc)[1])
     warm = None
     if parent is not None:
-        check_warm_start(settings)
         with opened(store) as handle:
             warm = WarmStart(*handle.starting_vectors(model, parent, cooc.items,
                                                       getattr(settings, "dim", None)))
@@ -143,4 +198,4 @@ def train_file(
         store, model=model, items=cooc.items, counts=cooc.item_counts, vectors=fitted.vectors,
         name=name, source=source, reading=reading, parent=warm.parent if warm else None,
         settings=fitted.settings, epochs=fitted.epochs, epoch_losses=fitted.epoch_losses,
-        duration_seconds=round(time.perf_counter() - started, 3))
+        duration_seconds=round(time.perf_counter() - started, 3), notes=notes + fitted.notes)

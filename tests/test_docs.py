@@ -59,7 +59,10 @@ LIBRARY_DEFAULTS = {
     "negative": ("settings", "sgns"), "lr": ("settings", "sgns"),
     "batch_size": ("settings", "sgns"), "ns_exponent": ("settings", "sgns"),
     "seed": ("settings", "sgns"), "power_iterations": ("settings", "svd"),
-    "eigen_weight": ("settings", "svd"), "window": ("reading", True),
+    "eigen_weight": ("settings", "svd"), "steps": ("settings", "propagate"),
+    "average_from": ("settings", "propagate"), "self_weight": ("settings", "propagate"),
+    "degree_exponent": ("settings", "propagate"),
+    "negative_weight": ("settings", "propagate"), "window": ("reading", True),
     "sample": ("reading", True), "min_count": ("reading", True),
 }
 
@@ -80,6 +83,14 @@ def test_defaults_shown_in_help_are_the_librarys(name: str) -> None:
     parsed = ALL[name].make_context(name, arguments).params
     assert {option: parsed[option] for option in shown} == dict.fromkeys(shown)  # left to the
     # library, which fills in the defaults shown above
+
+
+def test_the_cli_offers_the_librarys_training_methods() -> None:
+    from embedstore_cli.options import TRAINING_METHODS
+
+    from embedstore.training import METHODS
+
+    assert TRAINING_METHODS == METHODS
 
 
 def test_ci_runs_the_readme_quickstart() -> None:

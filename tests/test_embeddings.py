@@ -122,7 +122,7 @@ def test_items_are_named_in_either_unicode_spelling(axes: Path) -> None:
 
 def test_the_cli_normalises_the_items_it_is_given(run, write) -> None:  # type: ignore[no-untyped-def]
     pairs = write("accents.csv", f"{CAFE_NFD},bar\n{CAFE_NFC},bar\nbar,pub\ntea,pub\n")
-    assert run("train", str(pairs), "--quiet", "--epochs", "50").exit_code == 0
+    assert run("train", str(pairs), "--quiet", "--method", "sgns", "--epochs", "50").exit_code == 0
     listed = run("export", "-o", str(pairs.parent / "out.txt"))
     assert listed.exit_code == 0
     exported = (pairs.parent / "out.txt").read_text(encoding="utf-8").splitlines()

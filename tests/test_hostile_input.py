@@ -541,8 +541,8 @@ def test_hostile_pair_files_through_embed_train(cli_store: Path, workdir: Path,
         content = data.draw(maybe_gzipped(data.draw(damaged(data.draw(pair_files()).content()))))
     path = workdir / "train-hostile.csv"
     path.write_bytes(content)
-    run_and_check_store(cli_store, ["train", str(path), "--quiet", "--dim", "4", "--epochs", "1",
-                                    "--min-count", "0"], path)
+    run_and_check_store(cli_store, ["train", str(path), "--quiet", "--dim", "4", "--method",
+                                    "sgns", "--epochs", "1", "--min-count", "0"], path)
 
 
 GOOD_PAIRS = b"item_a,item_b,weight\r\ncat,dog,2\r\ndog,puppy,1\r\n"
@@ -568,8 +568,8 @@ def test_bad_pair_files_through_embed_train(cli_store: Path, workdir: Path, cont
                                             message: str) -> None:
     path = workdir / "bad-train.csv"
     path.write_bytes(content)
-    result = run_and_check_store(cli_store, ["train", str(path), "--quiet", "--epochs", "1"],
-                                 path)
+    result = run_and_check_store(cli_store, ["train", str(path), "--quiet", "--method", "sgns",
+                                             "--epochs", "1"], path)
     assert result.exit_code == 1
     assert message in result.stderr
 
@@ -595,8 +595,9 @@ def test_a_messy_but_valid_pair_file_trains(cli_store: Path, workdir: Path) -> N
     content = ("\ufeff\r\nsrc\tdst\r\n\"New\tYork\"\t city \t 3 \r\n\r\nParis\tcity\t0\r\n"
                "Paris\t\"a,b\"\r\n")
     path.write_bytes(gzip.compress(content.encode()))
-    result = run_and_check_store(cli_store, ["train", str(path), "--quiet", "--epochs", "1",
-                                             "--model", "messy"], path, model="messy")
+    result = run_and_check_store(cli_store, ["train", str(path), "--quiet", "--method", "sgns",
+                                             "--epochs", "1", "--model", "messy"], path,
+                                 model="messy")
     assert result.exit_code == 0, result.output
     with embedstore.open(cli_store, model="messy") as vectors:
         assert sorted(vectors.known_rows(["New\tYork", "city", "Paris", "a,b"])) == \
@@ -1302,7 +1303,8 @@ def test_sql_lookalike_items_round_trip_through_train_similar_import_export(
     pairs.write_text("".join(f'"{a.replace(chr(34), 2 * chr(34))}",'
                              f'"{b.replace(chr(34), 2 * chr(34))}"\n' for a, b in rows),
                      encoding="utf-8")
-    result = embed(store, "train", str(pairs), "--quiet", "--dim", "4", "--epochs", "2")
+    result = embed(store, "train", str(pairs), "--quiet", "--dim", "4", "--method", "sgns",
+                   "--epochs", "2")
     assert result.exit_code == 0, result.output
     for item in SQL_ITEMS:
         result = embed(store, "similar", item, "--k", "100", "--json")

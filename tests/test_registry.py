@@ -18,8 +18,7 @@ Run = Callable[..., Result]
 
 
 def train(run: Run, *args: str) -> dict:  # type: ignore[type-arg]
-    result = run("train", str(DATA / "animals.csv"), "--quiet", "--json", "--epochs", "20",
-                 "--dim", "8", *args)
+    result = run("train", str(DATA / "animals.csv"), "--quiet", "--json", "--dim", "8", *args)
     assert result.exit_code == 0, result.output
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
@@ -108,7 +107,8 @@ def test_diff_counts_items_and_neighbourhood_overlap(run: Run, write) -> None:  
     assert (report["added"], report["removed"], report["shared"]) == (0, 0, 8)
     assert report["mean_overlap"] == 1.0 and report["sampled"] == 8
     other = write("other.csv", "cat,dog\ncat,lion\ndog,wolf\n")
-    assert run("train", str(other), "--quiet", "--epochs", "5", "--dim", "8").exit_code == 0
+    assert run("train", str(other), "--quiet", "--method", "sgns", "--epochs", "5",
+               "--dim", "8").exit_code == 0
     report = json.loads(run("diff", "2", "3", "--json", "--k", "2", "--sample", "2").stdout)
     assert (report["added"], report["removed"], report["shared"]) == (2, 6, 2)
     assert report["added_examples"] == ["lion", "wolf"]
@@ -120,8 +120,8 @@ def test_diff_counts_items_and_neighbourhood_overlap(run: Run, write) -> None:  
 def test_warm_start_from_a_parent_version(run: Run, store: Path, write) -> None:  # type: ignore[no-untyped-def]
     parent = train(run, "--dim", "16")
     grown = write("grown.csv", (DATA / "animals.csv").read_text() + "cat,lion\n")
-    result = run("train", str(grown), "--from", "1", "--epochs", "1", "--lr", "0.0001",
-                 "--quiet", "--json")
+    result = run("train", str(grown), "--from", "1", "--method", "sgns", "--epochs", "1",
+                 "--lr", "0.0001", "--quiet", "--json")
     child = json.loads(result.stdout)
     assert (child["parent"], child["dim"], child["version"]) == (1, 16, 2)
     with embedstore.open(store, version=1) as old, embedstore.open(store, version=2) as new:

@@ -15,9 +15,15 @@ from embedstore.errors import InputError, TrainingError
 from embedstore.fit import FIT_METHODS, fit, vectors_only
 from embedstore.formats import read_vectors
 from embedstore.pairs import read_pairs
-from embedstore.schema import PairFileOptions, Record, SgnsSettings, SvdSettings, TextOptions
+from embedstore.schema import (
+    PairFileOptions,
+    PropagateSettings,
+    Record,
+    SgnsSettings,
+    SvdSettings,
+    TextOptions,
+)
 from embedstore.sources import count_text
-from embedstore.store import Store
 from embedstore.training import choose_reading, choose_settings, default_settings, train_file
 from tests.conftest import DATA
 
@@ -25,10 +31,13 @@ CAFE_NFC, CAFE_NFD = "caf\u00e9", "cafe\u0301"
 
 
 def test_the_library_decides_the_defaults() -> None:
-    assert choose_settings(False) == SgnsSettings() == default_settings(False)
+    assert choose_settings(False) == PropagateSettings() == default_settings(False)
     assert choose_settings(True) == SvdSettings(add_context=False) == default_settings(True)
     assert choose_settings(False, "svd").add_context is True
-    chosen = choose_settings(False, "sgns", negative=2, power_iterations=9, dim=None)
+    with pytest.raises(TrainingError, match="--power-iterations, --steps are not settings of "
+                                            "--method sgns"):
+        choose_settings(False, "sgns", power_iterations=9, steps=3)
+    chosen = choose_settings(False, "sgns", negative=2, dim=None)
     assert (chosen.negative, chosen.dim) == (2, None)
     assert choose_reading(True) == TextOptions() and choose_reading(False) == PairFileOptions()
     assert choose_reading(True, min_count=2.0, seed=4) == TextOptions(min_count=2, seed=4)
@@ -61,15 +70,28 @@ def test_fit_dispatches_on_the_settings_type() -> None:
     assert (sgns.vectors.shape, sgns.epochs, len(sgns.epoch_losses)) == ((8, 8), 3, 3)
     svd = fit(cooc, SvdSettings(dim=4))
     assert svd.vectors.shape == (8, 4) and svd.settings == SvdSettings(dim=4)
-    assert set(fit_module.FIT_METHODS) == {SgnsSettings, SvdSettings}
+    propagated = fit(cooc, PropagateSettings(dim=6))
+    assert propagated.vectors.shape == (8, 6) and propagated.notes == []
+    assert set(fit_module.FIT_METHODS) == {SgnsSettings, SvdSettings, PropagateSettings}
+    assert "svd cannot use explicit negative pairs: 12 were ignored" in svd.notes[0]
 
 
-def test_a_warm_start_needs_a_method_that_can_use_one(store: Path) -> None:
-    embedstore.train_pairs(DATA / "animals.csv", store=store, quiet=True)
-    with pytest.raises(TrainingError, match="needs --method sgns"):
-        train_file(DATA / "animals.csv", store=store, settings=SvdSettings(), parent=1)
-    with Store.open(store) as opened:
-        assert [r.version for r in opened.version_records("default")] == [1]
+def test_a_method_that_trains_afresh_is_rotated_onto_its_parent(store: Path) -> None:
+    first = embedstore.train_pairs(DATA / "sample.csv", store=store, quiet=True)
+    for settings in (SvdSettings(), PropagateSettings(seed=9)):
+        child = train_file(DATA / "sample.csv", store=store, settings=settings, parent=1)
+        assert child.parent == first.version and child.dim == first.dim
+        assert any("rotated onto version 1's" in note for note in child.notes)
+        with embedstore.open(store, version=1) as old, \
+                embedstore.open(store, version=child.version) as new:
+            # the same structure learned again: after the rotation each item's vector points
+            # where its parent's did, so embed diff compares like with like
+            cosines = [float(np.dot(old.vector(item), new.vector(item))
+                             / np.linalg.norm(old.vector(item)) / np.linalg.norm(new.vector(item)))
+                       for item in ("cat", "car", "king", "woman")]
+            assert min(cosines) > 0.9 if settings.method == "propagate" else min(cosines) > 0.5
+    with pytest.raises(TrainingError, match="unknown method 'best'"):
+        train_file(DATA / "animals.csv", store=store, method="best")
 
 
 def test_pair_files_read_both_spellings_as_one_item(write) -> None:  # type: ignore[no-untyped-def]
