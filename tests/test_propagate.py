@@ -82,3 +82,14 @@ def test_no_positive_pair_is_an_error(write: Write) -> None:
     data = read_pairs(write("negative.csv", "a,b,0\nc,d,0\n"), min_count=0)
     with pytest.raises(TrainingError, match="no positive pairs"):
         train_propagate(data, PropagateSettings())
+
+
+def test_the_same_vectors_on_any_number_of_threads(write: Write,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    rows = [f"i{a},i{(a * 7 + 3) % 50}" for a in range(50)] + [f"i{a},i{a + 1}" for a in range(49)]
+    data = read_pairs(write("ring.csv", "\n".join(rows)))
+    results = []
+    for cores in (1, 3, 8):
+        monkeypatch.setattr("os.cpu_count", lambda cores=cores: cores)
+        results.append(train_propagate(data, PropagateSettings(dim=16)))
+    assert all(np.array_equal(results[0], other) for other in results[1:])
