@@ -17,7 +17,7 @@ from .names import check_model_name
 from .progress import Progress
 from .publish import DEFAULT_MODEL, publish
 from .schema import PairFileOptions, SgnsSettings, SvdSettings, TextOptions, VersionRecord
-from .sources import read_source
+from .sources import choose_reading, read_source
 from .store import StoreLike, check_writable, file_digest, opened
 
 SETTINGS_BY_METHOD: dict[str, type[SgnsSettings] | type[SvdSettings]] = {
@@ -60,19 +60,6 @@ def choose_settings(text: bool, method: str = "auto", **given: Any) -> SgnsSetti
     fields = type(base).model_fields
     chosen = {name: value for name, value in given.items() if value is not None and name in fields}
     return type(base).model_validate({**base.model_dump(), **chosen})
-
-
-def choose_reading(text: bool, *, min_count: float | None = None, header: bool | None = None,
-                   window: int | None = None, sample: float | None = None,
-                   seed: int | None = None) -> PairFileOptions | TextOptions:
-    """How to read the file: :class:`TextOptions` or :class:`PairFileOptions`, with the values
-    given (not None) over the library defaults."""
-    if text:
-        given = {"min_count": None if min_count is None else int(min_count), "window": window,
-                 "sample": sample, "seed": seed}
-        return TextOptions(**{k: v for k, v in given.items() if v is not None})
-    return PairFileOptions(**{k: v for k, v in {"min_count": min_count, "header": header}.items()
-                              if v is not None})
 
 
 def train_pairs(path: str | Path, **options: Any) -> VersionRecord:

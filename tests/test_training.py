@@ -16,9 +16,9 @@ from embedstore.fit import FIT_METHODS, fit, vectors_only
 from embedstore.formats import read_vectors
 from embedstore.pairs import read_pairs
 from embedstore.schema import PairFileOptions, Record, SgnsSettings, SvdSettings, TextOptions
-from embedstore.sources import count_text
+from embedstore.sources import choose_reading, count_text
 from embedstore.store import Store
-from embedstore.training import choose_reading, choose_settings, default_settings, train_file
+from embedstore.training import choose_settings, default_settings, train_file
 from tests.conftest import DATA
 
 CAFE_NFC, CAFE_NFD = "caf\u00e9", "cafe\u0301"
