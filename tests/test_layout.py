@@ -151,3 +151,15 @@ def test_a_query_loads_no_more_than_it_needs(tmp_path: Path) -> None:
     assert "embedstore.search" in loaded
     assert loaded & {"pydantic", "embedstore.schema", "hashlib", "shutil", "uuid", "difflib",
                      "embedstore.batch", "json", "unicodedata"} == set()
+
+
+def test_pip_install_ships_every_package() -> None:
+    """pyproject.toml names its packages: a new subpackage missing there would be left out of
+    `pip install .` (CI's first command) while editable installs still find it."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(config["tool"]["setuptools"]["packages"])
+    found = {module_name(path) for path in PACKAGE.rglob("__init__.py")} | {"embedstore_cli"}
+    assert "embedstore.store" in found
+    assert found == listed
