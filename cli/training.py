@@ -87,7 +87,8 @@ def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
       embed train data/animals.csv --method svd --no-context-vectors
       embed train deps.csv --method propagate --steps 12 --self-weight 1
     """
-    from embedstore.training import choose_reading, train_file
+    from embedstore.sources import choose_reading
+    from embedstore.training import train_file
 
     given = {"seed": seed, "add_context": context_vectors, **settings}
     reading = choose_reading(text, min_count=min_count, header=header, window=window,
@@ -119,9 +120,8 @@ def pairs(corpus: Path, output: Path, min_count: int | None, window: int | None,
       embed pairs corpus.txt -o pairs.csv --window 10 --min-count 2 --sample 0
     """
     from embedstore.sources import text_to_pair_file
-    from embedstore.training import choose_reading
 
-    reading = choose_reading(True, min_count=min_count, window=window, sample=sample, seed=seed)
     with progress_bar(quiet) as progress:
-        cooc = text_to_pair_file(corpus, output, reading, progress)  # type: ignore[arg-type]
+        cooc = text_to_pair_file(corpus, output, min_count=min_count, window=window,
+                                 sample=sample, seed=seed, progress=progress)
     click.echo(f"wrote {cooc.n_pairs} pairs of {cooc.n_items} items to {output}")

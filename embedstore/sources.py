@@ -39,6 +39,25 @@ def count_text(
                         sample=sample, seed=seed)
 
 
+def text_reading(*, min_count: float | None = None, window: int | None = None,
+                 sample: float | None = None, seed: int | None = None) -> TextOptions:
+    """:class:`TextOptions` with the values given (not None) over the library defaults."""
+    given = {"min_count": None if min_count is None else int(min_count), "window": window,
+             "sample": sample, "seed": seed}
+    return TextOptions(**{name: value for name, value in given.items() if value is not None})
+
+
+def choose_reading(text: bool, *, min_count: float | None = None, header: bool | None = None,
+                   window: int | None = None, sample: float | None = None,
+                   seed: int | None = None) -> PairFileOptions | TextOptions:
+    """How to read the file: :func:`text_reading` for a corpus, else :class:`PairFileOptions`,
+    with the values given (not None) over the library defaults."""
+    if text:
+        return text_reading(min_count=min_count, window=window, sample=sample, seed=seed)
+    given = {"min_count": min_count, "header": header}
+    return PairFileOptions(**{name: value for name, value in given.items() if value is not None})
+
+
 def read_source(path: Path, reading: PairFileOptions | TextOptions,
                 progress: Progress | None = None) -> Cooccurrence:
     """The counts of a pair file (:class:`PairFileOptions`) or a corpus (:class:`TextOptions`)."""
@@ -49,11 +68,12 @@ def read_source(path: Path, reading: PairFileOptions | TextOptions,
                       progress=progress)
 
 
-def text_to_pair_file(corpus: str | Path, output: str | Path, reading: TextOptions | None = None,
-                      progress: Progress | None = None) -> Cooccurrence:
-    """Count a corpus (:func:`count_text` with ``reading``) and write its pairs to ``output``
-    as a pair file that training reads back to the same counts."""
-    reading = reading or TextOptions()
+def text_to_pair_file(corpus: str | Path, output: str | Path, *, min_count: int | None = None,
+                      window: int | None = None, sample: float | None = None,
+                      seed: int | None = None, progress: Progress | None = None) -> Cooccurrence:
+    """Count a corpus (:func:`count_text`; None: the :class:`TextOptions` default) and write
+    its pairs to ``output`` as a pair file that training reads back to the same counts."""
+    reading = text_reading(min_count=min_count, window=window, sample=sample, seed=seed)
     cooc = count_text(corpus, window=reading.window, min_count=reading.min_count,
                       sample=reading.sample, seed=reading.seed, progress=progress)
     write_pair_file(cooc, output)

@@ -27,7 +27,7 @@ from .schema import (
     TextOptions,
     VersionRecord,
 )
-from .sources import read_source
+from .sources import choose_reading, read_source
 from .store import StoreLike, check_writable, file_digest, opened
 
 Settings = SgnsSettings | SvdSettings | PropagateSettings
@@ -105,19 +105,6 @@ def choose_settings(text: bool, method: str = "auto", cooc: Cooccurrence | None 
         raise TrainingError(f"{options} {verb} of --method {base.method}; leave it out or "
                             "choose the method it belongs to (see embed train --help)")
     return type(base).model_validate({**base.model_dump(), **chosen})
-
-
-def choose_reading(text: bool, *, min_count: float | None = None, header: bool | None = None,
-                   window: int | None = None, sample: float | None = None,
-                   seed: int | None = None) -> PairFileOptions | TextOptions:
-    """How to read the file: :class:`TextOptions` or :class:`PairFileOptions`, with the values
-    given (not None) over the library defaults."""
-    if text:
-        given = {"min_count": None if min_count is None else int(min_count), "window": window,
-                 "sample": sample, "seed": seed}
-        return TextOptions(**{k: v for k, v in given.items() if v is not None})
-    return PairFileOptions(**{k: v for k, v in {"min_count": min_count, "header": header}.items()
-                              if v is not None})
 
 
 def train_pairs(path: str | Path, **options: Any) -> VersionRecord:

@@ -69,7 +69,8 @@ LIBRARY_DEFAULTS = {
 
 @pytest.mark.parametrize("name", ["train", "pairs"])
 def test_defaults_shown_in_help_are_the_librarys(name: str) -> None:
-    from embedstore.training import choose_reading, choose_settings
+    from embedstore.sources import choose_reading
+    from embedstore.training import choose_settings
 
     shown = {p.name: p.show_default for p in ALL[name].params
              if isinstance(p, click.Option) and isinstance(p.show_default, str)}

@@ -127,3 +127,39 @@ def test_every_command_body_is_short() -> None:
                if command.callback is not None}
     assert lengths["embed train"] > 3  # the measure sees code
     assert {name: n for name, n in lengths.items() if n > MAX_COMMAND_BODY} == {}
+
+
+def test_a_query_loads_no_more_than_it_needs(tmp_path: Path) -> None:
+    """Cold start is most of a single query's time: answering one must not import the
+    writing side (pydantic records, hashing, file copying) or the batch parser."""
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    import embedstore
+
+    store = tmp_path / "store"
+    embedstore.publish_vectors(["a", "b", "c"], np.eye(3, dtype=np.float32), store=store)
+    script = ("import sys, embedstore\n"
+              "with embedstore.open(sys.argv[1]) as vectors:\n"
+              "    vectors.similar('a', k=2)\n"
+              "print(' '.join(sorted(sys.modules)))")
+    result = subprocess.run([sys.executable, "-c", script, str(store)], capture_output=True,
+                            text=True, check=True, cwd=ROOT)
+    loaded = set(result.stdout.split())
+    assert "embedstore.search" in loaded
+    assert loaded & {"pydantic", "embedstore.schema", "hashlib", "shutil", "uuid", "difflib",
+                     "embedstore.batch", "json", "unicodedata"} == set()
+
+
+def test_pip_install_ships_every_package() -> None:
+    """pyproject.toml names its packages: a new subpackage missing there would be left out of
+    `pip install .` (CI's first command) while editable installs still find it."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    listed = set(config["tool"]["setuptools"]["packages"])
+    found = {module_name(path) for path in PACKAGE.rglob("__init__.py")} | {"embedstore_cli"}
+    assert "embedstore.store" in found
+    assert found == listed

@@ -23,8 +23,8 @@ from embedstore.schema import (
     SvdSettings,
     TextOptions,
 )
-from embedstore.sources import count_text
-from embedstore.training import choose_reading, choose_settings, default_settings, train_file
+from embedstore.sources import choose_reading, count_text
+from embedstore.training import choose_settings, default_settings, train_file
 from tests.conftest import DATA
 
 CAFE_NFC, CAFE_NFD = "caf\u00e9", "cafe\u0301"
@@ -122,3 +122,21 @@ def test_an_import_whose_items_collide_after_normalisation_names_both(write, sto
                                         store=store)
     with embedstore.open(store) as vectors:
         assert record.n_items == 2 and vectors.similar("tea", k=1)[0].item == CAFE_NFC
+
+
+def test_every_stage_reports_through_the_one_progress_callback(store: Path, write) -> None:  # type: ignore[no-untyped-def]
+    seen: dict[str, tuple[int, int, float | None]] = {}
+
+    def progress(stage: str, done: int, total: int, loss: float | None) -> None:
+        seen[stage] = (done, total, loss)
+
+    train_file(DATA / "animals.csv", store=store, settings=SgnsSettings(epochs=2),
+               progress=progress)
+    assert seen["reading"][0] == seen["reading"][1] == (DATA / "animals.csv").stat().st_size
+    assert seen["training"][:2] == (1000, 1000) and seen["training"][2] is not None
+    corpus = write("corpus.txt", "a b c\nb c a\nc a b\n" * 5)
+    train_file(corpus, text=True, store=store, reading=TextOptions(min_count=1, sample=0),
+               settings=SvdSettings(dim=2, power_iterations=2), progress=progress)
+    size = corpus.stat().st_size
+    assert seen["vocabulary"] == seen["counting"] == (size, size, None)
+    assert seen["svd"] == (2, 2, None)
