@@ -313,27 +313,34 @@ def similarity(store_path: Path | None, file: Path, model: str, version: str | N
 
 
 @cli.command()
-@click.argument("item")
+@click.argument("items", metavar="ITEM...", nargs=-1, required=True)
+@click.option("--minus", multiple=True, metavar="ITEM",
+              help="An item to steer away from (repeatable); subtracted from the query.")
 @k_option
 @click.option("--restrict", type=click.IntRange(min=1),
               help="Only consider the N most frequent items as results.")
 @version_options
 @store_option
-def similar(store_path: Path | None, item: str, k: int, restrict: int | None, model: str,
-            version: str | None, as_json: bool) -> None:
-    """The K items most similar to ITEM by cosine, best first.
+def similar(store_path: Path | None, items: tuple[str, ...], minus: tuple[str, ...], k: int,
+            restrict: int | None, model: str, version: str | None, as_json: bool) -> None:
+    """The K items most similar to ITEM by cosine, best first, inputs left out.
+
+    Several items (and --minus) ask for the mean of their unit vectors, minus those of
+    the --minus items, as gensim's most_similar(positive, negative) does.
 
     \b
     Examples:
       embed similar cat --k 3
       embed similar cat --model default --version 1 --json
+      embed similar cat dog --minus kitten --k 3
     """
+    from embedstore.batch import similar_query
     from embedstore.embeddings import open_embeddings
 
     with open_embeddings(store_path, model, version) as vectors:
-        neighbors = vectors.similar(item, k=k, restrict=restrict)
+        neighbors = vectors.similar(*items, k=k, restrict=restrict, minus=minus)
         emit_neighbors(neighbors, model=vectors.model, version=vectors.version,
-                       query={"op": "similar", "item": item, "k": k}, as_json=as_json)
+                       query=similar_query(items, minus, k), as_json=as_json)
 
 
 @cli.command()
@@ -714,6 +721,43 @@ def diff(store_path: Path | None, old: str, new: str, model: str, k: int, sample
                    f"mean {report.mean_overlap:.3f}")
         click.echo("moved most:")
         emit_table([(shift.item, f"{shift.overlap:.2f}") for shift in report.moved_most])
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (127.0.0.1: this machine only).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on.")
+@click.option("--workers", type=click.IntRange(1, 64), default=None,
+              help="Server processes (default: one per core, at most 4).")
+@click.option("--api-key", envvar="EMBED_API_KEY",
+              help="Require 'Authorization: Bearer KEY' on /v1 and the page ($EMBED_API_KEY).")
+@click.option("--cors-origin", "cors_origins", multiple=True, metavar="URL",
+              help="Allow browser requests from this origin (repeatable; default: none).")
+@store_option
+def serve(store_path: Path | None, host: str, port: int, workers: int | None,
+          api_key: str | None, cors_origins: tuple[str, ...]) -> None:
+    """Answer queries over HTTP: a JSON API (/v1, OpenAPI at /docs) and a web page (/).
+
+    Needs the serve extra: pip install 'embedstore[serve]'. Requests without a version use
+    the latest version or the alias's target as of that request, so new versions and moved
+    aliases are served at once, without a restart. Nothing is ever written to the store.
+
+    \b
+    Examples:
+      embed serve
+      embed --store ./my-store serve --port 8080 --workers 2
+      embed serve --host 0.0.0.0 --api-key s3cret --cors-origin https://app.example.com
+    """
+    try:
+        from embedstore_server.serve import run_server
+    except ImportError as error:
+        raise click.ClickException(
+            f"embed serve needs the serve extra ({error.name} is missing); "
+            "install it with: pip install 'embedstore[serve]'") from None
+
+    run_server(store=store_path, host=host, port=port, workers=workers, api_key=api_key,
+               cors_origins=list(cors_origins))
 
 
 def _flat(value: Any) -> str:

@@ -3,6 +3,8 @@
 Each query is an object with an ``op``:
 
 - ``{"op": "similar", "item": "cat", "k": 3}``
+- ``{"op": "similar", "items": ["cat", "dog"], "minus": ["kitten"], "k": 3}`` (several items,
+  with items to avoid: see :meth:`embedstore.Embeddings.similar`)
 - ``{"op": "analogy", "a": "king", "b": "man", "c": "woman", "k": 5, "method": "add"}``
 - ``{"op": "vector", "item": "cat"}``
 - ``{"op": "similarity", "a": "cat", "b": "dog"}``
@@ -20,7 +22,7 @@ the next chunk is read. A million-line input therefore streams through in consta
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -42,6 +44,20 @@ OPS = {
 }
 MAX_VERSION = 2**63 - 1
 """Versions are SQLite integers; a larger number cannot name one."""
+
+
+def similar_query(items: Sequence[str], minus: Sequence[str], k: int) -> dict[str, Any]:
+    """The query a ``similar`` answer echoes: ``item`` for one item alone, else ``items`` and
+    ``minus`` (the same shape the CLI's ``--json``, batch lines and the server print).
+
+    >>> similar_query(["cat"], [], 3)
+    {'op': 'similar', 'item': 'cat', 'k': 3}
+    >>> similar_query(["cat", "dog"], ["kitten"], 3)
+    {'op': 'similar', 'items': ['cat', 'dog'], 'minus': ['kitten'], 'k': 3}
+    """
+    if len(items) == 1 and not minus:
+        return {"op": "similar", "item": items[0], "k": k}
+    return {"op": "similar", "items": list(items), "minus": list(minus), "k": k}
 
 
 @dataclass(frozen=True)
@@ -121,7 +137,11 @@ def _parse(line: int, raw: dict[str, Any] | str | bytes, model: str, version: in
         query.error = f"line {line}: unknown op {op!r}; use one of {', '.join(OPS)}"
         return query
     query.op = op
-    for name in OPS[op]:
+    if op == "similar" and ("items" in raw or "minus" in raw):
+        query.error = _parse_similar_lists(line, raw, query.fields)
+        if query.error is not None:
+            return query
+    for name in () if "items" in query.fields else OPS[op]:
         value = raw.get(name)
         if not isinstance(value, str) or not value:
             query.error = f"line {line}: {op} needs {name!r} as a non-empty string"
@@ -136,6 +156,9 @@ def _parse(line: int, raw: dict[str, Any] | str | bytes, model: str, version: in
             query.error = f"line {line}: k must be a whole number of at least 1"
             return query
         query.fields["k"] = k
+    if op == "similar" and "items" in query.fields:
+        echo = similar_query(query.fields["items"], query.fields["minus"], k)
+        query.fields = {key: value for key, value in echo.items() if key != "op"}
     if op == "analogy":
         method = raw.get("method", "add")
         if method not in ("add", "mul"):
@@ -157,6 +180,31 @@ def _parse(line: int, raw: dict[str, Any] | str | bytes, model: str, version: in
                 return query
             setattr(query, name, value)
     return query
+
+
+def _parse_similar_lists(line: int, raw: dict[str, Any], fields: dict[str, Any]) -> str | None:
+    """Read ``items`` (or ``item``) and ``minus`` of a similar line into ``fields``; the error
+    message when they are malformed."""
+    if "items" in raw and "item" in raw:
+        return f"line {line}: similar takes 'item' or 'items', not both"
+    items = raw["items"] if "items" in raw else [raw.get("item")]
+    minus = raw.get("minus", [])
+    for name, values, least in (("items", items, 1), ("minus", minus, 0)):
+        if (not isinstance(values, list) or len(values) < least
+                or not all(isinstance(v, str) and v for v in values)):
+            kind = "a non-empty list" if least else "a list"
+            return f"line {line}: similar needs {name!r} as {kind} of non-empty strings"
+        if not all(_is_unicode(v) for v in values):
+            return f"line {line}: {name!r} holds a lone surrogate, which is not Unicode"
+    fields["items"], fields["minus"] = items, minus
+    return None
+
+
+def _inputs(query: _Query) -> list[str]:
+    """Every item a query names: positives first, then negatives."""
+    if "items" in query.fields:
+        return [*query.fields["items"], *query.fields["minus"]]
+    return [query.fields[key] for key in OPS[query.op]]
 
 
 def _is_unicode(text: str) -> bool:
@@ -249,8 +297,7 @@ def _failed(query: _Query, error: Exception) -> BatchResult:
 
 def _answer_version(embeddings: Embeddings, queries: list[_Query]) -> dict[int, BatchResult]:
     answers: dict[int, BatchResult] = {}
-    names = [name for query in queries for key, name in query.fields.items()
-             if key in ("item", "a", "b", "c")]
+    names = [name for query in queries for name in _inputs(query)]
     known = embeddings.known_rows(names)
 
     def done(query: _Query, **values: Any) -> BatchResult:
@@ -259,7 +306,7 @@ def _answer_version(embeddings: Embeddings, queries: list[_Query]) -> dict[int, 
 
     nearest: dict[tuple[str, int | None], list[tuple[_Query, list[int]]]] = {}
     for query in queries:
-        items = [query.fields[key] for key in OPS[query.op]]
+        items = _inputs(query)
         missing = next((item for item in items if item not in known), None)
         if missing is not None:
             answers[query.line] = _failed(query, embeddings.unknown(missing))
@@ -284,7 +331,10 @@ def _answer_version(embeddings: Embeddings, queries: list[_Query]) -> dict[int, 
     for (op, restrict), group in nearest.items():
         rows_list = [rows for _, rows in group]
         if op == "similar":
-            targets = embeddings.row_vectors([rows[0] for rows in rows_list])
+            positives = [len(q.fields["items"]) if "items" in q.fields else 1 for q, _ in group]
+            targets = embeddings.similar_targets(
+                [rows[:n] for rows, n in zip(rows_list, positives, strict=True)],
+                [rows[n:] for rows, n in zip(rows_list, positives, strict=True)])
         else:
             targets = embeddings.analogy_targets(rows_list)
         k = max(query.fields["k"] for query, _ in group)

@@ -1,0 +1,45 @@
+"""``embed serve``: run the application on uvicorn, in one or more worker processes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+from .settings import API_KEY_VARIABLE, CORS_VARIABLE, STORE_VARIABLE
+
+BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+MAX_DEFAULT_WORKERS = 4
+
+
+def default_workers() -> int:
+    """One worker process per core available to us, at most :data:`MAX_DEFAULT_WORKERS`."""
+    return max(1, min(MAX_DEFAULT_WORKERS, len(os.sched_getaffinity(0))))
+
+
+def run_server(*, store: Path | None, host: str, port: int, workers: int | None,
+               api_key: str | None, cors_origins: list[str]) -> None:
+    """Serve ``store`` until interrupted. Settings reach every worker through the environment;
+    each worker's BLAS threads are bounded so the workers together use the cores once."""
+    workers = workers or default_workers()
+    cores = len(os.sched_getaffinity(0))
+    for variable in BLAS_VARIABLES:  # before numpy is first imported, here or in a worker
+        os.environ.setdefault(variable, str(max(1, cores // workers)))
+    if store is not None:
+        os.environ[STORE_VARIABLE] = str(store.resolve())
+    if api_key:
+        os.environ[API_KEY_VARIABLE] = api_key
+    os.environ[CORS_VARIABLE] = "\n".join(cors_origins)
+    metrics_directory = None
+    if workers > 1:  # prometheus_client adds up the workers' counts from files here
+        metrics_directory = tempfile.mkdtemp(prefix="embedstore-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_directory
+    import uvicorn
+
+    try:
+        uvicorn.run("embedstore_server.app:app_from_environment", factory=True, host=host,
+                    port=port, workers=workers, log_level="info", access_log=False)
+    finally:
+        if metrics_directory is not None:
+            shutil.rmtree(metrics_directory, ignore_errors=True)
