@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     guarded = [Depends(key_check(settings.api_key))]
     app.include_router(health_router(context))
     for router in (models_router(context), queries_router(context), batch_router(context)):
-        app.include_router(router, prefix="/v1", dependencies=guarded, responses=ERRORS)
+        app.include_router(router, dependencies=guarded, responses=ERRORS)
     app.include_router(page_router(context), dependencies=guarded)
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),

@@ -12,6 +12,8 @@ STORE_VARIABLE = "EMBED_STORE"
 API_KEY_VARIABLE = "EMBED_API_KEY"
 CORS_VARIABLE = "EMBED_SERVE_CORS_ORIGINS"
 THREADS_VARIABLE = "EMBED_SERVE_THREADS"
+BATCH_LINES_VARIABLE = "EMBED_SERVE_MAX_BATCH_LINES"
+BATCH_BYTES_VARIABLE = "EMBED_SERVE_MAX_BATCH_BYTES"
 
 
 class Settings(BaseModel):
@@ -37,10 +39,12 @@ def settings_from_environment() -> Settings:
     """The settings ``embed serve`` hands to its worker processes through the environment."""
     store = os.environ.get(STORE_VARIABLE)
     origins = os.environ.get(CORS_VARIABLE, "")
-    threads = os.environ.get(THREADS_VARIABLE)
+    numbers = {name: int(os.environ[variable]) for name, variable in (
+        ("query_threads", THREADS_VARIABLE), ("max_batch_lines", BATCH_LINES_VARIABLE),
+        ("max_batch_bytes", BATCH_BYTES_VARIABLE)) if os.environ.get(variable, "").isdigit()}
     return Settings(
         store=Path(store) if store else None,
         api_key=os.environ.get(API_KEY_VARIABLE) or None,
         cors_origins=tuple(origin for origin in origins.split("\n") if origin),
-        **({"query_threads": int(threads)} if threads else {}),
+        **numbers,
     )

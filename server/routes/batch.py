@@ -30,7 +30,7 @@ _DONE = object()
 
 
 def batch_router(context: Context) -> APIRouter:
-    router = APIRouter(tags=["batch"])
+    router = APIRouter(prefix="/v1", tags=["batch"])
     settings = context.settings
 
     @router.post(

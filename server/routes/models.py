@@ -17,7 +17,7 @@ ModelPath = Annotated[str, Path(description="Model name.", examples=["default"])
 
 
 def models_router(context: Context) -> APIRouter:
-    router = APIRouter(tags=["models"])
+    router = APIRouter(prefix="/v1", tags=["models"])
     access = context.access
 
     @router.get("/models", summary="The models in the store, with their latest version and aliases")

@@ -54,7 +54,7 @@ class SimilarityAnswer(BaseModel):
 
 
 def queries_router(context: Context) -> APIRouter:
-    router = APIRouter(tags=["queries"])
+    router = APIRouter(prefix="/v1", tags=["queries"])
     access, metrics = context.access, context.metrics
 
     def answer(vectors: Embeddings, query: dict[str, Any], **values: Any) -> JSONResponse:
