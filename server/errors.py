@@ -7,6 +7,8 @@ goes to the server's log.
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -16,6 +18,8 @@ from starlette.exceptions import HTTPException
 from embedstore import EmbedstoreError, NotFoundError, StoreError, UnknownItemError
 
 from .access import VersionNotFoundError
+
+logger = logging.getLogger("embedstore_server")
 
 
 class ErrorBody(BaseModel):
@@ -82,5 +86,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        # the server logs the traceback (Starlette re-raises the error after this answer)
+        logger.error("unexpected error answering %s %s", request.method, request.url.path,
+                     exc_info=error)
         return error_response(500, "internal error; the server's log has the details")

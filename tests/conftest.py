@@ -123,6 +123,16 @@ class ServerProcess:
             self.stop()
             raise RuntimeError("embed serve did not start:\n" + "".join(self.log))
         self.url = f"http://127.0.0.1:{port[0]}"
+        import httpx
+
+        while time.monotonic() < deadline:  # workers start after the port is announced
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=5).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("embed serve did not answer /healthz:\n" + "".join(self.log))
 
     def stop(self) -> None:
         import signal
