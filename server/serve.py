@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
+import socket
 import tempfile
 from pathlib import Path
 
@@ -37,9 +39,24 @@ def run_server(*, store: Path | None, host: str, port: int, workers: int | None,
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_directory
     import uvicorn
 
+    config = uvicorn.Config("embedstore_server.app:app_from_environment", factory=True,
+                            host=host, port=port, workers=workers, log_level="info",
+                            access_log=False)
+    server = uvicorn.Server(config)
     try:
-        uvicorn.run("embedstore_server.app:app_from_environment", factory=True, host=host,
-                    port=port, workers=workers, log_level="info", access_log=False)
+        if workers == 1:
+            server.run()
+        else:
+            from uvicorn.supervisors import Multiprocess
+
+            listening = config.bind_socket()
+            # Connections accepted by the workers inherit this; without it a response's
+            # second write waits for the client's delayed acknowledgement (about 40 ms).
+            listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if "target" in inspect.signature(Multiprocess).parameters:  # uvicorn < 0.50
+                Multiprocess(config, target=server.run, sockets=[listening]).run()
+            else:
+                Multiprocess(config, sockets=[listening]).run()
     finally:
         if metrics_directory is not None:
             shutil.rmtree(metrics_directory, ignore_errors=True)
