@@ -750,7 +750,9 @@ def serve(store_path: Path | None, host: str, port: int, workers: int | None,
       embed serve --host 0.0.0.0 --api-key s3cret --cors-origin https://app.example.com
     """
     try:
-        from embedstore_server.serve import run_server
+        from embedstore_server.serve import check_installed, run_server
+
+        check_installed()
     except ImportError as error:
         raise click.ClickException(
             f"embed serve needs the serve extra ({error.name} is missing); "

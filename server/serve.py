@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import os
 import shutil
@@ -11,8 +12,17 @@ from pathlib import Path
 
 from .settings import API_KEY_VARIABLE, CORS_VARIABLE, STORE_VARIABLE
 
+REQUIRED_MODULES = ("fastapi", "uvicorn", "prometheus_client")
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 MAX_DEFAULT_WORKERS = 4
+
+
+def check_installed() -> None:
+    """Raise :class:`ModuleNotFoundError` naming the first module of the serve extra that is
+    missing (checked without importing numpy, whose BLAS threads are not set yet)."""
+    for name in REQUIRED_MODULES:
+        if importlib.util.find_spec(name) is None:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
 
 def default_workers() -> int:

@@ -163,3 +163,30 @@ def test_embed_help_does_not_import_the_server() -> None:
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True).stdout
     assert output.strip() == "[]"
+
+
+def test_serve_without_the_serve_extra_says_how_to_install_it(store: Path) -> None:
+    code = ("import sys; sys.modules['prometheus_client'] = None; "
+            "from embedstore_cli.main import main; sys.argv = ['embed', 'serve']; main()")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            env={"EMBED_STORE": str(store), "PATH": ""})
+    assert result.returncode == 1
+    assert result.stderr.strip() == ("Error: embed serve needs the serve extra "
+                                     "(prometheus_client is missing); install it with: "
+                                     "pip install 'embedstore[serve]'")
+
+
+def test_serve_on_a_port_in_use_fails_with_one_error_line(store: Path) -> None:
+    import socket
+
+    embedstore.train_pairs(DATA / "animals.csv", store=store, quiet=True)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "embedstore_cli", "--store", str(store),
+                                 "serve", "--port", str(port), "--workers", "1"],
+                                capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "address already in use" in result.stderr
+    assert "Traceback" not in result.stderr
