@@ -46,7 +46,23 @@ class StoreAccess:
             store = Store.open(self.path)
             self._local.store = store
             self._local.opened = OrderedDict()
+            self._local.data_version = None
         return store
+
+    def _forget_removed(self, store: Store) -> None:
+        """Let go of opened versions that were removed (their files are deleted, and a mapping
+        would keep their disk space), checked only when another connection changed the store."""
+        (data_version,) = store.connection.execute("PRAGMA data_version").fetchone()
+        if data_version == self._local.data_version:
+            return
+        self._local.data_version = data_version
+        opened: OrderedDict[int, Embeddings] = self._local.opened
+        if opened:
+            marks = ",".join("?" * len(opened))
+            present = {row for (row,) in store.connection.execute(
+                f"SELECT id FROM versions WHERE id IN ({marks})", list(opened))}
+            for gone in set(opened) - present:
+                del opened[gone]
 
     @contextmanager
     def reading(self) -> Iterator[Store]:
@@ -63,6 +79,7 @@ class StoreAccess:
     def version(self, model: str, version: int | str | None) -> Iterator[Embeddings]:
         """The version ``version`` of ``model`` (default: its latest) as of this moment."""
         with self.reading() as store:
+            self._forget_removed(store)
             info = _version_info(store, model, version)
             opened: OrderedDict[int, Embeddings] = self._local.opened
             embeddings = opened.get(info.id)
