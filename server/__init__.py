@@ -5,7 +5,26 @@ Every route parses its parameters, makes the library call the matching ``embed``
 makes, and renders the same JSON shape.
 """
 
-from .app import create_app
-from .settings import Settings
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 __all__ = ["Settings", "create_app"]
+
+if TYPE_CHECKING:
+    from .app import create_app
+    from .settings import Settings
+
+
+def __getattr__(name: str) -> Any:
+    """Import the application (and numpy with it) only when it is first used, so ``embed
+    serve`` can bound numpy's BLAS threads before numpy starts."""
+    if name == "create_app":
+        from .app import create_app
+
+        return create_app
+    if name == "Settings":
+        from .settings import Settings
+
+        return Settings
+    raise AttributeError(f"module 'embedstore_server' has no attribute {name!r}")

@@ -163,6 +163,11 @@ def test_embed_help_does_not_import_the_server() -> None:
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True).stdout
     assert output.strip() == "[]"
+    code = ("import sys; import embedstore_server.serve; "
+            "print('numpy' in sys.modules)")  # embed serve sets BLAS threads before numpy
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True).stdout
+    assert output.strip() == "False"
 
 
 def test_serve_without_the_serve_extra_says_how_to_install_it(store: Path) -> None:
