@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import anyio.to_thread
 from fastapi import Depends, FastAPI
@@ -28,9 +29,11 @@ DESCRIPTION = """Nearest neighbours, analogies and vectors from the versions of 
 store. Every answer names the model and version it came from; a request without `version`
 uses the latest version as of that request. Errors are `{"error": ..., "suggestions": [...]}`.
 """
-ERRORS = {status: {"model": ErrorBody, "description": description} for status, description in (
-    (401, "Missing or wrong API key."), (404, "Unknown model, version or item."),
-    (422, "A parameter out of range or of the wrong type."), (503, "The store cannot be read."))}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description} for status, description in (
+        (401, "Missing or wrong API key."), (404, "Unknown model, version or item."),
+        (422, "A parameter out of range or of the wrong type."),
+        (503, "The store cannot be read."))}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

@@ -8,6 +8,7 @@ goes to the server's log.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -38,7 +39,7 @@ class PayloadTooLargeError(Exception):
 
 
 def error_response(status: int, message: str, suggestions: list[str] | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+                   headers: Mapping[str, str] | None = None) -> JSONResponse:
     return JSONResponse({"error": message, "suggestions": suggestions or []}, status_code=status,
                         headers=headers)
 

@@ -67,7 +67,8 @@ def run_server(*, store: Path | None, host: str, port: int, workers: int | None,
             # second write waits for the client's delayed acknowledgement (about 40 ms).
             listening.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if "target" in inspect.signature(Multiprocess).parameters:  # uvicorn < 0.50
-                Multiprocess(config, target=server.run, sockets=[listening]).run()
+                Multiprocess(config, target=server.run,  # type: ignore[call-arg]
+                             sockets=[listening]).run()
             else:
                 Multiprocess(config, sockets=[listening]).run()
     finally:
