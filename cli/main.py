@@ -386,7 +386,8 @@ def batch(ctx: click.Context, store_path: Path | None, file: Any, restrict: int 
           version: str | None, model: str) -> None:
     """Answer many queries: JSON lines in (FILE or - for stdin), one JSON line out each.
 
-    Ops: similar (item, k), analogy (a, b, c, k, method), vector (item), similarity (a, b);
+    Ops: similar (item, or items and minus; k), analogy (a, b, c, k, method), vector (item),
+    similarity (a, b);
     any line may add "id", "model", "version" and "restrict". A line that fails prints
     {"id": ..., "error": "..."} and the run goes on; the exit code is 1 if any line failed.
 

@@ -13,8 +13,7 @@ from embedstore_cli.main import cli
 
 import embedstore
 from embedstore.registry import set_alias
-
-from .conftest import DATA, ServerProcess
+from tests.conftest import DATA, ServerProcess
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed")
 

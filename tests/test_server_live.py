@@ -16,8 +16,7 @@ import pytest
 
 import embedstore
 from embedstore.registry import remove_version, set_alias
-
-from .conftest import DATA, ServerProcess
+from tests.conftest import DATA, ServerProcess
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed")
 

@@ -11,8 +11,7 @@ import pytest
 
 import embedstore
 from embedstore.registry import set_alias
-
-from .conftest import DATA, ServerProcess
+from tests.conftest import DATA, ServerProcess
 
 pytest.importorskip("fastapi", reason="the serve extra is not installed")
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
