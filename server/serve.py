@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import logging
 import os
 import shutil
 import socket
@@ -56,6 +57,10 @@ def run_server(*, store: Path | None, host: str, port: int, workers: int | None,
                             host=host, port=port, workers=workers, log_level="info",
                             access_log=False)
     server = uvicorn.Server(config)
+    if not api_key and host not in ("127.0.0.1", "localhost", "::1"):
+        logging.getLogger("uvicorn.error").warning(
+            "serving on %s without --api-key: anyone who can reach this address can query "
+            "the store", host)
     try:
         if workers == 1:
             server.run()
