@@ -212,6 +212,8 @@ class Embeddings:
         _check_k(k)
         if not items:
             raise QueryError("similar needs at least one item")
+        if isinstance(minus, str):
+            raise QueryError(f"minus takes a list of items, not a string: minus=[{minus!r}]")
         rows = self.rows([*items, *minus])
         return self.nearest(self.similar_targets([rows[: len(items)]], [rows[len(items):]]),
                             k, [rows], restrict)[0]

@@ -63,10 +63,12 @@ def test_an_unknown_minus_item_is_named_with_close_spellings(random_store: Path)
         vectors.similar("item1", minus=["itme3"])
 
 
-def test_similar_needs_an_item(random_store: Path) -> None:
-    with embedstore.open(random_store) as vectors, pytest.raises(
-            embedstore.QueryError, match="at least one item"):
-        vectors.similar(minus=["item3"])
+def test_similar_needs_an_item_and_a_list_to_subtract(random_store: Path) -> None:
+    with embedstore.open(random_store) as vectors:
+        with pytest.raises(embedstore.QueryError, match="at least one item"):
+            vectors.similar(minus=["item3"])
+        with pytest.raises(embedstore.QueryError, match=r"minus=\['item3'\]"):
+            vectors.similar("item1", minus="item3")
 
 
 def test_batch_lines_answer_as_the_python_api_does(random_store: Path) -> None:
