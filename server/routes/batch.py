@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -80,15 +80,18 @@ async def _read_capped(request: Request, cap: int) -> bytes:
     return b"".join(parts)
 
 
-async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    yield first
-    async for block in rest:
-        yield block
+async def _prepend(first: bytes, rest: AsyncGenerator[bytes, None]) -> AsyncIterator[bytes]:
+    try:
+        yield first
+        async for block in rest:
+            yield block
+    finally:
+        await rest.aclose()  # a client gone mid-answer stops the batch's thread now
 
 
 async def _answer_in_thread(context: Context, lines: list[bytes], model: str,
                             version: int | str | None, restrict: int | None
-                            ) -> AsyncIterator[bytes]:
+                            ) -> AsyncGenerator[bytes, None]:
     """Blocks of answer lines produced by a thread of their own; the thread stops when the
     client goes away."""
     loop = asyncio.get_running_loop()
