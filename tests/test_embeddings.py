@@ -103,6 +103,10 @@ def test_another_searcher_plugs_in_behind_the_seam(axes: Path) -> None:
         vectors = embedstore.Embeddings(store, *store.open_version("default"),
                                         searcher=OnlyQueen())
         assert [(n.item, n.score) for n in vectors.similar("bar", k=3)] == [("queen", 0.5)]
+        several = vectors.similar("bar", "king", minus=["man"], k=3)
+        assert [(n.item, n.score) for n in several] == [("queen", 0.5)]
+        (line,) = vectors.batch([{"op": "similar", "items": ["bar", "king"], "minus": ["man"]}])
+        assert line.results == several
         (result,) = vectors.batch([{"op": "analogy", "a": "king", "b": "man", "c": "woman"}])
         assert result.results == vectors.similar("bar")
 

@@ -127,3 +127,20 @@ def test_every_command_body_is_short() -> None:
                if command.callback is not None}
     assert lengths["embed train"] > 3  # the measure sees code
     assert {name: n for name, n in lengths.items() if n > MAX_COMMAND_BODY} == {}
+
+
+def test_every_package_folder_is_installed() -> None:
+    """A folder with an ``__init__.py`` left out of pyproject's package list is missing from a
+    non-editable install (``pip install .``), though every test of an editable one passes."""
+    import tomllib
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"][
+        "setuptools"]
+    installed_as = {folder: package for package, folder in setuptools["package-dir"].items()}
+    found = set()
+    for folder, package in installed_as.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            parts = init.parent.relative_to(ROOT / folder).parts
+            found.add(".".join([package, *parts]))
+    assert {"embedstore", "embedstore.store", "embedstore_cli"} <= found
+    assert sorted(found) == sorted(setuptools["packages"])
