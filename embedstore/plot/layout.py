@@ -130,36 +130,73 @@ def place_labels(
     diagonals of its marker, and is left out when no position is free or inside ``bounds``
     (width, height).
     """
-    boxes = np.array([[m.x - m.radius, m.y - m.radius, m.x + m.radius, m.y + m.radius]
-                      for m in markers] or np.zeros((0, 4)), dtype=np.float64)
-    own = np.arange(len(boxes))
+    boxes = np.zeros((len(markers) + len(wanted), 4))
+    grid = _Grid()
+    for index, m in enumerate(markers):
+        boxes[index] = (m.x - m.radius, m.y - m.radius, m.x + m.radius, m.y + m.radius)
+        grid.add(index, boxes[index])
+    used = len(markers)
     placed: list[Label] = []
     for index, label in enumerate(wanted):
         if label is None:
             continue
         marker = markers[index]
-        reach = marker.radius + GAP
-        half_height = LINE_HEIGHT * label.size / 2
-        diagonal = marker.radius * 0.7 + half_height
-        for dx, dy, anchor in ((reach, 0.0, "start"), (-reach, 0.0, "end"),
-                               (0.0, -(reach + half_height), "middle"),
-                               (0.0, reach + half_height, "middle"),
-                               (reach * 0.7, -diagonal, "start"), (reach * 0.7, diagonal, "start"),
-                               (-reach * 0.7, -diagonal, "end"), (-reach * 0.7, diagonal, "end")):
-            candidate = Label(label.text, marker.x + dx, marker.y + dy, anchor, label.size,
-                              label.color, label.bold)
-            left, top, right, bottom = text_box(candidate)
-            if left < 0 or top < 0 or right > bounds[0] or bottom > bounds[1]:
-                continue
-            overlaps = ((boxes[:, 0] < right) & (boxes[:, 2] > left)
-                        & (boxes[:, 1] < bottom) & (boxes[:, 3] > top)
-                        & (own != index))
-            if not overlaps.any():
-                placed.append(candidate)
-                boxes = np.vstack([boxes, [left, top, right, bottom]])
-                own = np.append(own, -1)
-                break
+        candidates = [Label(label.text, marker.x + dx, marker.y + dy, anchor, label.size,
+                            label.color, label.bold)
+                      for dx, dy, anchor in _offsets(marker.radius, label.size)]
+        spots = np.array([text_box(candidate) for candidate in candidates])
+        nearby = [i for i in grid.near(spots.min(axis=0)[:2], spots.max(axis=0)[2:])
+                  if i != index]
+        others = boxes[nearby]
+        overlaps = ((others[None, :, 0] < spots[:, None, 2])
+                    & (others[None, :, 2] > spots[:, None, 0])
+                    & (others[None, :, 1] < spots[:, None, 3])
+                    & (others[None, :, 3] > spots[:, None, 1]))
+        free = (~overlaps.any(axis=1) & (spots[:, 0] >= 0) & (spots[:, 1] >= 0)
+                & (spots[:, 2] <= bounds[0]) & (spots[:, 3] <= bounds[1]))
+        if free.any():
+            choice = int(np.argmax(free))
+            placed.append(candidates[choice])
+            boxes[used] = spots[choice]
+            grid.add(used, boxes[used])
+            used += 1
     return placed
+
+
+class _Grid:
+    """Boxes filed by the square cells they touch, to find the few near a place quickly."""
+
+    CELL = 48.0
+
+    def __init__(self) -> None:
+        self.cells: dict[tuple[int, int], list[int]] = {}
+
+    def _keys(self, low: Sequence[float], high: Sequence[float]) -> list[tuple[int, int]]:
+        columns = range(int(low[0] // self.CELL), int(high[0] // self.CELL) + 1)
+        rows = range(int(low[1] // self.CELL), int(high[1] // self.CELL) + 1)
+        return [(column, row) for column in columns for row in rows]
+
+    def add(self, index: int, box: np.ndarray) -> None:
+        for key in self._keys(box[:2], box[2:]):
+            self.cells.setdefault(key, []).append(index)
+
+    def near(self, low: Sequence[float], high: Sequence[float]) -> list[int]:
+        """Every box touching a cell that the rectangle from ``low`` to ``high`` touches."""
+        found: set[int] = set()
+        for key in self._keys(low, high):
+            found.update(self.cells.get(key, ()))
+        return sorted(found)
+
+
+def _offsets(radius: float, size: float) -> list[tuple[float, float, str]]:
+    """Where a label may sit relative to its marker's centre, in order of preference."""
+    reach = radius + GAP
+    half_height = LINE_HEIGHT * size / 2
+    diagonal = radius * 0.7 + half_height
+    return [(reach, 0.0, "start"), (-reach, 0.0, "end"), (0.0, -(reach + half_height), "middle"),
+            (0.0, reach + half_height, "middle"), (reach * 0.7, -diagonal, "start"),
+            (reach * 0.7, diagonal, "start"), (-reach * 0.7, -diagonal, "end"),
+            (-reach * 0.7, diagonal, "end")]
 
 
 def legend_position(scene: Scene, index: int) -> tuple[float, float]:

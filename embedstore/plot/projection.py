@@ -35,8 +35,7 @@ def pca_2d(vectors: np.ndarray) -> np.ndarray:
     centred = matrix - matrix.mean(axis=0)
     if len(centred) < 2:
         return np.zeros((len(centred), 2))
-    _, _, components = np.linalg.svd(centred, full_matrices=False)
-    components = components[:2]
+    components = _principal_axes(centred)
     signs = np.sign(components[np.arange(len(components)),
                                np.argmax(np.abs(components), axis=1)])
     components = components * np.where(signs == 0, 1.0, signs)[:, None]
@@ -44,6 +43,19 @@ def pca_2d(vectors: np.ndarray) -> np.ndarray:
     if points.shape[1] < 2:
         points = np.hstack([points, np.zeros((len(points), 2 - points.shape[1]))])
     return points
+
+
+def _principal_axes(centred: np.ndarray) -> np.ndarray:
+    """The two leading principal axes (rows), from the eigenvectors of the smaller of the
+    covariance (d x d) and Gram (n x n) matrices: quicker than an SVD of a tall matrix."""
+    n, d = centred.shape
+    if n >= d:
+        _, vectors = np.linalg.eigh(centred.T @ centred)
+        return vectors[:, ::-1][:, :2].T
+    _, vectors = np.linalg.eigh(centred @ centred.T)
+    axes = (centred.T @ vectors[:, ::-1][:, :2]).T
+    lengths = np.linalg.norm(axes, axis=1, keepdims=True)
+    return np.divide(axes, lengths, out=np.zeros_like(axes), where=lengths > 0)
 
 
 def tsne_2d(vectors: np.ndarray, seed: int) -> np.ndarray:
