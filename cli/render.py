@@ -75,7 +75,8 @@ def describe_picture(picture: ItemMap | DiffMap, output: Path) -> str:
     if picture.around is not None:
         what = f"{picture.around} and {len(picture.points) - 1} neighbours"
     return (f"wrote {output}: {what} of {picture.model} version {picture.version}, "
-            f"{picture.method.upper()}, {len(picture.groups)} {picture.grouping}")
+            f"{picture.method.upper()}, {len(picture.groups)} "
+            f"{'clusters' if picture.grouping == 'clusters' else 'groups from the labels file'}")
 
 
 class ProgressBar:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Callable
 from html.parser import HTMLParser
@@ -65,7 +67,7 @@ def test_clusters_put_the_animals_together_and_apart_from_the_vehicles(
 
 def test_labels_file_colours_the_map(sample_store: Path, write: Callable[..., Path]) -> None:
     labels = write("groups.csv", "item,group\n" + "".join(f"{a},pets\n" for a in ANIMALS)
-                   + "".join(f"{v}\twheels\n".replace("\t", ",") for v in VEHICLES)
+                   + "".join(f"{v},wheels\n" for v in VEHICLES)
                    + "unicorn,myth\n")
     labelled = map_points(sample_store, labels=labels)
     group_of = {point.item: point.group for point in labelled.points}
@@ -103,6 +105,12 @@ def test_bad_labels_file_is_one_error_line_and_no_picture(
     assert message in result.output
     assert result.output.count("\n") == 1 and result.output.startswith("Error: ")
     assert not (tmp_path / "map.png").exists()
+
+
+def test_tab_separated_labels_file(sample_store: Path, write: Callable[..., Path]) -> None:
+    labels = write("groups.tsv", "cat\tpets\n\"New York, NY\"\tcities\n")
+    group_of = {p.item: p.group for p in map_points(sample_store, labels=labels).points}
+    assert group_of["cat"] == "pets" and group_of["dog"] is None
 
 
 def test_unknown_item_names_close_spellings(plot: Callable[..., Result],
@@ -244,3 +252,21 @@ def test_diff_picture_from_the_command_line(tmp_path: Path) -> None:
     texts = {"".join(e.itertext()) for e in ElementTree.parse(output).iter()
              if e.tag.endswith("text")}
     assert {"x", "version 1", "version 2", "moved most"} <= texts
+
+
+def test_html_needs_no_matplotlib_and_png_says_what_to_install(
+        sample_store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    write_plot(tmp_path / "map.html", sample_store)
+    assert "<svg" in (tmp_path / "map.html").read_text(encoding="utf-8")
+    with pytest.raises(embedstore.EmbedstoreError, match=r"pip install 'embedstore\[plot\]'"):
+        write_plot(tmp_path / "map.png", sample_store)
+    assert not (tmp_path / "map.png").exists()
+
+
+def test_the_command_line_starts_without_matplotlib_or_scikit_learn() -> None:
+    check = ("import sys, embedstore_cli.main; "
+             "print(sorted(m for m in ('matplotlib', 'sklearn') if m in sys.modules))")
+    result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
+                            check=True)
+    assert result.stdout.strip() == "[]"
