@@ -15,6 +15,9 @@ from .projection import unit_rows
 FEWEST_CLUSTERS = 2
 MOST_CLUSTERS = 10
 KMEANS_ROUNDS = 50
+RESTARTS = 8
+RESTART_BUDGET = 4_000_000
+"""Starts are cut so that starts x rows x dimensions stays within this (at least one)."""
 LABEL_HEADERS = (("item", "group"), ("item", "label"))
 
 
@@ -76,19 +79,37 @@ def cluster_count(n_items: int) -> int:
 def find_clusters(vectors: np.ndarray, n_clusters: int, seed: int) -> list[str]:
     """Spherical k-means (cosine) with k-means++ starts; one name per row.
 
-    Clusters are named ``cluster 1``, ``cluster 2``, ... in the order their first row appears,
-    so the same vectors and seed always give the same names.
+    Several starts drawn from ``seed`` are run (fewer for large inputs, see
+    :data:`RESTART_BUDGET`) and the one whose rows lie closest to their centres is kept.
+    Clusters are named ``cluster 1``, ``cluster 2``, ... in the order their first row
+    appears, so the same vectors and seed always give the same names.
 
     >>> rows = np.array([[1.0, 0.1], [1.0, 0.0], [0.0, 1.0], [0.1, 1.0]])
     >>> find_clusters(rows, 2, seed=0)
     ['cluster 1', 'cluster 1', 'cluster 2', 'cluster 2']
     """
     unit = unit_rows(vectors)
-    n = len(unit)
-    if n == 0:
+    if len(unit) == 0:
         return []
-    n_clusters = max(1, min(n_clusters, n))
+    n_clusters = max(1, min(n_clusters, len(unit)))
     rng = np.random.default_rng(seed)
+    restarts = max(1, min(RESTARTS, RESTART_BUDGET // unit.size))
+    best_fit, assigned = -np.inf, np.zeros(len(unit), dtype=np.int64)
+    for _ in range(restarts):
+        fit, candidate = _spherical_kmeans(unit, n_clusters, rng)
+        if fit > best_fit + 1e-9:
+            best_fit, assigned = fit, candidate
+    names: dict[int, str] = {}
+    for cluster in assigned:
+        names.setdefault(int(cluster), f"cluster {len(names) + 1}")
+    return [names[int(cluster)] for cluster in assigned]
+
+
+def _spherical_kmeans(unit: np.ndarray, n_clusters: int, rng: np.random.Generator
+                      ) -> tuple[float, np.ndarray]:
+    """One run from k-means++ starts: the summed cosine of rows to their centres, and the
+    cluster of every row."""
+    n = len(unit)
     centres = [unit[rng.integers(n)]]
     for _ in range(1, n_clusters):
         distance = np.min(1 - unit @ np.array(centres).T, axis=1).clip(min=0)
@@ -108,7 +129,5 @@ def find_clusters(vectors: np.ndarray, n_clusters: int, seed: int) -> list[str]:
                 mean = members.sum(axis=0)
                 norm = np.linalg.norm(mean)
                 centre_matrix[cluster] = mean / norm if norm > 0 else mean
-    names: dict[int, str] = {}
-    for cluster in assigned:
-        names.setdefault(int(cluster), f"cluster {len(names) + 1}")
-    return [names[int(cluster)] for cluster in assigned]
+    fit = float(np.sum(unit * centre_matrix[assigned]))
+    return fit, assigned
