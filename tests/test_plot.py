@@ -275,3 +275,15 @@ def test_the_command_line_starts_without_matplotlib_or_scikit_learn() -> None:
     result = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_diff_tells_which_items_entered_and_left_the_neighbourhood(tmp_path: Path) -> None:
+    _versions_for_diff(tmp_path / "store")
+    moved = diff_map(tmp_path / "store", "default", 1, 2, "x", k=5)
+    left = [p.item for p in moved.points if p.near_in_old and not p.near_in_new]
+    entered = [p.item for p in moved.points if p.near_in_new and not p.near_in_old]
+    assert left and entered
+    assert sum(p.near_in_old for p in moved.points) == 6  # x and its 5 nearest
+    page = render(moved, "html").decode()
+    assert f"<title>{left[0]}: version 1 (among the 5 nearest in version 1 only)</title>" in page
+    assert "(among the 5 nearest in version 2 only)</title>" in page

@@ -70,6 +70,9 @@ def diff_scene(diff: DiffMap) -> Scene:
     for point in (diff.points[i] for i in order):
         centre = point.item == diff.around
         colour = MOVED_COLOUR if point.marked else TEXT
+        near = "" if point.near_in_old == point.near_in_new else (
+            f" (among the {diff.k} nearest in version "
+            f"{diff.old_version if point.near_in_old else diff.new_version} only)")
         old_xy = frame.pixels(*point.old) if point.old is not None else None
         new_xy = frame.pixels(*point.new) if point.new is not None else None
         if old_xy is not None and new_xy is not None:
@@ -77,7 +80,7 @@ def diff_scene(diff: DiffMap) -> Scene:
                                     else "#c8c8c8", 1.8 if point.marked else 0.8))
         if old_xy is not None:
             markers.append(Marker(*old_xy, radius, None, OLD_COLOUR,
-                                  f"{point.item}: version {diff.old_version}"))
+                                  f"{point.item}: version {diff.old_version}{near}"))
             wanted.append(None if new_xy is not None else
                           Label(point.item, *old_xy, "start", size, colour, bold=centre))
         if new_xy is not None:
@@ -85,7 +88,7 @@ def diff_scene(diff: DiffMap) -> Scene:
             markers.append(Marker(*new_xy, radius * (1.4 if centre else 1.0),
                                   MOVED_COLOUR if point.marked else NEW_COLOUR,
                                   TEXT if centre else None,
-                                  f"{point.item}: version {diff.new_version}{moved}"))
+                                  f"{point.item}: version {diff.new_version}{moved}{near}"))
             wanted.append(Label(point.item, *new_xy, "start", size, colour,
                                 bold=centre or point.marked))
     title = (f"{diff.model}: neighbourhood of {diff.around} ({diff.k} nearest), version "
