@@ -62,8 +62,7 @@ def draw(scene: Scene, output: IO[bytes], file_format: str) -> None:
                          linewidths=[1.2 if entry.stroke else 0.0])
         axes.text(legend_x + 10, y, entry.text, fontsize=scene.legend_size, color=TEXT,
                   ha="left", va="center_baseline")
-    settings = {"svg.hashsalt": "embedstore", "svg.fonttype": "none"}
-    with matplotlib.rc_context(settings):
+    with matplotlib.rc_context({"svg.hashsalt": "embedstore", "svg.fonttype": "none"}):
         if file_format == "png":
             figure.savefig(output, format="png", dpi=DPI * PNG_SCALE)
         else:

@@ -45,11 +45,11 @@ def read_labels(path: str | Path) -> dict[str, str]:
     delimiter = "\t" if "\t" in first and "," not in first else ","
     groups: dict[str, str] = {}
     seen_at: dict[str, int] = {}
-    for number, line in enumerate(text_lines, start=1):
-        if not line.strip():
+    for number, text_line in enumerate(text_lines, start=1):
+        if not text_line.strip():
             continue
-        fields = next(csv.reader(io.StringIO(line), delimiter=delimiter))
-        fields = [field.strip() for field in fields]
+        fields = [field.strip() for field in
+                  next(csv.reader(io.StringIO(text_line), delimiter=delimiter))]
         if number == 1 and tuple(f.lower() for f in fields) in LABEL_HEADERS:
             continue
         if len(fields) != 2:

@@ -171,7 +171,7 @@ class _Grid:
     def __init__(self) -> None:
         self.cells: dict[tuple[int, int], list[int]] = {}
 
-    def _keys(self, low: Sequence[float], high: Sequence[float]) -> list[tuple[int, int]]:
+    def _keys(self, low: np.ndarray, high: np.ndarray) -> list[tuple[int, int]]:
         columns = range(int(low[0] // self.CELL), int(high[0] // self.CELL) + 1)
         rows = range(int(low[1] // self.CELL), int(high[1] // self.CELL) + 1)
         return [(column, row) for column in columns for row in rows]
@@ -180,7 +180,7 @@ class _Grid:
         for key in self._keys(box[:2], box[2:]):
             self.cells.setdefault(key, []).append(index)
 
-    def near(self, low: Sequence[float], high: Sequence[float]) -> list[int]:
+    def near(self, low: np.ndarray, high: np.ndarray) -> list[int]:
         """Every box touching a cell that the rectangle from ``low`` to ``high`` touches."""
         found: set[int] = set()
         for key in self._keys(low, high):
