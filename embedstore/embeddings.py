@@ -100,6 +100,10 @@ class Embeddings:
         return UnknownItemError(item, self.model, self.version,
                                 self.store.close_items(self.info, item))
 
+    def items_at(self, rows: Iterable[int]) -> list[str]:
+        """The items of ``rows`` (row order is frequency order: row 0 is the most frequent)."""
+        return self.store.items_at(self.info, rows)
+
     def row_vectors(self, rows: Sequence[int]) -> np.ndarray:
         return np.asarray(self._vectors[list(rows)], dtype=np.float32)
 
@@ -115,7 +119,7 @@ class Embeddings:
     ) -> list[list[Neighbor]]:
         """The ``k`` items nearest by cosine to each target vector (through the searcher)."""
         rows, scores = self.searcher.nearest(targets, k, exclude, restrict)
-        items = self.store.items_at(self.info, np.concatenate(rows) if rows else [])
+        items = self.items_at(np.concatenate(rows) if rows else [])
         results: list[list[Neighbor]] = []
         position = 0
         for values in scores:
