@@ -90,6 +90,24 @@ def test_queries_answer_exactly_what_the_cli_prints(client: httpx.Client, shared
     assert answer.json() == embed_json(shared_store, *args)
 
 
+@pytest.mark.parametrize("query", ["around=cat&k=5", "around=king&k=3&version=prod",
+                                   "items=12&seed=2"])
+def test_the_map_is_what_embed_plot_prints(client: httpx.Client, shared_store: Path,
+                                           tmp_path: Path, query: str) -> None:
+    answer = client.get(f"/v1/models/default/map?{query}")
+    assert answer.status_code == 200
+    args = ["plot", "-o", str(tmp_path / "map.html")]
+    for name, value in httpx.QueryParams(query).multi_items():
+        args += [f"--{name}", value]
+    printed = embed_json(shared_store, *args)
+    assert isinstance(printed, dict) and printed.pop("output") == str(tmp_path / "map.html")
+    assert answer.json() == printed
+    if "around" in query:
+        around = httpx.QueryParams(query)["around"]
+        assert answer.json()["points"][0]["item"] == around
+        assert len(answer.json()["points"]) == 1 + int(httpx.QueryParams(query)["k"])
+
+
 def test_the_answer_names_its_version(client: httpx.Client) -> None:
     assert client.get("/v1/models/default/similar?item=cat").json()["version"] == 2
     assert client.get("/v1/models/default/similar?item=cat&version=prod").json()["version"] == 1
@@ -143,6 +161,10 @@ def test_version_detail_and_completion(client: httpx.Client, shared_store: Path)
     ("/v1/models/default/similar?item=cat&version=0", 422, "version", []),
     ("/v1/models/default/analogy?a=king&b=man&c=woman&method=div", 422, "method", []),
     ("/v1/models/default/vector", 422, "item", []),
+    ("/v1/models/default/map?around=kitte", 404, "unknown item 'kitte'", ["kitten"]),
+    ("/v1/models/default/map?around=cat&k=0", 422, "k", []),
+    ("/v1/models/default/map?around=cat&k=1001", 422, "k", []),
+    ("/v1/models/default/map?around=cat&method=umap", 422, "method", []),
     ("/v1/nowhere", 404, "Not Found", []),
 ])
 def test_errors_are_json_with_the_right_status(client: httpx.Client, path: str, status: int,
@@ -213,7 +235,7 @@ def test_openapi_documents_every_route(client: httpx.Client) -> None:
                  "/v1/models/{model}/analogy", "/v1/models/{model}/vector",
                  "/v1/models/{model}/similarity", "/v1/batch", "/healthz", "/readyz",
                  "/metrics", "/v1/models/{model}/versions/{version}",
-                 "/v1/models/{model}/items"):
+                 "/v1/models/{model}/items", "/v1/models/{model}/map"):
         assert path in paths
         for operation in paths[path].values():
             assert operation.get("summary"), f"{path} has no summary"

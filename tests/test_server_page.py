@@ -108,3 +108,41 @@ def test_fill_an_analogy(browser: object, page_server: ServerProcess) -> None:
     driver.find_element(By.CSS_SELECTOR, "#analogy-form button").click()  # type: ignore[attr-defined]
     wait.until(lambda d: rows(d, "analogies"))
     assert rows(driver, "analogies")[0][0] == "queen"
+
+
+def test_the_neighbourhood_of_the_item_searched_is_drawn_on_a_map(
+        browser: object, page_server: ServerProcess) -> None:
+    import httpx
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = browser
+    wait = WebDriverWait(driver, 20)
+    driver.get(page_server.url + "/")  # type: ignore[attr-defined]
+    wait.until(lambda d: d.find_element(By.ID, "model").get_attribute("value") == "default")
+    assert driver.find_elements(By.CSS_SELECTOR, "#map svg") == []  # type: ignore[attr-defined]
+    driver.find_element(By.ID, "item").send_keys("cat")  # type: ignore[attr-defined]
+    driver.find_element(By.CSS_SELECTOR, "#similar-form button").click()  # type: ignore[attr-defined]
+    wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#map svg g.point"))
+
+    expected = httpx.get(f"{page_server.url}/v1/models/default/map",
+                         params={"around": "cat", "k": 50}).json()
+    drawn = driver.find_elements(By.CSS_SELECTOR, "#map svg g.point")  # type: ignore[attr-defined]
+    assert [g.get_attribute("data-item") for g in drawn] == [p["item"] for p in expected["points"]]
+    assert [g.find_element(By.TAG_NAME, "text").text for g in drawn][:1] == ["cat"]
+    assert "centre" in drawn[0].get_attribute("class")
+    assert {"dog", "kitten", "puppy"} <= {g.get_attribute("data-item") for g in drawn[1:4]}
+    xs = {round(float(g.find_elements(By.TAG_NAME, "circle")[-1].get_attribute("cx")))
+          for g in drawn}
+    assert len(xs) > 1  # the points are spread out, not piled on one spot
+    caption = driver.find_element(By.ID, "map-caption").text  # type: ignore[attr-defined]
+    assert caption.startswith(f"cat and its {len(drawn) - 1} nearest neighbours in default "
+                              "version 1")
+
+    item = driver.find_element(By.ID, "item")  # type: ignore[attr-defined]
+    item.clear()
+    item.send_keys("kitte")
+    driver.find_element(By.CSS_SELECTOR, "#similar-form button").click()  # type: ignore[attr-defined]
+    wait.until(lambda d: d.find_element(By.ID, "similar-error").text)
+    wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "#map svg"))
+    assert driver.find_element(By.ID, "map-caption").text == ""  # type: ignore[attr-defined]

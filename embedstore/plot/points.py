@@ -104,28 +104,39 @@ def map_points(
     >>> sorted(near_cat.to_json())
     ['around', 'grouping', 'groups', 'method', 'model', 'points', 'seed', 'version']
     """
+    groups_of = read_labels(labels) if labels is not None else None
+    with open_embeddings(store, model, version) as vectors:
+        return map_version(vectors, items=items, around=around, k=k, groups_of=groups_of,
+                           labels_name=str(labels), method=method, seed=seed)
+
+
+def map_version(
+    vectors: Embeddings, *, items: int = DEFAULT_ITEMS, around: str | None = None,
+    k: int = DEFAULT_K, groups_of: dict[str, str] | None = None, labels_name: str = "",
+    method: str = "pca", seed: int = 0,
+) -> ItemMap:
+    """:func:`map_points` of a version already open (the server keeps its versions open);
+    ``groups_of`` is a labels file as :func:`~embedstore.plot.groups.read_labels` reads it
+    and ``labels_name`` names that file in errors."""
     check_settings(method, k if around is not None else items,
                    "k" if around is not None else "items")
-    groups_of = read_labels(labels) if labels is not None else None
     around = normalize_item(around) if around is not None else None
-    with open_embeddings(store, model, version) as vectors:
-        if around is not None:
-            names, matrix = neighbourhood(vectors, around, k)
-        else:
-            names, matrix = most_frequent(vectors, items)
-        model_name, version_number = vectors.model, vectors.version
+    if around is not None:
+        names, matrix = neighbourhood(vectors, around, k)
+    else:
+        names, matrix = most_frequent(vectors, items)
     coordinates = project(matrix, method, seed)
     if groups_of is not None:
         point_groups: list[str | None] = [groups_of.get(name) for name in names]
         if not any(group is not None for group in point_groups):
-            raise InputError(f"none of the {len(names)} items on the map is in {labels}; a "
-                             f"labels file names items of model {model_name!r} "
-                             f"version {version_number}")
+            raise InputError(f"none of the {len(names)} items on the map is in {labels_name}; "
+                             f"a labels file names items of model {vectors.model!r} "
+                             f"version {vectors.version}")
     else:
         point_groups = list(find_clusters(matrix, cluster_count(len(names)), seed))
     legend = list(dict.fromkeys(group for group in point_groups if group is not None))
     return ItemMap(
-        model=model_name, version=version_number, method=method, seed=seed, around=around,
+        model=vectors.model, version=vectors.version, method=method, seed=seed, around=around,
         grouping="labels" if groups_of is not None else "clusters", groups=legend,
         points=[MapPoint(name, float(x), float(y), group) for name, (x, y), group
                 in zip(names, coordinates, point_groups, strict=True)],

@@ -122,7 +122,67 @@ async function similar(event) {
   } catch (error) {
     fill("neighbours", []);
     $("similar-error").textContent = error.message;
+    $("map").replaceChildren();
+    $("map-caption").textContent = "";
+    return;
   }
+  await showMap(items[0]);
+}
+
+// The neighbourhood map: GET /v1/models/{model}/map (what `embed plot --json` prints), drawn
+// as inline SVG. x and y lie in [-1, 1]; y points up, as on the plots embed plot draws.
+const SVG = "http://www.w3.org/2000/svg";
+const MAP_NEIGHBOURS = 50;
+const MAP_SIZE = { width: 640, height: 480, margin: 48 };
+const COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
+  "#7f7f7f", "#bcbd22", "#17becf"];
+
+function svgElement(name, attributes, text) {
+  const element = document.createElementNS(SVG, name);
+  for (const [key, value] of Object.entries(attributes)) element.setAttribute(key, value);
+  if (text !== undefined) element.textContent = text;
+  return element;
+}
+
+async function showMap(item) {
+  $("map-error").textContent = "";
+  try {
+    const map = await api(`/models/${encodeURIComponent(model())}/map`,
+      { around: item, k: MAP_NEIGHBOURS, version: version() });
+    $("map").replaceChildren(drawMap(map));
+    $("map-caption").textContent = `${map.around} and its ${map.points.length - 1} nearest ` +
+      `neighbours in ${map.model} version ${map.version} (${map.method.toUpperCase()}, ` +
+      `coloured by ${map.grouping})`;
+  } catch (error) {
+    $("map").replaceChildren();
+    $("map-error").textContent = error.message;
+  }
+}
+
+function drawMap(map) {
+  const { width, height, margin } = MAP_SIZE;
+  const scale = Math.min(width, height) / 2 - margin;
+  const svg = svgElement("svg", { viewBox: `0 0 ${width} ${height}`, role: "img",
+    "aria-label": `map of the neighbourhood of ${map.around}` });
+  svg.append(svgElement("title", {}, `neighbourhood of ${map.around}`));
+  map.points.forEach((point, i) => {
+    const x = width / 2 + point.x * scale;
+    const y = height / 2 - point.y * scale;
+    const colour = point.group === null
+      ? "#999" : COLOURS[map.groups.indexOf(point.group) % COLOURS.length];
+    const centre = i === 0;
+    const group = svgElement("g",
+      { class: centre ? "point centre" : "point", "data-item": point.item });
+    group.append(svgElement("title", {},
+      point.group ? `${point.item} (${point.group})` : point.item));
+    if (centre) {
+      group.append(svgElement("circle", { cx: x, cy: y, r: 9, fill: "none", stroke: "#222" }));
+    }
+    group.append(svgElement("circle", { cx: x, cy: y, r: centre ? 5 : 3.5, fill: colour }));
+    group.append(svgElement("text", { x: x + 7, y: y + 4 }, point.item));
+    svg.append(group);
+  });
+  return svg;
 }
 
 async function analogy(event) {
