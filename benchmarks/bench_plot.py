@@ -32,9 +32,7 @@ def second_version(store: Path, items: int, dim: int) -> None:
     with Store.open(store) as opened:
         if opened.version_info(MODEL).version >= 2:
             return
-        names = [item for (item,) in opened.connection.execute(
-            "SELECT item FROM items WHERE version_id = ? ORDER BY row",
-            [opened.version_info(MODEL, 1).id])]
+        names = [item for item, _ in opened.items_and_counts(opened.version_info(MODEL, 1))]
     vectors = np.random.default_rng(1).standard_normal((items, dim), dtype=np.float32)
     embedstore.publish_vectors(names, vectors, store=store, model=MODEL)
 

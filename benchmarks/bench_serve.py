@@ -83,7 +83,7 @@ def query_items(store: Path, model: str, count: int) -> list[str]:
     """``count`` items spread evenly over the vocabulary (a fixed choice for a version)."""
     with embedstore.open(store, model) as vectors:
         rows = np.linspace(0, len(vectors) - 1, num=min(count, len(vectors))).astype(int)
-        return vectors.store.items_at(vectors.info, rows)
+        return vectors.items_at(rows.tolist())
 
 
 FLOOR = """
