@@ -13,26 +13,33 @@ from .reports import emit_batch_line
 
 
 @click.command()
-@click.argument("item")
+@click.argument("items", metavar="ITEM...", nargs=-1, required=True)
+@click.option("--minus", multiple=True, metavar="ITEM",
+              help="An item to steer away from (repeatable); subtracted from the query.")
 @k_option
 @restrict_option
 @version_options
 @pass_store
-def similar(handle: StoreHandle, item: str, k: int, restrict: int | None, model: str,
-            version: int | str | None, as_json: bool) -> None:
-    """The K items most similar to ITEM by cosine, best first.
+def similar(handle: StoreHandle, items: tuple[str, ...], minus: tuple[str, ...], k: int,
+            restrict: int | None, model: str, version: int | str | None, as_json: bool) -> None:
+    """The K items most similar to ITEM by cosine, best first, inputs left out.
+
+    Several items (and --minus) ask for the mean of their unit vectors, minus those of
+    the --minus items, as gensim's most_similar(positive, negative) does.
 
     \b
     Examples:
       embed similar cat --k 3
       embed similar cat --model default --version 1 --json
+      embed similar cat dog --minus kitten --k 3
     """
     from embedstore.embeddings import open_embeddings
+    from embedstore.results import similar_query
 
     with open_embeddings(handle.open(), model, version) as vectors:
-        neighbors = vectors.similar(item, k=k, restrict=restrict)
+        neighbors = vectors.similar(*items, k=k, restrict=restrict, minus=minus)
     emit_neighbors(neighbors, model=vectors.model, version=vectors.version,
-                   query={"op": "similar", "item": item, "k": k}, as_json=as_json)
+                   query=similar_query(items, minus, k), as_json=as_json)
 
 
 @click.command()
@@ -77,9 +84,10 @@ def batch(ctx: click.Context, handle: StoreHandle, file: IO[bytes], restrict: in
           version: int | str | None, model: str) -> None:
     """Answer many queries: JSON lines in (FILE or - for stdin), one JSON line out each.
 
-    Ops: similar (item, k), analogy (a, b, c, k, method), vector (item), similarity (a, b);
-    any line may add "id", "model", "version" and "restrict". A line that fails prints
-    {"id": ..., "error": "..."} and the run goes on; the exit code is 1 if any line failed.
+    Ops: similar (item, or items and minus; k), analogy (a, b, c, k, method), vector (item),
+    similarity (a, b); any line may add "id", "model", "version" and "restrict". A line that
+    fails prints {"id": ..., "error": "..."} and the run goes on; the exit code is 1 if any
+    line failed.
 
     \b
     Examples:

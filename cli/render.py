@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from embedstore.plot import DiffMap, ItemMap
     from embedstore.progress import Progress
     from embedstore.results import Neighbor
     from embedstore.schema import VersionRecord
@@ -65,6 +68,24 @@ def describe_version(record: VersionRecord) -> str:
     loss = f", final loss {record.epoch_losses[-1]:.4f}" if record.epoch_losses else ""
     return (f"{record.model} version {record.version}{name}: {record.n_items} items x "
             f"{record.dim} dims{how}{loss}, {record.duration_seconds:.1f} s")
+
+
+def describe_picture(picture: ItemMap | DiffMap, output: Path) -> str:
+    """One line saying what a picture written by embed plot shows."""
+    from embedstore.plot import DiffMap
+
+    if isinstance(picture, DiffMap):
+        marked = [point.item for point in picture.points if point.marked]
+        moved = f"; moved most: {', '.join(marked)}" if marked else "; nothing moved"
+        return (f"wrote {output}: neighbourhood of {picture.around} in {picture.model} "
+                f"version {picture.old_version} -> {picture.new_version}, "
+                f"{len(picture.points)} items{moved}")
+    what = f"{len(picture.points)} items"
+    if picture.around is not None:
+        what = f"{picture.around} and {len(picture.points) - 1} neighbours"
+    return (f"wrote {output}: {what} of {picture.model} version {picture.version}, "
+            f"{picture.method.upper()}, {len(picture.groups)} "
+            f"{'clusters' if picture.grouping == 'clusters' else 'groups from the labels file'}")
 
 
 class ProgressBar:

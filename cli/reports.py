@@ -48,8 +48,9 @@ def emit_evaluation(evaluation: Evaluation, as_json: bool) -> None:
 
 def emit_versions(listing: list[tuple[VersionRecord, list[str]]], as_json: bool) -> None:
     if as_json:
-        emit_json([{**record.model_dump(mode="json"), "aliases": names}
-                   for record, names in listing])
+        from embedstore.results import versions_json
+
+        emit_json(versions_json(listing))
         return
     emit_table(
         [(str(r.version), ",".join(names) or "-", r.name or "-",

@@ -3,6 +3,8 @@
 Each query is an object with an ``op``:
 
 - ``{"op": "similar", "item": "cat", "k": 3}``
+- ``{"op": "similar", "items": ["cat", "dog"], "minus": ["kitten"], "k": 3}`` (several items,
+  with items to avoid: see :meth:`embedstore.Embeddings.similar`)
 - ``{"op": "analogy", "a": "king", "b": "man", "c": "woman", "k": 5, "method": "add"}``
 - ``{"op": "vector", "item": "cat"}``
 - ``{"op": "similarity", "a": "cat", "b": "dog"}``
@@ -29,7 +31,7 @@ import numpy as np
 from .errors import EmbedstoreError, QueryError
 from .names import parse_version
 from .query import cosine
-from .results import Neighbor, answer_json
+from .results import Neighbor, answer_json, similar_query
 
 CHUNK_LINES = 4096
 OPS = {
@@ -50,6 +52,8 @@ class VersionQueries(Protocol):
     def unknown(self, item: str) -> Exception: ...
     def row_vectors(self, rows: list[int]) -> np.ndarray: ...
     def analogy_targets(self, rows: list[list[int]]) -> np.ndarray: ...
+    def similar_targets(self, positive: list[list[int]],
+                        negative: list[list[int]]) -> np.ndarray: ...
     def nearest(self, targets: np.ndarray, k: int, exclude: list[list[int]],
                 restrict: int | None = None) -> list[list[Neighbor]]: ...
     def analogy(self, a: str, b: str, c: str, k: int = 10, method: str = "add",
@@ -132,7 +136,11 @@ def _parse(line: int, raw: dict[str, Any] | str | bytes, model: str, version: in
         query.error = f"line {line}: unknown op {op!r}; use one of {', '.join(OPS)}"
         return query
     query.op = op
-    for name in OPS[op]:
+    if op == "similar" and ("items" in raw or "minus" in raw):
+        query.error = _parse_similar_lists(line, raw, query.fields)
+        if query.error is not None:
+            return query
+    for name in () if "items" in query.fields else OPS[op]:
         value = raw.get(name)
         if not isinstance(value, str) or not value:
             query.error = f"line {line}: {op} needs {name!r} as a non-empty string"
@@ -147,6 +155,9 @@ def _parse(line: int, raw: dict[str, Any] | str | bytes, model: str, version: in
             query.error = f"line {line}: k must be a whole number of at least 1"
             return query
         query.fields["k"] = k
+    if op == "similar" and "items" in query.fields:
+        echo = similar_query(query.fields["items"], query.fields["minus"], k)
+        query.fields = {key: value for key, value in echo.items() if key != "op"}
     if op == "analogy":
         method = raw.get("method", "add")
         if method not in ("add", "mul"):
@@ -166,6 +177,31 @@ def _parse(line: int, raw: dict[str, Any] | str | bytes, model: str, version: in
                 return query
             setattr(query, name, value)
     return query
+
+
+def _parse_similar_lists(line: int, raw: dict[str, Any], fields: dict[str, Any]) -> str | None:
+    """Read ``items`` (or ``item``) and ``minus`` of a similar line into ``fields``; the error
+    message when they are malformed."""
+    if "items" in raw and "item" in raw:
+        return f"line {line}: similar takes 'item' or 'items', not both"
+    items = raw["items"] if "items" in raw else [raw.get("item")]
+    minus = raw.get("minus", [])
+    for name, values, least in (("items", items, 1), ("minus", minus, 0)):
+        if (not isinstance(values, list) or len(values) < least
+                or not all(isinstance(v, str) and v for v in values)):
+            kind = "a non-empty list" if least else "a list"
+            return f"line {line}: similar needs {name!r} as {kind} of non-empty strings"
+        if not all(_is_unicode(v) for v in values):
+            return f"line {line}: {name!r} holds a lone surrogate, which is not Unicode"
+    fields["items"], fields["minus"] = items, minus
+    return None
+
+
+def _inputs(query: _Query) -> list[str]:
+    """Every item a query names: positives first, then negatives."""
+    if "items" in query.fields:
+        return [*query.fields["items"], *query.fields["minus"]]
+    return [query.fields[key] for key in OPS[query.op]]
 
 
 def _is_unicode(text: str) -> bool:
@@ -261,8 +297,7 @@ def _failed(query: _Query, error: Exception) -> BatchResult:
 
 def _answer_version(embeddings: VersionQueries, queries: list[_Query]) -> dict[int, BatchResult]:
     answers: dict[int, BatchResult] = {}
-    names = [name for query in queries for key, name in query.fields.items()
-             if key in ("item", "a", "b", "c")]
+    names = [name for query in queries for name in _inputs(query)]
     known = embeddings.known_rows(names)
 
     def done(query: _Query, **values: Any) -> BatchResult:
@@ -271,7 +306,7 @@ def _answer_version(embeddings: VersionQueries, queries: list[_Query]) -> dict[i
 
     nearest: dict[tuple[str, int | None], list[tuple[_Query, list[int]]]] = {}
     for query in queries:
-        items = [query.fields[key] for key in OPS[query.op]]
+        items = _inputs(query)
         missing = next((item for item in items if item not in known), None)
         if missing is not None:
             answers[query.line] = _failed(query, embeddings.unknown(missing))
@@ -294,7 +329,10 @@ def _answer_version(embeddings: VersionQueries, queries: list[_Query]) -> dict[i
     for (op, restrict), group in nearest.items():
         rows_list = [rows for _, rows in group]
         if op == "similar":
-            targets = embeddings.row_vectors([rows[0] for rows in rows_list])
+            positives = [len(q.fields["items"]) if "items" in q.fields else 1 for q, _ in group]
+            targets = embeddings.similar_targets(
+                [rows[:n] for rows, n in zip(rows_list, positives, strict=True)],
+                [rows[n:] for rows, n in zip(rows_list, positives, strict=True)])
         else:
             targets = embeddings.analogy_targets(rows_list)
         k = max(query.fields["k"] for query, _ in group)

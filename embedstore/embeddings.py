@@ -8,7 +8,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .errors import QueryError, UnknownItemError
-from .query import ANALOGY_METHODS, analogy_targets, cosine, cosmul_scores, top_k_rows
+from .query import (
+    ANALOGY_METHODS,
+    analogy_targets,
+    basket_target,
+    cosine,
+    cosmul_scores,
+    top_k_rows,
+)
 from .results import Neighbor
 from .search import ExactSearcher, Searcher, check_k
 from .store import Store, StoreLike, VersionInfo
@@ -93,6 +100,10 @@ class Embeddings:
         return UnknownItemError(item, self.model, self.version,
                                 self.store.close_items(self.info, item))
 
+    def items_at(self, rows: Iterable[int]) -> list[str]:
+        """The items of ``rows`` (row order is frequency order: row 0 is the most frequent)."""
+        return self.store.items_at(self.info, rows)
+
     def row_vectors(self, rows: Sequence[int]) -> np.ndarray:
         return np.asarray(self._vectors[list(rows)], dtype=np.float32)
 
@@ -108,13 +119,25 @@ class Embeddings:
     ) -> list[list[Neighbor]]:
         """The ``k`` items nearest by cosine to each target vector (through the searcher)."""
         rows, scores = self.searcher.nearest(targets, k, exclude, restrict)
-        items = self.store.items_at(self.info, np.concatenate(rows) if rows else [])
+        items = self.items_at(np.concatenate(rows) if rows else [])
         results: list[list[Neighbor]] = []
         position = 0
         for values in scores:
             results.append([Neighbor(items[position + j], float(v)) for j, v in enumerate(values)])
             position += len(values)
         return results
+
+    def items_with_prefix(self, prefix: str, limit: int = 10) -> list[str]:
+        """Up to ``limit`` items starting with ``prefix``, most frequent first (completion).
+
+        >>> import embedstore, tempfile
+        >>> store = tempfile.mkdtemp()
+        >>> _ = embedstore.train_pairs("data/animals.csv", store=store, quiet=True)
+        >>> with embedstore.open(store) as vectors:
+        ...     sorted(vectors.items_with_prefix("c"))
+        ['car', 'cat']
+        """
+        return self.store.items_with_prefix(self.info, prefix, limit)
 
     # -- single queries -------------------------------------------------------------------
 
@@ -130,14 +153,46 @@ class Embeddings:
         row_a, row_b = self.rows([a, b])
         return cosine(self._vectors[row_a], self._vectors[row_b])
 
-    def similar(self, item: str, k: int = 10, restrict: int | None = None) -> list[Neighbor]:
-        """The ``k`` items most cosine-similar to ``item``, best first, ``item`` left out.
+    def similar(self, *items: str, k: int = 10, restrict: int | None = None,
+                minus: Sequence[str] = ()) -> list[Neighbor]:
+        """The ``k`` items most cosine-similar to ``items``, best first, inputs left out.
 
-        ``restrict`` limits candidates to the ``restrict`` most frequent items.
+        With one item, its nearest neighbours. With several items, or items to avoid in
+        ``minus``, the query is the mean of the items' unit vectors minus those of ``minus``,
+        as gensim's ``most_similar(positive=items, negative=minus)`` computes it (a basket
+        asking for recommendations). ``restrict`` limits candidates to the ``restrict`` most
+        frequent items.
+
+        >>> import embedstore, tempfile
+        >>> store = tempfile.mkdtemp()
+        >>> _ = embedstore.train_pairs("data/sample.csv", store=store, quiet=True)
+        >>> with embedstore.open(store) as vectors:
+        ...     [n.item for n in vectors.similar("king", "woman", minus=["man"], k=1)]
+        ['queen']
         """
         check_k(k)
-        (row,) = self.rows([item])
-        return self.nearest(self.row_vectors([row]), k, [[row]], restrict)[0]
+        if not items:
+            raise QueryError("similar needs at least one item")
+        if isinstance(minus, str):
+            raise QueryError(f"minus takes a list of items, not a string: minus=[{minus!r}]")
+        rows = self.rows([*items, *minus])
+        targets = self.similar_targets([rows[: len(items)]], [rows[len(items):]])
+        return self.nearest(targets, k, [rows], restrict)[0]
+
+    def similar_targets(self, positive: Sequence[Sequence[int]],
+                        negative: Sequence[Sequence[int]]) -> np.ndarray:
+        """The query vector of each (positive rows, negative rows) pair, one per row.
+
+        A single positive row and no negative is that row's vector; otherwise the sum of the
+        rows' unit vectors, negatives subtracted (the direction of gensim's mean).
+        """
+        targets = np.empty((len(positive), self._vectors.shape[1]), dtype=np.float32)
+        for i, (plus, less) in enumerate(zip(positive, negative, strict=True)):
+            if len(plus) == 1 and not less:
+                targets[i] = self._vectors[plus[0]]
+            else:
+                targets[i] = basket_target(self.row_vectors(plus), self.row_vectors(less))
+        return targets
 
     def analogy(
         self, a: str, b: str, c: str, k: int = 10, method: str = "add",

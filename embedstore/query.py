@@ -184,6 +184,18 @@ def analogy_targets(triples: np.ndarray) -> np.ndarray:
     return picked[:, 0] - picked[:, 1] + picked[:, 2]
 
 
+def basket_target(positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
+    """The sum of the unit rows of ``positive`` minus those of ``negative``: the direction of
+    gensim's ``most_similar(positive, negative)`` mean (all-zero rows add nothing).
+
+    >>> basket_target(np.array([[2, 0], [0, 3]], np.float32), np.array([[0, 1]], np.float32))
+    array([1., 0.], dtype=float32)
+    """
+    picked = np.vstack([positive, negative]).astype(np.float32)
+    picked *= inverse(np.linalg.norm(picked, axis=1))[:, None]
+    return picked[: len(positive)].sum(axis=0) - picked[len(positive):].sum(axis=0)
+
+
 def cosmul_scores(cosines: np.ndarray) -> np.ndarray:
     """3CosMul from the cosines of every row to a, b and c (a ``3 x n`` array):
     ``cos'(d, a) * cos'(d, c) / (cos'(d, b) + 1e-3)`` with ``cos' = (cos + 1) / 2``."""

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .schema import VersionRecord
 
 
 @dataclass(frozen=True)
@@ -45,3 +48,23 @@ def answer_json(model: str, version: int, query: dict[str, Any], *,
     if score is not None:
         payload["score"] = score
     return payload
+
+
+def similar_query(items: Sequence[str], minus: Sequence[str], k: int) -> dict[str, Any]:
+    """The query a ``similar`` answer echoes: ``item`` for one item alone, else ``items`` and
+    ``minus`` (the same shape the CLI's ``--json``, batch lines and the server print).
+
+    >>> similar_query(["cat"], [], 3)
+    {'op': 'similar', 'item': 'cat', 'k': 3}
+    >>> similar_query(["cat", "dog"], ["kitten"], 3)
+    {'op': 'similar', 'items': ['cat', 'dog'], 'minus': ['kitten'], 'k': 3}
+    """
+    if len(items) == 1 and not minus:
+        return {"op": "similar", "item": items[0], "k": k}
+    return {"op": "similar", "items": list(items), "minus": list(minus), "k": k}
+
+
+def versions_json(listing: Sequence[tuple[VersionRecord, list[str]]]) -> list[dict[str, Any]]:
+    """The versions of a model as ``embed versions --json`` prints them: each full record with
+    the ``aliases`` pointing at it (see :func:`embedstore.inventory.list_versions`)."""
+    return [{**record.model_dump(mode="json"), "aliases": names} for record, names in listing]

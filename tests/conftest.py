@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -82,3 +82,80 @@ def two_attribute_rows() -> list[str]:
         for gender, item in enumerate(pair):
             rows += [f"{item},{word},3" for word in (*genders[gender], *features)]
     return rows
+
+
+class ServerProcess:
+    """``embed serve`` started in a subprocess on an ephemeral port of 127.0.0.1."""
+
+    def __init__(self, store: Path, *args: str, env: dict[str, str] | None = None) -> None:
+        import os
+        import re
+        import subprocess
+        import sys
+        import threading
+        import time
+
+        command = [sys.executable, "-m", "embedstore_cli", "--store", str(store), "serve",
+                   "--port", "0", *args]
+        self.process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **(env or {})})
+        self.log: list[str] = []
+        port: list[int] = []
+        started = threading.Event()
+
+        def drain() -> None:
+            assert self.process.stderr is not None
+            for line in self.process.stderr:
+                self.log.append(line)
+                found = re.search(r"Uvicorn running on http://127\.0\.0\.1:(\d+)", line)
+                if found:
+                    port.append(int(found.group(1)))
+                    started.set()
+            started.set()
+
+        threading.Thread(target=drain, daemon=True).start()
+        deadline = time.monotonic() + 60
+        while not started.wait(0.1):
+            if time.monotonic() > deadline:
+                break
+        if not port:
+            self.stop()
+            raise RuntimeError("embed serve did not start:\n" + "".join(self.log))
+        self.url = f"http://127.0.0.1:{port[0]}"
+        import httpx
+
+        while time.monotonic() < deadline:  # workers start after the port is announced
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=5).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("embed serve did not answer /healthz:\n" + "".join(self.log))
+
+    def stop(self) -> None:
+        import signal
+
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=15)
+            except Exception:
+                self.process.kill()
+                self.process.wait()
+
+
+@pytest.fixture(scope="module")
+def start_server() -> Iterator[Callable[..., ServerProcess]]:
+    """Start ``embed serve`` processes for a test module; all are stopped at its end."""
+    servers: list[ServerProcess] = []
+
+    def start(store: Path, *args: str, env: dict[str, str] | None = None) -> ServerProcess:
+        server = ServerProcess(store, *args, env=env)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()

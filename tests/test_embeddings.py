@@ -14,6 +14,7 @@ import embedstore
 from embedstore.diff import diff_versions
 from embedstore.errors import UnknownItemError
 from embedstore.evaluate import evaluate_analogies
+from embedstore.plot import map_version
 from embedstore.search import ExactSearcher, Ranked
 from embedstore.store import Store
 from tests.conftest import DATA
@@ -79,11 +80,15 @@ def test_every_query_searches_through_the_searcher(axes: Path, write, recording)
         questions = write("questions.txt", ": royalty\nman woman king queen\n")
         report = evaluate_analogies(vectors, questions)
         assert (report.correct, report.scored) == (1, 1) and recording["nearest"] == 5
+        vectors.similar("king", "woman", minus=["man"], k=1)
+        assert recording["nearest"] == 6
+        neighbourhood = map_version(vectors, around="king", k=2)
+        assert len(neighbourhood.points) == 3 and recording["nearest"] == 7
     embedstore.publish_vectors(list(AXES), np.array(list(AXES.values()), np.float32),
                                store=axes)
     with Store.open(axes) as store:
         diff = diff_versions(store, "default", 1, 2, k=2)
-    assert diff.mean_overlap == 1.0 and recording["nearest"] == 5 + 2 * len(AXES)
+    assert diff.mean_overlap == 1.0 and recording["nearest"] == 7 + 2 * len(AXES)
 
 
 def test_another_searcher_plugs_in_behind_the_seam(axes: Path) -> None:
@@ -103,6 +108,10 @@ def test_another_searcher_plugs_in_behind_the_seam(axes: Path) -> None:
         vectors = embedstore.Embeddings(store, *store.open_version("default"),
                                         searcher=OnlyQueen())
         assert [(n.item, n.score) for n in vectors.similar("bar", k=3)] == [("queen", 0.5)]
+        several = vectors.similar("bar", "king", minus=["man"], k=3)
+        assert [(n.item, n.score) for n in several] == [("queen", 0.5)]
+        (line,) = vectors.batch([{"op": "similar", "items": ["bar", "king"], "minus": ["man"]}])
+        assert line.results == several
         (result,) = vectors.batch([{"op": "analogy", "a": "king", "b": "man", "c": "woman"}])
         assert result.results == vectors.similar("bar")
 

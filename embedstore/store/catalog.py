@@ -6,7 +6,7 @@ Rows of ``versions`` never change once inserted; a version number is never hande
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -110,6 +110,15 @@ class Catalog(Connection):
             parameters.append(model)
         return [VersionInfo(*row) for row in self.connection.execute(
             query + " ORDER BY model, version", parameters)]
+
+    def existing_version_ids(self, ids: Iterable[int]) -> set[int]:
+        """Those of the version ids ``ids`` (``VersionInfo.id``) whose versions still exist."""
+        wanted = list(ids)
+        if not wanted:
+            return set()
+        marks = ",".join("?" * len(wanted))
+        return {row for (row,) in self.connection.execute(
+            f"SELECT id FROM versions WHERE id IN ({marks})", wanted)}
 
     def _missing(self, model: str, version: int | None) -> NotFoundError:
         numbers = [v for (v,) in self.connection.execute(

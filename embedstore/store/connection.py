@@ -163,6 +163,17 @@ class Connection:
             self.connection.execute("BEGIN")
             self.connection.execute("SELECT 1 FROM versions LIMIT 1").fetchall()
 
+    def end_snapshot(self) -> None:
+        """Let go of the read snapshot (if any): the next read sees the store as it is then."""
+        if self.connection.in_transaction:
+            self.connection.execute("COMMIT")
+
+    def data_version(self) -> int:
+        """A number that changes whenever another connection has changed the database (SQLite's
+        ``PRAGMA data_version``): a cheap way to notice writes by other processes."""
+        (value,) = self.connection.execute("PRAGMA data_version").fetchone()
+        return int(value)
+
     def begin_write(self) -> None:
         """Start a write transaction (ending a read snapshot first); waits up to the busy
         timeout for another writer."""

@@ -18,6 +18,8 @@ from .connection import SQL_CHUNK
 SUGGESTION_SCAN = 50_000
 """Vocabularies larger than this are scanned for suggestions only among items that share the
 first letter (and at most this many of them)."""
+PREFIX_SCAN = 20_000
+"""Most matching items read to rank a prefix's completions (the rest are not ranked)."""
 
 
 def decompose(item: str) -> str:
@@ -118,6 +120,24 @@ class Vocabulary(Catalog):
             "SELECT item, row FROM items WHERE version_id = ? AND row < ? ORDER BY row DESC",
             [info.id, limit if limit is not None else info.n_items])
         return {item.lower(): row for item, row in rows}
+
+    def items_with_prefix(self, info: VersionInfo, prefix: str, limit: int = 10) -> list[str]:
+        """Up to ``limit`` items of a version that start with ``prefix`` (in NFC), most frequent
+        first (ties by row). Reads the item index in order, so a rare prefix costs little and a
+        common one at most :data:`PREFIX_SCAN` index entries."""
+        if limit < 1:
+            return []
+        if not prefix:
+            rows = self.connection.execute(
+                "SELECT row, item FROM items WHERE version_id = ? AND row < ? ORDER BY row",
+                [info.id, limit])
+        else:
+            prefix = normalize_item(prefix)
+            rows = self.connection.execute(
+                "SELECT row, item FROM (SELECT row, item FROM items WHERE version_id = ? "
+                "AND item >= ? AND item < ? ORDER BY item LIMIT ?) ORDER BY row LIMIT ?",
+                [info.id, prefix, prefix + "\U0010ffff", PREFIX_SCAN, limit])
+        return [item for _, item in rows]
 
     def items_and_counts(self, info: VersionInfo) -> list[tuple[str, float]]:
         """Every item of a version with its count, in row order."""

@@ -1,0 +1,1 @@
+"""One router per resource: models, queries, batch, health and the page."""

@@ -1,0 +1,116 @@
+"""The queries resource: neighbours, analogies, vectors and similarities of one version.
+
+Each answer has exactly the shape ``embed similar --json`` (or ``analogy``) prints, and names
+the version it came from. Handlers are plain functions: FastAPI runs them in its thread pool,
+so numpy work never blocks the event loop.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from embedstore import Embeddings
+from embedstore.results import answer_json, similar_query
+
+from ..context import Context, RestrictQuery, VersionQuery
+from .models import ModelPath
+
+MAX_K = 10_000
+KQuery = Annotated[int, Query(ge=1, le=MAX_K, description="How many results.")]
+Item = Annotated[str, Query(description="An item of the version's vocabulary.",
+                            examples=["cat"])]
+
+
+class NeighborBody(BaseModel):
+    item: str
+    score: float
+
+
+class NeighborsAnswer(BaseModel):
+    """What `embed similar --json` and `embed analogy --json` print."""
+
+    model: str
+    version: int
+    query: dict[str, Any]
+    results: list[NeighborBody]
+
+
+class VectorAnswer(BaseModel):
+    model: str
+    version: int
+    query: dict[str, Any]
+    vector: list[float]
+
+
+class SimilarityAnswer(BaseModel):
+    model: str
+    version: int
+    query: dict[str, Any]
+    score: float
+
+
+def queries_router(context: Context) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["queries"])
+    access, metrics = context.access, context.metrics
+
+    def answer(vectors: Embeddings, query: dict[str, Any], **values: Any) -> JSONResponse:
+        metrics.answered(vectors.model, vectors.version)
+        return JSONResponse(answer_json(vectors.model, vectors.version, query, **values))
+
+    @router.get("/models/{model}/similar", response_model=NeighborsAnswer,
+                summary="Nearest neighbours of one item, or of several with items to avoid")
+    def similar(
+        model: ModelPath,
+        item: Annotated[list[str], Query(
+            min_length=1, description="Item; repeat it to ask for several at once.",
+            examples=["cat"])],
+        minus: Annotated[list[str], Query(
+            description="Item to steer away from (repeatable).")] = [],  # noqa: B006
+        k: KQuery = 10, version: VersionQuery = None,
+        restrict: RestrictQuery = None,
+    ) -> JSONResponse:
+        """The `k` items most cosine-similar to `item`, inputs left out: what
+        `embed similar ITEM... --minus ITEM --json` prints. Several items (and `minus`) ask
+        for the mean of their unit vectors minus those of `minus`, as gensim's
+        `most_similar(positive, negative)` does."""
+        with access.version(model, version) as vectors:
+            return answer(vectors, similar_query(item, minus, k),
+                          results=vectors.similar(*item, k=k, restrict=restrict, minus=minus))
+
+    @router.get("/models/{model}/analogy", response_model=NeighborsAnswer,
+                summary="Items nearest to a - b + c (king - man + woman)")
+    def analogy(
+        model: ModelPath, a: Item, b: Item, c: Item, k: KQuery = 10,
+        method: Annotated[Literal["add", "mul"], Query(
+            description="add: 3CosAdd; mul: 3CosMul.")] = "add",
+        version: VersionQuery = None, restrict: RestrictQuery = None,
+    ) -> JSONResponse:
+        """What `embed analogy A B C --json` prints."""
+        with access.version(model, version) as vectors:
+            neighbors = vectors.analogy(a, b, c, k=k, method=method, restrict=restrict)
+            return answer(vectors, {"op": "analogy", "a": a, "b": b, "c": c, "k": k,
+                                    "method": method}, results=neighbors)
+
+    @router.get("/models/{model}/vector", response_model=VectorAnswer,
+                summary="The stored vector of an item")
+    def vector(model: ModelPath, item: Item, version: VersionQuery = None) -> JSONResponse:
+        """The answer of a batch line `{"op": "vector", "item": ...}`."""
+        with access.version(model, version) as vectors:
+            return answer(vectors, {"op": "vector", "item": item},
+                          vector=vectors.vector(item).tolist())
+
+    @router.get("/models/{model}/similarity", response_model=SimilarityAnswer,
+                summary="Cosine similarity of two items")
+    def similarity(model: ModelPath, a: Item, b: Item,
+                   version: VersionQuery = None) -> JSONResponse:
+        """The answer of a batch line `{"op": "similarity", "a": ..., "b": ...}`."""
+        with access.version(model, version) as vectors:
+            return answer(vectors, {"op": "similarity", "a": a, "b": b},
+                          score=vectors.similarity(a, b))
+
+    return router
+
