@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 from embedstore_cli.main import cli
@@ -61,6 +62,28 @@ def classic_rows() -> list[str]:
     for group, other in ((ANIMALS, VEHICLES), (VEHICLES, ANIMALS)):
         rows += [f"{a},{b},0" for a in group for b in other[:2]]
     return rows
+
+
+GRID_PAIRS = [("king", "queen"), ("man", "woman"), ("boy", "girl"), ("prince", "princess"),
+              ("father", "mother"), ("son", "daughter")]
+
+
+def grid_analogies_solved(items: list[str], vectors: np.ndarray) -> tuple[int, int]:
+    """How many of the grid's analogies (``male - other_male + other_female``, 3CosAdd over
+    unit rows, the three inputs left out) find ``female``, out of how many."""
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    row = {item: i for i, item in enumerate(items)}
+    correct = total = 0
+    for male, female in GRID_PAIRS:
+        for other_male, other_female in GRID_PAIRS:
+            if male == other_male:
+                continue
+            target = unit[row[male]] - unit[row[other_male]] + unit[row[other_female]]
+            scores = unit @ target
+            scores[[row[male], row[other_male], row[other_female]]] = -np.inf
+            correct += items[int(np.argmax(scores))] == female
+            total += 1
+    return correct, total
 
 
 def two_attribute_rows() -> list[str]:
