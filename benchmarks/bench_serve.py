@@ -59,6 +59,7 @@ end
 
 def make_synthetic(store: Path, model: str, items: int, dim: int) -> None:
     """Add a version of ``items`` random unit-scale vectors to ``model`` via ``embed import``."""
+    store.parent.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="synthetic-", dir=store.parent))
     try:
         matrix = np.lib.format.open_memmap(work / "vectors.npy", mode="w+", dtype=np.float32,
