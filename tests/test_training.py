@@ -24,8 +24,8 @@ from embedstore.schema import (
     TextOptions,
 )
 from embedstore.sources import choose_reading, count_text
-from embedstore.training import choose_settings, default_settings, train_file
-from tests.conftest import DATA
+from embedstore.training import auto_method, choose_settings, default_settings, train_file
+from tests.conftest import DATA, grid_analogies_solved, two_attribute_rows
 
 CAFE_NFC, CAFE_NFD = "caf\u00e9", "cafe\u0301"
 
@@ -140,3 +140,24 @@ def test_every_stage_reports_through_the_one_progress_callback(store: Path, writ
     size = corpus.stat().st_size
     assert seen["vocabulary"] == seen["counting"] == (size, size, None)
     assert seen["svd"] == (2, 2, None)
+
+
+def test_svd_solves_the_analogy_grid(write) -> None:  # type: ignore[no-untyped-def]
+    data = read_pairs(write("grid.csv", "\n".join(two_attribute_rows())))
+    for add_context in (True, False):
+        vectors = fit(data, SvdSettings(add_context=add_context)).vectors
+        assert grid_analogies_solved(data.items, vectors) == (30, 30)
+
+
+def test_auto_sends_dense_counts_to_svd_and_sparse_pairs_to_propagate(write) -> None:  # type: ignore[no-untyped-def]
+    words = [f"w{i}" for i in range(120)]
+    dense = read_pairs(write("dense.csv", "\n".join(
+        f"{a},{b},{1 + (i + j) % 3}" for i, a in enumerate(words)
+        for j, b in enumerate(words) if i < j)))
+    method, reason = auto_method(False, dense)
+    assert method == "svd" and "119.0 distinct partners" in reason
+    assert choose_settings(False, "auto", dense) == SvdSettings(add_context=False)
+    sparse = read_pairs(DATA / "sample.csv")
+    assert auto_method(False, sparse)[0] == "propagate"
+    assert choose_settings(False, "auto", sparse) == PropagateSettings()
+    assert choose_settings(False, "svd", sparse).add_context is True
