@@ -9,10 +9,16 @@ vocabulary, so most pairs are distinct) and measures the wall time and peak RSS 
 - DuckDB's own GROUP BY of the same file under the same limit (the unordered pair sums written
   to Parquet): the floor for any DuckDB-based path.
 
+With ``--corpus``, it instead counts a text corpus with ``embed pairs`` here and with
+``embed pairs --engine dask`` on a ``LocalCluster`` of two one-thread workers (the corpus
+decompressed first, so the workers can split it), both with ``--sample 0``, and checks that
+the two give the same counts.
+
 Usage::
 
     python benchmarks/bench_scale.py --workdir work/scale --rows 20000000 \\
         --items 2000000 --memory-limit 256MB
+    python benchmarks/bench_scale.py --workdir work/scale --corpus path/to/corpus.txt.gz
 """
 
 from __future__ import annotations
@@ -86,14 +92,66 @@ def same(one: Path, other: Path) -> bool:
     return arrays and items
 
 
+CLUSTER = """
+import subprocess, sys, time
+from distributed import LocalCluster
+if __name__ == "__main__":
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        start = time.perf_counter()
+        subprocess.run([sys.argv[1], "pairs", sys.argv[2], "-o", sys.argv[3], "--engine",
+                        "dask", "--scheduler", cluster.scheduler_address, "--sample", "0",
+                        "--quiet"], check=True)
+        print(time.perf_counter() - start)
+"""
+
+
+def named(path: Path) -> tuple[dict[str, float], dict[frozenset[str], float]]:
+    from embedstore.sources import read_pair_data
+
+    cooc = read_pair_data(path)
+    items = cooc.items
+    return (dict(zip(items, cooc.item_counts.tolist(), strict=True)),
+            {frozenset((items[a], items[b])): w for a, b, w in
+             zip(cooc.left.tolist(), cooc.right.tolist(), cooc.weight.tolist(), strict=True)})
+
+
+def cluster_counting(corpus: Path, workdir: Path) -> dict[str, dict[str, object]]:
+    import gzip
+    import shutil
+
+    plain = workdir / "corpus.txt"
+    if not plain.exists():
+        with gzip.open(corpus, "rb") as source, plain.open("wb") as target:
+            shutil.copyfileobj(source, target)
+    embed = str(Path(sys.executable).parent / "embed")
+    local, shards = workdir / "local.parquet", workdir / "cluster"
+    for old in (local, shards):
+        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+    results: dict[str, dict[str, object]] = {}
+    wall, rss, _ = run_measured([embed, "pairs", str(plain), "-o", str(local), "--sample", "0",
+                                 "--quiet"])
+    results["embed pairs (local)"] = {"wall_s": round(wall, 1), "peak_rss_mb": round(rss / 2**20)}
+    wall, rss, out = run_measured([sys.executable, "-c", CLUSTER, embed, str(plain),
+                                   f"{shards}/"])
+    results["embed pairs --engine dask (LocalCluster, 2 workers)"] = {
+        "wall_s": round(float(out.split()[-1]), 1),
+        "largest_process_rss_mb": round(rss / 2**20),
+        "same_counts": named(local) == named(shards)}
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--rows", type=int, default=20_000_000)
     parser.add_argument("--items", type=int, default=2_000_000)
     parser.add_argument("--memory-limit", default="256MB")
+    parser.add_argument("--corpus", type=Path)
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
+    if args.corpus is not None:
+        print(json.dumps(cluster_counting(args.corpus, args.workdir), indent=1))
+        return
     pairs = args.workdir / f"pairs-{args.rows}.csv"
     if not pairs.exists():
         generate(pairs, args.rows, args.items)

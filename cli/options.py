@@ -57,6 +57,8 @@ def memory_limit_option(f: F) -> F:
         help="Pair data bigger than half this is aggregated out of core by DuckDB, spilling "
              "to a temporary directory (same counts).")(f)
 TRAINING_METHODS = ("auto", "propagate", "sgns", "svd")
+ENGINES = ("local", "dask")
+"""``embed pairs --engine`` choices: ``embedstore.sources.ENGINES`` (a test keeps them equal)."""
 """``embed train --method`` choices: the library's ``embedstore.training.METHODS``, spelled out
 here so that starting the CLI does not import the training code (a test keeps them equal)."""
 

@@ -12,6 +12,7 @@ import click
 
 from .context import StoreHandle, pass_store
 from .options import (
+    ENGINES,
     TRAINING_METHODS,
     VERSION,
     json_option,
@@ -115,19 +116,29 @@ def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
 
 
 @click.command()
-@click.argument("corpus", type=click.Path(path_type=Path, dir_okay=True))
+@click.argument("inputs", metavar="INPUT")
 @click.option("-o", "--output", type=click.Path(), required=True,
               help="Pair file to write: CSV (item_a,item_b,weight with a header), or Parquet "
                    "for a .parquet name (one file) or a directory (shards; end it with /).")
+@click.option("--pair-input", is_flag=True,
+              help="INPUT is pair data (CSV/TSV or Parquet) to aggregate, not a text corpus.")
+@click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True,
+              help="local: this machine; dask: the Dask cluster at --scheduler (INPUT may be a "
+                   "glob the workers can read; -o a directory they can write).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Address of the Dask scheduler, e.g. tcp://HOST:8786 (with --engine dask).")
 @click.option("--min-count", type=click.IntRange(min=1), show_default="5",
               help="Drop tokens seen less often.")
 @text_options
 @click.option("--seed", type=click.IntRange(min=0), show_default="0",
               help="Seed of the subsampling draws.")
+@memory_limit_option
 @quiet_option
-def pairs(corpus: Path, output: str, min_count: int | None, window: int | None,
-          sample: float | None, seed: int | None, quiet: bool) -> None:
-    """Count a text corpus's co-occurrences into a pair file that embed train reads.
+def pairs(inputs: str, output: str, pair_input: bool, engine: str, scheduler: str | None,
+          min_count: int | None, window: int | None, sample: float | None, seed: int | None,
+          memory_limit: int | None, quiet: bool) -> None:
+    """Count a text corpus's co-occurrences (or aggregate pair data) into pair data that embed
+    train reads, on this machine or on an existing Dask cluster.
 
     \b
     Examples:
@@ -135,10 +146,16 @@ def pairs(corpus: Path, output: str, min_count: int | None, window: int | None,
       embed pairs corpus.txt -o pairs.csv --window 10 --min-count 2 --sample 0
       embed pairs corpus.txt.gz -o counts.parquet
       embed pairs corpus.txt.gz -o counts/
+      embed pairs clicks.csv.gz --pair-input -o counts/ --memory-limit 256MB
+      embed pairs 'logs/*.csv.gz' --pair-input --engine dask --scheduler tcp://HOST:8786 -o counts/
+      embed pairs corpus.txt.gz --engine dask --scheduler tcp://HOST:8786 -o counts/
     """
-    from embedstore.sources import text_to_pair_file
+    from embedstore.sources import make_pair_data
 
     with progress_bar(quiet) as progress:
-        cooc = text_to_pair_file(corpus, output, min_count=min_count, window=window,
-                                 sample=sample, seed=seed, progress=progress)
-    click.echo(f"wrote {cooc.n_pairs} pairs of {cooc.n_items} items to {output}")
+        written = make_pair_data(inputs, output, pair_input=pair_input, engine=engine,
+                                 scheduler=scheduler, memory_limit=memory_limit,
+                                 min_count=min_count, window=window, sample=sample, seed=seed,
+                                 progress=progress)
+    items = "" if written.n_items is None else f" of {written.n_items} items"
+    click.echo(f"wrote {written.n_pairs} pairs{items} to {written.output}")

@@ -92,11 +92,13 @@ def test_defaults_shown_in_help_are_the_librarys(name: str) -> None:
 
 
 def test_the_cli_offers_the_librarys_training_methods() -> None:
-    from embedstore_cli.options import TRAINING_METHODS
+    from embedstore_cli.options import ENGINES, TRAINING_METHODS
 
+    from embedstore.sources import ENGINES as LIBRARY_ENGINES
     from embedstore.training import METHODS
 
     assert TRAINING_METHODS == METHODS
+    assert ENGINES == LIBRARY_ENGINES
 
 
 def test_ci_runs_the_readme_quickstart() -> None:
