@@ -54,6 +54,7 @@ import sys, tempfile, duckdb
 from embedstore.spill import parse_memory_limit
 with tempfile.TemporaryDirectory() as scratch:
     con = duckdb.connect(scratch + "/db.duckdb")
+    con.execute("SET enable_progress_bar = false")
     con.execute(f"SET memory_limit = '{parse_memory_limit(sys.argv[2])}B'")
     con.execute(f"SET temp_directory = '{scratch}/spill'")
     con.execute(f"COPY (SELECT least(a, b) AS a, greatest(a, b) AS b, sum(w) AS w FROM "
@@ -105,14 +106,25 @@ if __name__ == "__main__":
 """
 
 
-def named(path: Path) -> tuple[dict[str, float], dict[frozenset[str], float]]:
+def compare(local: Path, cluster: Path) -> dict[str, object]:
+    """Items, distinct pairs and weights of the two counts, by name (row order differs)."""
     from embedstore.sources import read_pair_data
 
-    cooc = read_pair_data(path)
-    items = cooc.items
-    return (dict(zip(items, cooc.item_counts.tolist(), strict=True)),
-            {frozenset((items[a], items[b])): w for a, b, w in
-             zip(cooc.left.tolist(), cooc.right.tolist(), cooc.weight.tolist(), strict=True)})
+    def named(path: Path) -> tuple[dict[str, float], dict[frozenset[str], float]]:
+        cooc = read_pair_data(path)
+        items = cooc.items
+        return (dict(zip(items, cooc.item_counts.tolist(), strict=True)),
+                {frozenset((items[a], items[b])): w for a, b, w in
+                 zip(cooc.left.tolist(), cooc.right.tolist(), cooc.weight.tolist(),
+                     strict=True)})
+
+    (counts, pairs), (other_counts, other_pairs) = named(local), named(cluster)
+    same_pairs = pairs.keys() == other_pairs.keys()
+    relative = np.array([abs(w - other_pairs[k]) / w for k, w in pairs.items()]) \
+        if same_pairs else np.array([np.inf])
+    return {"same_items": counts.keys() == other_counts.keys(), "same_pairs": same_pairs,
+            "pairs": len(pairs), "identical_weights": int((relative == 0).sum()),
+            "max_relative_weight_difference": float(relative.max())}
 
 
 def cluster_counting(corpus: Path, workdir: Path) -> dict[str, dict[str, object]]:
@@ -136,7 +148,7 @@ def cluster_counting(corpus: Path, workdir: Path) -> dict[str, dict[str, object]
     results["embed pairs --engine dask (LocalCluster, 2 workers)"] = {
         "wall_s": round(float(out.split()[-1]), 1),
         "largest_process_rss_mb": round(rss / 2**20),
-        "same_counts": named(local) == named(shards)}
+        **compare(local, shards)}
     return results
 
 

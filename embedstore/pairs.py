@@ -305,11 +305,15 @@ def read_pairs(
 
 def reduce_rows(path: Path, rows: Rows, min_count: float) -> Cooccurrence:
     """Drop the items below ``min_count`` and order the rest by count (ties: first seen)."""
-    low = (rows.keys >> 32).astype(np.int64)
-    high = (rows.keys & 0xFFFFFFFF).astype(np.int64)
+    # Few copies of the pair arrays at once (they are the biggest thing in memory): zero
+    # weights for the negative pairs add nothing, so the sums are those of the positive pairs.
+    n_items = len(rows.items)
     positive = rows.weights > 0
-    counts = np.bincount(low[positive], weights=rows.weights[positive], minlength=len(rows.items))
-    counts += np.bincount(high[positive], weights=rows.weights[positive], minlength=len(rows.items))
+    positive_weight = np.where(positive, rows.weights, 0.0)
+    low, high = rows.keys >> 32, rows.keys & 0xFFFFFFFF
+    counts = np.bincount(low, weights=positive_weight, minlength=n_items)
+    counts += np.bincount(high, weights=positive_weight, minlength=n_items)
+    del positive_weight
     if not np.isfinite(counts.sum()):
         item = rows.items[int(np.argmax(counts))]
         raise InputError(f"{path}: the weights add up to more than {np.finfo(np.float64).max:.3g} "
@@ -325,9 +329,14 @@ def reduce_rows(path: Path, rows: Rows, min_count: float) -> Cooccurrence:
     order = order[keep[order]]
     new_id = np.full(len(rows.items), -1, dtype=np.int64)
     new_id[order] = np.arange(len(order))
-    left, right = new_id[low], new_id[high]
+    left = new_id[low]
+    del low
+    right = new_id[high]
+    del high
     valid = (left >= 0) & (right >= 0)
-    left, right = np.minimum(left, right), np.maximum(left, right)
+    smaller = np.minimum(left, right)
+    np.maximum(left, right, out=right)
+    left = smaller
     pos, neg = valid & positive, valid & ~positive
     return Cooccurrence(
         items=[rows.items[i] for i in order],

@@ -132,6 +132,9 @@ def make_pair_data(inputs: str, output: str, *, pair_input: bool = False,
     if pair_input and any(value is not None for value in given.values()):
         unused = ", ".join(name for name, value in given.items() if value is not None)
         raise InputError(f"{unused}: text counting settings; leave them out with --pair-input")
+    if memory_limit is not None and (engine == "dask" or not pair_input):
+        raise InputError("--memory-limit bounds the aggregation of pair data here (with "
+                         "--pair-input, without --engine dask); leave it out")
     if engine == "dask":
         if not is_directory_target(output):
             raise InputError(f"{output}: --engine dask writes Parquet shards to a directory; "

@@ -43,6 +43,8 @@ UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 WHITESPACE = "".join(c for c in map(chr, range(0x3000 + 1)) if c.isspace())
 """What Python's ``str.strip`` removes, for DuckDB's ``trim`` (the reader trims items)."""
+FETCH_ROWS = 1 << 20
+"""The distinct pairs come back from DuckDB in batches of this many rows."""
 STEPS = 4
 """Steps reported as ``progress("aggregating", step, STEPS, None)``."""
 
@@ -228,20 +230,27 @@ def _aggregate(connection: Any, path: Path, parquet: list[Path] | None, layout: 
     run(f"CREATE TABLE raw AS {_rows_sql(path, parquet, layout)}")
     step(1)
     bad = run("SELECT count(*) FROM raw WHERE odd OR a IS NULL OR b IS NULL OR a = '' "
-              "OR b = '' OR w IS NULL OR NOT isfinite(w) OR w < 0").fetchone()
+              "OR b = '' OR w IS NULL OR NOT isfinite(w) OR w < 0").fetchall()[0]
     if bad is None or bad[0]:
         return None
     run("CREATE TABLE ids AS SELECT item, (row_number() OVER (ORDER BY first) - 1)::BIGINT "
         "AS id FROM (SELECT item, min(pos) AS first FROM (SELECT a AS item, 2 * rn AS pos "
         "FROM raw UNION ALL SELECT b, 2 * rn + 1 FROM raw) GROUP BY item)")
     step(2)
-    pairs = run("SELECT least(x.id, y.id) AS lo, greatest(x.id, y.id) AS hi, sum(w) AS w "
-                "FROM raw JOIN ids x ON raw.a = x.item JOIN ids y ON raw.b = y.item "
-                "GROUP BY ALL ORDER BY lo, hi").fetchnumpy()
+    run("CREATE TABLE pairs AS SELECT least(x.id, y.id) AS lo, greatest(x.id, y.id) AS hi, "
+        "sum(w) AS w FROM raw JOIN ids x ON raw.a = x.item JOIN ids y ON raw.b = y.item "
+        "GROUP BY ALL")
+    run("DROP TABLE raw")
     step(3)
+    n_pairs = int(run("SELECT count(*) FROM pairs").fetchall()[0][0])
+    keys, weights = np.empty(n_pairs, np.int64), np.empty(n_pairs, np.float64)
+    done = 0
+    result = connection.sql("SELECT (lo << 32) | hi AS key, w FROM pairs ORDER BY lo, hi")
+    for batch in result.to_arrow_reader(FETCH_ROWS):  # never the whole result at once
+        size = batch.num_rows
+        keys[done:done + size] = batch.column(0).to_numpy()
+        weights[done:done + size] = batch.column(1).to_numpy()
+        done += size
     items = [row[0] for row in run("SELECT item FROM ids ORDER BY id").fetchall()]
     step(STEPS)
-    low = np.asarray(pairs["lo"], dtype=np.int64)
-    high = np.asarray(pairs["hi"], dtype=np.int64)
-    return Rows(items=items, keys=(low << 32) | high,
-                weights=np.asarray(pairs["w"], dtype=np.float64))
+    return Rows(items=items, keys=keys[:done], weights=weights[:done])

@@ -169,6 +169,9 @@ def train_file(
     check_writable(store)
     if method not in METHODS:
         raise TrainingError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if text and memory_limit is not None:
+        raise TrainingError("--memory-limit bounds the aggregation of pair data; a text corpus "
+                            "(--text) is not yet counted under a limit, so leave it out")
     reading = reading or choose_reading(text)
     progress = None if quiet else progress
     path = Path(path)

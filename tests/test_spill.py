@@ -183,3 +183,29 @@ def test_train_with_a_memory_limit_publishes_the_same_vectors(
             vectors.append(opened.row_vectors(list(range(len(opened)))))
     assert len(aggregated) == 1 and aggregated[0] is not None  # only the second run spilled
     assert np.array_equal(vectors[0], vectors[1])
+
+
+@pytest.mark.parametrize("command", [["train", "--text"], ["pairs", "-o", "out.csv"]])
+def test_a_memory_limit_where_it_has_no_effect_is_refused(tmp_path: Path,
+                                                          command: list[str]) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("a b c\n" * 10)
+    result = CliRunner().invoke(cli, ["--store", str(tmp_path / "s"), command[0], str(corpus),
+                                      *command[1:], "--memory-limit", "256MB"])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: --memory-limit bounds the aggregation of pair data")
+
+
+def test_embed_pairs_aggregates_pair_data_out_of_core(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path / "pairs.csv", rows(2000, seed=4))
+    monkeypatch.setattr("embedstore.spill.SPILL_SHARE", 1e-6)
+    result = CliRunner().invoke(cli, ["pairs", str(path), "--pair-input", "-o",
+                                      str(tmp_path / "out.csv"), "--memory-limit", "64MB"])
+    assert result.exit_code == 0, result.output
+    expected = read_pairs(path, min_count=0)
+    assert result.output == (f"wrote {expected.n_pairs + expected.n_negative_pairs} pairs of "
+                             f"{expected.n_items} items to {tmp_path / 'out.csv'}\n")
+    again = read_pairs(tmp_path / "out.csv", min_count=0)
+    assert (again.item_counts.tolist(), again.n_pairs, again.n_negative_pairs) == \
+        (expected.item_counts.tolist(), expected.n_pairs, expected.n_negative_pairs)
