@@ -30,7 +30,35 @@ class VersionRef(click.ParamType):
 
 
 VERSION = VersionRef()
+
+
+class MemoryLimit(click.ParamType):
+    """A size such as 256MB, 4GB or 2GiB, read by the library's parser, as bytes."""
+
+    name = "SIZE"
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> int:
+        from embedstore.errors import InputError
+        from embedstore.spill import parse_memory_limit
+
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_memory_limit(str(value))
+        except InputError as error:
+            self.fail(str(error), param, ctx)
+
+
+def memory_limit_option(f: F) -> F:
+    """--memory-limit: what aggregating pair data may use before it spills to disk."""
+    return click.option(
+        "--memory-limit", type=MemoryLimit(), show_default="25% of the machine's memory",
+        help="Pair data bigger than half this is aggregated out of core by DuckDB, spilling "
+             "to a temporary directory (same counts).")(f)
 TRAINING_METHODS = ("auto", "propagate", "sgns", "svd")
+ENGINES = ("local", "dask")
+"""``embed pairs --engine`` choices: ``embedstore.sources.ENGINES`` (a test keeps them equal)."""
 """``embed train --method`` choices: the library's ``embedstore.training.METHODS``, spelled out
 here so that starting the CLI does not import the training code (a test keeps them equal)."""
 

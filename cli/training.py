@@ -11,7 +11,15 @@ from pathlib import Path
 import click
 
 from .context import StoreHandle, pass_store
-from .options import TRAINING_METHODS, VERSION, json_option, quiet_option, text_options
+from .options import (
+    ENGINES,
+    TRAINING_METHODS,
+    VERSION,
+    json_option,
+    memory_limit_option,
+    quiet_option,
+    text_options,
+)
 from .render import emit_version, progress_bar
 
 
@@ -60,6 +68,7 @@ from .render import emit_version, progress_bar
               help="Random seed; the same file, settings and seed give the same vectors.")
 @click.option("--header/--no-header", default=None,
               help="Pair files: whether the first row is a header (default: detected).")
+@memory_limit_option
 @click.option("--from", "parent", type=VERSION,
               help="Warm start from this version (number or alias): SGNS continues from its "
                    "vectors, other methods are rotated onto them.")
@@ -69,16 +78,22 @@ from .render import emit_version, progress_bar
 def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
           name: str | None, min_count: float | None, header: bool | None, window: int | None,
           sample: float | None, seed: int | None, context_vectors: bool | None,
-          parent: int | str | None, quiet: bool, as_json: bool, **settings: object) -> None:
+          parent: int | str | None, memory_limit: int | None, quiet: bool, as_json: bool,
+          **settings: object) -> None:
     """Train a new version of a model from a pair file, or with --text from a text corpus.
 
     FILE holds rows item_a,item_b[,weight] (CSV or TSV, optional header, optionally
-    gzipped). A missing weight means 1, repeated rows add up, weight 0 marks a negative pair.
-    With --text, FILE holds one sentence or paragraph per line (optionally gzipped).
+    gzipped), or is Parquet with those columns (a file, or a directory of shards as embed
+    pairs -o DIRECTORY/ writes). A missing weight means 1, repeated rows add up, weight 0
+    marks a negative pair. With --text, FILE holds one sentence or paragraph per line
+    (optionally gzipped).
 
     \b
     Examples:
       embed train data/animals.csv
+      embed train counts.parquet
+      embed train counts/
+      embed train clicks.csv.gz --memory-limit 256MB
       embed train data/royalty.csv --model royalty --name first --seed 7
       embed train clicks.tsv.gz --dim 64 --epochs 10 --min-count 5 --quiet
       embed train new-week.csv --from prod --name retrained
@@ -96,32 +111,51 @@ def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
     with progress_bar(quiet) as progress:
         record = train_file(file, text=text, store=handle.location, model=model, name=name,
                             method=method, given=given, reading=reading, progress=progress,
-                            parent=parent)
+                            parent=parent, memory_limit=memory_limit)
     emit_version(record, as_json)
 
 
 @click.command()
-@click.argument("corpus", type=click.Path(path_type=Path, dir_okay=True))
-@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
-              help="Pair file to write (item_a,item_b,weight with a header).")
+@click.argument("inputs", metavar="INPUT")
+@click.option("-o", "--output", type=click.Path(), required=True,
+              help="Pair file to write: CSV (item_a,item_b,weight with a header), or Parquet "
+                   "for a .parquet name (one file) or a directory (shards; end it with /).")
+@click.option("--pair-input", is_flag=True,
+              help="INPUT is pair data (CSV/TSV or Parquet) to aggregate, not a text corpus.")
+@click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True,
+              help="local: this machine; dask: the Dask cluster at --scheduler (INPUT may be a "
+                   "glob the workers can read; -o a directory they can write).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Address of the Dask scheduler, e.g. tcp://HOST:8786 (with --engine dask).")
 @click.option("--min-count", type=click.IntRange(min=1), show_default="5",
               help="Drop tokens seen less often.")
 @text_options
 @click.option("--seed", type=click.IntRange(min=0), show_default="0",
               help="Seed of the subsampling draws.")
+@memory_limit_option
 @quiet_option
-def pairs(corpus: Path, output: Path, min_count: int | None, window: int | None,
-          sample: float | None, seed: int | None, quiet: bool) -> None:
-    """Count a text corpus's co-occurrences into a pair file that embed train reads.
+def pairs(inputs: str, output: str, pair_input: bool, engine: str, scheduler: str | None,
+          min_count: int | None, window: int | None, sample: float | None, seed: int | None,
+          memory_limit: int | None, quiet: bool) -> None:
+    """Count a text corpus's co-occurrences (or aggregate pair data) into pair data that embed
+    train reads, on this machine or on an existing Dask cluster.
 
     \b
     Examples:
       embed pairs corpus.txt.gz -o pairs.csv
       embed pairs corpus.txt -o pairs.csv --window 10 --min-count 2 --sample 0
+      embed pairs corpus.txt.gz -o counts.parquet
+      embed pairs corpus.txt.gz -o counts/
+      embed pairs clicks.csv.gz --pair-input -o counts/ --memory-limit 256MB
+      embed pairs 'logs/*.csv.gz' --pair-input --engine dask --scheduler tcp://HOST:8786 -o counts/
+      embed pairs corpus.txt.gz --engine dask --scheduler tcp://HOST:8786 -o counts/
     """
-    from embedstore.sources import text_to_pair_file
+    from embedstore.sources import make_pair_data
 
     with progress_bar(quiet) as progress:
-        cooc = text_to_pair_file(corpus, output, min_count=min_count, window=window,
-                                 sample=sample, seed=seed, progress=progress)
-    click.echo(f"wrote {cooc.n_pairs} pairs of {cooc.n_items} items to {output}")
+        written = make_pair_data(inputs, output, pair_input=pair_input, engine=engine,
+                                 scheduler=scheduler, memory_limit=memory_limit,
+                                 min_count=min_count, window=window, sample=sample, seed=seed,
+                                 progress=progress)
+    items = "" if written.n_items is None else f" of {written.n_items} items"
+    click.echo(f"wrote {written.n_pairs} pairs{items} to {written.output}")

@@ -89,6 +89,11 @@ def build_vocabulary(path: str | Path, min_count: int = 5,
     counter: Counter[bytes] = Counter()
     for _, lines in _blocks(path, "vocabulary", progress):
         counter.update(b"".join(lines).split())
+    return vocabulary_from_counts(counter, min_count, str(path))
+
+
+def vocabulary_from_counts(counter: Counter[bytes], min_count: int, source: str) -> Vocabulary:
+    """The :class:`Vocabulary` of token counts in first-seen order (``counter``'s order)."""
     total = sum(counter.values())
     spellings: dict[str, list[bytes]] = {}  # NFC text -> its byte spellings, first seen first
     merged: dict[str, int] = {}
@@ -97,12 +102,12 @@ def build_vocabulary(path: str | Path, min_count: int = 5,
         spellings.setdefault(text, []).append(token)
         merged[text] = merged.get(text, 0) + count
     if total == 0:
-        raise InputError(f"{path}, line 1: the corpus has no tokens; give a text file with "
+        raise InputError(f"{source}, line 1: the corpus has no tokens; give a text file with "
                          "one sentence or paragraph per line")
     kept = sorted(((text, count) for text, count in merged.items() if count >= min_count),
                   key=lambda pair: -pair[1])  # stable: ties keep first-seen order
     if len(kept) < 2:
-        raise InputError(f"{path}: fewer than two tokens occur at least {min_count} times; "
+        raise InputError(f"{source}: fewer than two tokens occur at least {min_count} times; "
                          "lower --min-count or give a larger corpus")
     ids = {token: index for index, (text, _) in enumerate(kept) for token in spellings[text]}
     return Vocabulary(
@@ -116,7 +121,7 @@ def build_vocabulary(path: str | Path, min_count: int = 5,
 LINE_END = b"\xff"
 """Stands for a line break while a block is split into tokens: the byte 0xFF never occurs in
 UTF-8, and blocks are checked to be UTF-8, so no token can be it."""
-_LINE_END_ID = -2
+LINE_END_ID = -2
 
 
 def encode(path: str | Path, vocabulary: Vocabulary,
@@ -127,12 +132,17 @@ def encode(path: str | Path, vocabulary: Vocabulary,
     of markers gives each token its line.
     """
     ids_of = dict(vocabulary.ids)
-    ids_of[LINE_END] = _LINE_END_ID
-    lookup = ids_of.get
+    ids_of[LINE_END] = LINE_END_ID
     for _, lines in _blocks(Path(path), "counting", progress):
-        tokens = b"".join(lines).replace(b"\n", b" " + LINE_END + b" ").split()
-        ids = np.fromiter(map(lookup, tokens, itertools.repeat(-1)), dtype=np.int64,
-                          count=len(tokens))
-        is_end = ids == _LINE_END_ID
-        line = np.cumsum(is_end)
-        yield Block(ids=ids[~is_end], line=line[~is_end])
+        yield encode_lines(lines, ids_of)
+
+
+def encode_lines(lines: list[bytes], ids_of: dict[bytes, int]) -> Block:
+    """A block of lines (each ending in a line break, the last one may not) as token ids;
+    ``ids_of`` maps every spelling, and :data:`LINE_END`, to its id."""
+    tokens = b"".join(lines).replace(b"\n", b" " + LINE_END + b" ").split()
+    ids = np.fromiter(map(ids_of.get, tokens, itertools.repeat(-1)), dtype=np.int64,
+                      count=len(tokens))
+    is_end = ids == LINE_END_ID
+    line = np.cumsum(is_end)
+    return Block(ids=ids[~is_end], line=line[~is_end])

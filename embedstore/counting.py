@@ -137,8 +137,9 @@ def count_blocks(
 
 
 def write_pair_file(cooc: Cooccurrence, path: str | Path) -> None:
-    """Write ``cooc`` as a pair file (``item_a,item_b,weight`` with a header) that
-    :func:`embedstore.pairs.read_pairs` reads back to the same pairs."""
+    """Write ``cooc`` as a pair file (``item_a,item_b,weight`` with a header; explicit
+    negative pairs last, with weight 0) that :func:`embedstore.pairs.read_pairs` reads back
+    to the same pairs."""
     with Path(path).open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["item_a", "item_b", "weight"])
@@ -146,3 +147,6 @@ def write_pair_file(cooc: Cooccurrence, path: str | Path) -> None:
         for left, right, weight in zip(cooc.left.tolist(), cooc.right.tolist(),
                                        cooc.weight.tolist(), strict=True):
             writer.writerow([items[left], items[right], repr(weight)])
+        for left, right in zip(cooc.negative_left.tolist(), cooc.negative_right.tolist(),
+                               strict=True):
+            writer.writerow([items[left], items[right], "0"])

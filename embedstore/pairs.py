@@ -41,8 +41,9 @@ _CHUNK_ROWS = 1 << 20
 
 
 @dataclass(frozen=True)
-class _Rows:
-    """The reduced content of a pair file: item ids in first-seen order and pair sums."""
+class Rows:
+    """The reduced content of a pair file: item ids in first-seen order and pair sums
+    (keys sorted ascending), what every pair reader hands to :func:`reduce_rows`."""
 
     items: list[str]
     keys: np.ndarray  # int64: (low id << 32) | high id
@@ -75,7 +76,7 @@ def _looks_numeric(text: str) -> bool:
     return True
 
 
-class _PairAccumulator:
+class PairAccumulator:
     """Turns rows into ids and keeps the distinct pairs reduced, chunk by chunk."""
 
     def __init__(self) -> None:
@@ -101,12 +102,22 @@ class _PairAccumulator:
     def flush(self) -> None:
         if not self._low:
             return
-        keys = (np.array(self._low, dtype=np.int64) << 32) | np.array(self._high, dtype=np.int64)
+        self.add_ids(np.array(self._low, dtype=np.int64), np.array(self._high, dtype=np.int64),
+                     np.array(self._weight, dtype=np.float64))
+        self._low, self._high, self._weight = [], [], []
+
+    def add_ids(self, a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> None:
+        """Add rows already turned into ids (``int64``), in file order: the weights of a pair
+        are summed left to right in that order, as row by row."""
+        keys = (np.minimum(a, b) << 32) | np.maximum(a, b)
         keys = np.concatenate([self.keys, keys])
-        weights = np.concatenate([self.weights, np.array(self._weight, dtype=np.float64)])
+        weights = np.concatenate([self.weights, weights])
         self.keys, inverse = np.unique(keys, return_inverse=True)
         self.weights = np.bincount(inverse, weights=weights, minlength=len(self.keys))
-        self._low, self._high, self._weight = [], [], []
+
+    def rows(self) -> Rows:
+        self.flush()
+        return Rows(items=list(self.ids), keys=self.keys, weights=self.weights)
 
 
 def _csv_problem(path: Path, error: csv.Error, row_line: int, line: int) -> str:
@@ -147,8 +158,35 @@ def _delimiter(first_row: str) -> str:
     return "\t" if "\t" in re.sub(r'"[^"]*"', "", first_row) else ","
 
 
-def _read_rows(path: Path, header: bool | None, progress: Progress | None) -> _Rows:
-    accumulator = _PairAccumulator()
+@dataclass(frozen=True)
+class Layout:
+    """How a CSV/TSV pair file begins: its delimiter, and how many lines come before the
+    first data row (blank lines, and the header's lines when there is a header)."""
+
+    delimiter: str
+    lines_before_data: int
+
+
+def sniff(path: Path, header: bool | None) -> Layout:
+    """The :class:`Layout` of a pair file, decided as :func:`read_pairs` decides it."""
+    with open_binary(path) as stream:
+        lines = decoded_lines(path, stream)
+        first = next(lines, None)
+        skipped = 0
+        while first is not None and not first.strip():
+            skipped += 1
+            first = next(lines, None)
+        if first is None:
+            raise InputError(f"{path}, line 1: empty file; a pair file has rows item_a,item_b")
+        opening = _first_row_lines(first, lines)
+    delimiter = _delimiter("".join(opening))
+    row = next(csv.reader(opening, delimiter=delimiter), [])
+    is_header = header if header is not None else _is_header(row)
+    return Layout(delimiter, skipped + (len(opening) if is_header else 0))
+
+
+def _read_rows(path: Path, header: bool | None, progress: Progress | None) -> Rows:
+    accumulator = PairAccumulator()
     total = path.stat().st_size if path.is_file() else 0
     with open_binary(path) as stream:
         lines = decoded_lines(path, stream)
@@ -199,14 +237,13 @@ def _read_rows(path: Path, header: bool | None, progress: Progress | None) -> _R
         except csv.Error as exc:
             raise InputError(_csv_problem(path, exc, line_number + 1,
                                           reader.line_num + skipped)) from None
-    accumulator.flush()
     if progress is not None:
         progress("reading", total, total, None)
-    if len(accumulator.keys) == 0:
+    rows = accumulator.rows()
+    if len(rows.keys) == 0:
         raise InputError(f"{path}, line {line_number + 1}: no pairs found; a pair file has rows "
                          "item_a,item_b[,weight]")
-    items = list(accumulator.ids)
-    return _Rows(items=items, keys=accumulator.keys, weights=accumulator.weights)
+    return rows
 
 
 def _position(stream: IO[bytes]) -> int:
@@ -263,12 +300,20 @@ def read_pairs(
     (['cat', 'dog', 'car'], [3.0], 1)
     """
     path = Path(path)
-    rows = _read_rows(path, header, progress)
-    low = (rows.keys >> 32).astype(np.int64)
-    high = (rows.keys & 0xFFFFFFFF).astype(np.int64)
+    return reduce_rows(path, _read_rows(path, header, progress), min_count)
+
+
+def reduce_rows(path: Path, rows: Rows, min_count: float) -> Cooccurrence:
+    """Drop the items below ``min_count`` and order the rest by count (ties: first seen)."""
+    # Few copies of the pair arrays at once (they are the biggest thing in memory): zero
+    # weights for the negative pairs add nothing, so the sums are those of the positive pairs.
+    n_items = len(rows.items)
     positive = rows.weights > 0
-    counts = np.bincount(low[positive], weights=rows.weights[positive], minlength=len(rows.items))
-    counts += np.bincount(high[positive], weights=rows.weights[positive], minlength=len(rows.items))
+    positive_weight = np.where(positive, rows.weights, 0.0)
+    low, high = rows.keys >> 32, rows.keys & 0xFFFFFFFF
+    counts = np.bincount(low, weights=positive_weight, minlength=n_items)
+    counts += np.bincount(high, weights=positive_weight, minlength=n_items)
+    del positive_weight
     if not np.isfinite(counts.sum()):
         item = rows.items[int(np.argmax(counts))]
         raise InputError(f"{path}: the weights add up to more than {np.finfo(np.float64).max:.3g} "
@@ -284,9 +329,14 @@ def read_pairs(
     order = order[keep[order]]
     new_id = np.full(len(rows.items), -1, dtype=np.int64)
     new_id[order] = np.arange(len(order))
-    left, right = new_id[low], new_id[high]
+    left = new_id[low]
+    del low
+    right = new_id[high]
+    del high
     valid = (left >= 0) & (right >= 0)
-    left, right = np.minimum(left, right), np.maximum(left, right)
+    smaller = np.minimum(left, right)
+    np.maximum(left, right, out=right)
+    left = smaller
     pos, neg = valid & positive, valid & ~positive
     return Cooccurrence(
         items=[rows.items[i] for i in order],

@@ -8,7 +8,9 @@ Progress = Callable[[str, int, int, "float | None"], None]
 """Called as ``progress(stage, done, total, loss)``.
 
 Stages and their units: ``reading`` (bytes of a pair file), ``vocabulary`` and ``counting``
-(bytes of a text corpus, first and second pass), ``training`` (per-mille of an SGNS run, with
-its running loss), ``svd`` (power iterations done), ``propagating`` (steps done). ``loss``
-is None except for ``training``.
+(bytes of a text corpus, first and second pass), ``aggregating`` (steps of the out-of-core
+aggregation of :mod:`embedstore.spill`), ``cluster`` (steps of counting on a Dask cluster,
+:mod:`embedstore.distributed`), ``training`` (per-mille of an SGNS run, with its
+running loss), ``svd`` (power iterations done), ``propagating`` (steps done). ``loss`` is None
+except for ``training``.
 """

@@ -8,14 +8,24 @@ counted by :mod:`embedstore.counting`, which never sees the file. Either way the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from .cooccurrence import Cooccurrence
 from .corpus import build_vocabulary, encode
 from .counting import count_blocks, write_pair_file
-from .pairs import read_pairs
+from .errors import InputError
+from .pairs import read_pairs, reduce_rows
+from .parquet import (
+    is_directory_target,
+    is_parquet,
+    is_parquet_target,
+    read_parquet_pairs,
+    write_parquet_pairs,
+)
 from .progress import Progress
 from .schema import PairFileOptions, TextOptions
+from .spill import aggregate_rows, default_memory_limit, needs_spill
 
 
 def count_text(
@@ -59,22 +69,106 @@ def choose_reading(text: bool, *, min_count: float | None = None, header: bool |
 
 
 def read_source(path: Path, reading: PairFileOptions | TextOptions,
-                progress: Progress | None = None) -> Cooccurrence:
-    """The counts of a pair file (:class:`PairFileOptions`) or a corpus (:class:`TextOptions`)."""
+                progress: Progress | None = None,
+                memory_limit: int | None = None) -> Cooccurrence:
+    """The counts of a pair file (:class:`PairFileOptions`) or a corpus (:class:`TextOptions`).
+
+    Pair data bigger than ``memory_limit`` allows (None: :func:`default_memory_limit`; see
+    :func:`embedstore.spill.needs_spill`) is aggregated out of core by DuckDB, to the same
+    counts."""
     if isinstance(reading, TextOptions):
         return count_text(path, window=reading.window, min_count=reading.min_count,
                           sample=reading.sample, seed=reading.seed, progress=progress)
-    return read_pairs(path, min_count=reading.min_count, header=reading.header,
-                      progress=progress)
+    return read_pair_data(path, min_count=reading.min_count, header=reading.header,
+                          memory_limit=memory_limit, progress=progress)
+
+
+def read_pair_data(path: str | Path, *, min_count: float = 1, header: bool | None = None,
+                   memory_limit: int | None = None, spill: bool | None = None,
+                   progress: Progress | None = None) -> Cooccurrence:
+    """A pair file (CSV/TSV) or Parquet pair data as counts; out of core (DuckDB, within
+    ``memory_limit`` bytes) when ``spill`` says so, or (None) when the data is big."""
+    path = Path(path)
+    limit = memory_limit or default_memory_limit()
+    if path.exists() and (spill if spill is not None else needs_spill(path, limit)):
+        rows = aggregate_rows(path, memory_limit=limit, header=header, progress=progress)
+        if rows is not None:
+            if len(rows.keys) == 0:
+                raise InputError(f"{path}: no pairs found; pair data has rows "
+                                 "item_a,item_b[,weight]")
+            return reduce_rows(path, rows, min_count)
+    if is_parquet(path):
+        return read_parquet_pairs(path, min_count=min_count, progress=progress)
+    return read_pairs(path, min_count=min_count, header=header, progress=progress)
+
+
+ENGINES = ("local", "dask")
+"""``embed pairs --engine`` choices: this machine, or an existing Dask cluster."""
+
+
+@dataclass(frozen=True)
+class PairOutput:
+    """What :func:`make_pair_data` wrote: distinct pairs, and items when known here."""
+
+    n_pairs: int
+    n_items: int | None
+    output: str
+
+
+def make_pair_data(inputs: str, output: str, *, pair_input: bool = False,
+                   engine: str = "local", scheduler: str | None = None,
+                   memory_limit: int | None = None, min_count: int | None = None,
+                   window: int | None = None, sample: float | None = None,
+                   seed: int | None = None, progress: Progress | None = None) -> PairOutput:
+    """Count a corpus, or (``pair_input``) aggregate pair data, into pair data at ``output``
+    (CSV, a ``.parquet`` file or a directory of shards), here or (``engine="dask"``) on the
+    Dask cluster at ``scheduler``, which writes shards to the directory ``output``."""
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if (engine == "dask") != (scheduler is not None):
+        raise InputError("--engine dask needs --scheduler tcp://HOST:8786, and --scheduler "
+                         "needs --engine dask")
+    given = {"--min-count": min_count, "--window": window, "--sample": sample, "--seed": seed}
+    if pair_input and any(value is not None for value in given.values()):
+        unused = ", ".join(name for name, value in given.items() if value is not None)
+        raise InputError(f"{unused}: text counting settings; leave them out with --pair-input")
+    if memory_limit is not None and (engine == "dask" or not pair_input):
+        raise InputError("--memory-limit bounds the aggregation of pair data here (with "
+                         "--pair-input, without --engine dask); leave it out")
+    if engine == "dask":
+        if not is_directory_target(output):
+            raise InputError(f"{output}: --engine dask writes Parquet shards to a directory; "
+                             "end the name with / (counts/)")
+        from .distributed import count_on_dask
+
+        reading = text_reading(min_count=min_count, window=window, sample=sample, seed=seed)
+        counted = count_on_dask(inputs, output, scheduler=str(scheduler), text=not pair_input,
+                                min_count=reading.min_count, window=reading.window,
+                                sample=reading.sample, seed=reading.seed, progress=progress)
+        return PairOutput(counted.n_pairs, None, output)
+    if pair_input:
+        cooc = read_pair_data(inputs, min_count=0, memory_limit=memory_limit, progress=progress)
+        if is_parquet_target(output):
+            write_parquet_pairs(cooc, output)
+        else:
+            write_pair_file(cooc, output)
+    else:
+        cooc = text_to_pair_file(inputs, output, min_count=min_count, window=window,
+                                 sample=sample, seed=seed, progress=progress)
+    return PairOutput(cooc.n_pairs + cooc.n_negative_pairs, cooc.n_items, output)
 
 
 def text_to_pair_file(corpus: str | Path, output: str | Path, *, min_count: int | None = None,
                       window: int | None = None, sample: float | None = None,
                       seed: int | None = None, progress: Progress | None = None) -> Cooccurrence:
     """Count a corpus (:func:`count_text`; None: the :class:`TextOptions` default) and write
-    its pairs to ``output`` as a pair file that training reads back to the same counts."""
+    its pairs to ``output`` as a pair file that training reads back to the same counts: CSV,
+    or Parquet for a ``.parquet`` name (one file) or a directory (shards)."""
     reading = text_reading(min_count=min_count, window=window, sample=sample, seed=seed)
     cooc = count_text(corpus, window=reading.window, min_count=reading.min_count,
                       sample=reading.sample, seed=reading.seed, progress=progress)
-    write_pair_file(cooc, output)
+    if is_parquet_target(output):
+        write_parquet_pairs(cooc, output)
+    else:
+        write_pair_file(cooc, output)
     return cooc

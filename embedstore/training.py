@@ -126,6 +126,7 @@ def train_file(
     progress: Progress | None = None,
     quiet: bool = False,
     parent: int | str | None = None,
+    memory_limit: int | None = None,
 ) -> VersionRecord:
     """Train a new version of ``model`` from a pair file or a text corpus, publish it in ``store``.
 
@@ -154,6 +155,10 @@ def train_file(
         Warm start from this version (number or alias) of ``model``; the dimension is the
         parent's. SGNS continues from its vectors (new items start at random); the other
         methods train afresh and are rotated onto them (:func:`embedstore.fit.align_to`).
+    memory_limit:
+        Bytes the reading of pair data may use (None: a quarter of the machine's memory);
+        bigger pair data is aggregated out of core (:mod:`embedstore.spill`), to the same
+        counts.
 
     Returns
     -------
@@ -164,11 +169,14 @@ def train_file(
     check_writable(store)
     if method not in METHODS:
         raise TrainingError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if text and memory_limit is not None:
+        raise TrainingError("--memory-limit bounds the aggregation of pair data; a text corpus "
+                            "(--text) is not yet counted under a limit, so leave it out")
     reading = reading or choose_reading(text)
     progress = None if quiet else progress
     path = Path(path)
     started = time.perf_counter()
-    cooc = read_source(path, reading, progress)
+    cooc = read_source(path, reading, progress, memory_limit)
     source = file_digest(path)
     notes = []
     if settings is None:

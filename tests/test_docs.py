@@ -76,6 +76,11 @@ def test_defaults_shown_in_help_are_the_librarys(name: str) -> None:
              if isinstance(p, click.Option) and isinstance(p.show_default, str)}
     assert shown, "the train and pairs options show the library's defaults"
     for option, text in shown.items():
+        if option == "memory_limit":
+            from embedstore.spill import default_memory_limit_text
+
+            assert text == default_memory_limit_text()
+            continue
         where, argument = LIBRARY_DEFAULTS[option]
         record = choose_settings(False, argument) if where == "settings" else \
             choose_reading(argument)
@@ -87,11 +92,13 @@ def test_defaults_shown_in_help_are_the_librarys(name: str) -> None:
 
 
 def test_the_cli_offers_the_librarys_training_methods() -> None:
-    from embedstore_cli.options import TRAINING_METHODS
+    from embedstore_cli.options import ENGINES, TRAINING_METHODS
 
+    from embedstore.sources import ENGINES as LIBRARY_ENGINES
     from embedstore.training import METHODS
 
     assert TRAINING_METHODS == METHODS
+    assert ENGINES == LIBRARY_ENGINES
 
 
 def test_ci_runs_the_readme_quickstart() -> None:

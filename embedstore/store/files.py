@@ -152,11 +152,19 @@ def write_array(path: Path, array: np.ndarray, root: Path) -> FileDigest:
 
 def file_digest(path: Path, recorded_path: str | None = None) -> FileDigest:
     """The size and SHA-256 of a file, recorded under ``recorded_path`` (default: its
-    absolute path)."""
+    absolute path). A directory (Parquet shards) counts the bytes of its files, and its digest
+    is the SHA-256 of their names and digests in name order."""
+    import hashlib
+
     from ..schema import FileDigest
 
-    return FileDigest(path=recorded_path or str(path.resolve()), bytes=path.stat().st_size,
-                      sha256=sha256_of(path))
+    recorded = recorded_path or str(path.resolve())
+    if not path.is_dir():
+        return FileDigest(path=recorded, bytes=path.stat().st_size, sha256=sha256_of(path))
+    files = sorted(p for p in path.rglob("*") if p.is_file())
+    listing = "".join(f"{p.relative_to(path).as_posix()}\t{sha256_of(p)}\n" for p in files)
+    return FileDigest(path=recorded, bytes=sum(p.stat().st_size for p in files),
+                      sha256=hashlib.sha256(listing.encode()).hexdigest())
 
 
 def sha256_of(path: Path) -> str:

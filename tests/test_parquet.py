@@ -1,0 +1,162 @@
+"""Parquet pair data reads into the same counts as the equivalent CSV; bad Parquet is named."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from embedstore_cli.main import cli
+
+import embedstore
+from embedstore.cooccurrence import Cooccurrence
+from embedstore.errors import InputError
+from embedstore.pairs import read_pairs
+from embedstore.parquet import read_parquet_pairs, write_parquet_pairs
+from embedstore.sources import count_text
+
+
+def assert_same(one: Cooccurrence, other: Cooccurrence) -> None:
+    assert one.items == other.items
+    for field in ("item_counts", "left", "right", "weight", "negative_left", "negative_right"):
+        assert np.array_equal(getattr(one, field), getattr(other, field)), field
+        assert getattr(one, field).dtype == getattr(other, field).dtype, field
+
+
+def random_rows(n: int, seed: int = 0) -> list[tuple[str, str, float]]:
+    """Repeated pairs in both directions, a few negatives, NFD spellings, padded items."""
+    rng = np.random.default_rng(seed)
+    names = [f"item{i}" for i in range(60)] + [unicodedata.normalize("NFD", "café"), "café"]
+    rows = []
+    for _ in range(n):
+        a, b = rng.choice(len(names), 2, replace=False)
+        weight = float(rng.choice([0, 1, 2, 3, 0.5]))
+        rows.append((f" {names[a]}", names[b], weight))
+    return rows
+
+
+def write_csv(rows: list[tuple[str, str, float]], path: Path) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["item_a", "item_b", "weight"])
+        writer.writerows(rows)
+
+
+def write_shards(rows: list[tuple[str, str, float]], folder: Path, cuts: list[int]) -> None:
+    folder.mkdir()
+    bounds = [0, *cuts, len(rows)]
+    for number, (start, stop) in enumerate(itertools.pairwise(bounds)):
+        part = rows[start:stop]
+        table = pa.table({"item_a": [r[0] for r in part], "item_b": [r[1] for r in part],
+                          "weight": [r[2] for r in part]})
+        pq.write_table(table, folder / f"part-{number:05d}.parquet", row_group_size=97)
+
+
+def test_a_parquet_file_and_shards_read_as_the_csv_does(tmp_path: Path) -> None:
+    rows = random_rows(3000)
+    write_csv(rows, tmp_path / "pairs.csv")
+    write_shards(rows, tmp_path / "one", [])
+    write_shards(rows, tmp_path / "shards", [1, 1200, 2999])
+    expected = read_pairs(tmp_path / "pairs.csv", min_count=0)
+    assert expected.n_negative_pairs > 0 and "café" in expected.items
+    assert_same(read_parquet_pairs(tmp_path / "one" / "part-00000.parquet", min_count=0),
+                expected)
+    assert_same(read_parquet_pairs(tmp_path / "shards", min_count=0), expected)
+    assert_same(read_parquet_pairs(tmp_path / "shards", min_count=20),
+                read_pairs(tmp_path / "pairs.csv", min_count=20))
+
+
+def test_written_parquet_reads_back_to_the_same_counts(tmp_path: Path) -> None:
+    rows = random_rows(500, seed=1)
+    write_csv(rows, tmp_path / "pairs.csv")
+    counts = read_pairs(tmp_path / "pairs.csv", min_count=0)
+    write_parquet_pairs(counts, tmp_path / "pairs.parquet")
+    write_parquet_pairs(counts, str(tmp_path / "shards") + "/")
+    again = read_parquet_pairs(tmp_path / "pairs.parquet", min_count=0)
+    assert_same(again, read_parquet_pairs(tmp_path / "shards", min_count=0))
+    assert named(again) == named(counts)  # ties in count may come out in another order
+
+
+def named(cooc: Cooccurrence) -> tuple[dict[str, float], set[tuple[str, str, float]]]:
+    """Counts and pairs by item name (both ways round), independent of row order."""
+    items = cooc.items
+    pairs = {(items[a], items[b], w) for a, b, w in zip(
+        [*cooc.left.tolist(), *cooc.negative_left.tolist()],
+        [*cooc.right.tolist(), *cooc.negative_right.tolist()],
+        [*cooc.weight.tolist(), *[0.0] * cooc.n_negative_pairs], strict=True)}
+    return (dict(zip(items, cooc.item_counts.tolist(), strict=True)),
+            pairs | {(b, a, w) for a, b, w in pairs})
+
+
+def test_shards_are_not_written_over_others(tmp_path: Path) -> None:
+    counts = read_pairs(Path(__file__).parent.parent / "data" / "sample.csv")
+    write_parquet_pairs(counts, str(tmp_path / "shards") + "/")
+    with pytest.raises(InputError, match=r"already holds \.parquet files"):
+        write_parquet_pairs(counts, tmp_path / "shards")
+
+
+def table_file(path: Path, **columns: list) -> Path:
+    pq.write_table(pa.table(columns), path)
+    return path
+
+
+@pytest.mark.parametrize(("columns", "message"), [
+    ({"a": ["x"], "item_b": ["y"]}, r"t\.parquet: no column item_a; Parquet pair data has "
+                                    r"columns item_a, item_b\[, weight\] \(found: a, item_b\)"),
+    ({"item_a": [1, 2], "item_b": ["y", "z"]}, r"t\.parquet: column item_a has type int64; "
+                                               r"items are strings"),
+    ({"item_a": ["x", "y", None], "item_b": ["y", "z", "x"]},
+     r"t\.parquet, row 3: item_a is null; every pair names two items"),
+    ({"item_a": ["x", "y"], "item_b": ["y", "  "]}, r"t\.parquet, row 2: empty item_b"),
+    ({"item_a": ["x", "y"], "item_b": ["y", "z"], "weight": ["1", "2"]},
+     r"t\.parquet: column weight has type string; weights are numbers"),
+    ({"item_a": ["x", "y"], "item_b": ["y", "z"], "weight": [1.0, -2.0]},
+     r"t\.parquet, row 2: weight -2\.0 is not a finite number >= 0"),
+    ({"item_a": ["x", "y"], "item_b": ["y", "z"], "weight": [None, 1.0]},
+     r"t\.parquet, row 1: weight is null"),
+])
+def test_bad_parquet_is_named_with_the_file_and_row(tmp_path: Path, columns: dict,
+                                                    message: str) -> None:
+    path = table_file(tmp_path / "t.parquet", **columns)
+    with pytest.raises(InputError, match=message):
+        read_parquet_pairs(path)
+
+
+def test_an_empty_directory_and_a_damaged_file_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="has none; write them with embed pairs"):
+        read_parquet_pairs(tmp_path / "empty")
+    (tmp_path / "bad").mkdir()
+    (tmp_path / "bad" / "part-0.parquet").write_bytes(b"PAR1 not really")
+    with pytest.raises(InputError, match=r"part-0\.parquet: not a readable Parquet file"):
+        read_parquet_pairs(tmp_path / "bad")
+
+
+def test_embed_pairs_writes_parquet_that_embed_train_reads(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("the cat sat on the mat\nthe dog sat on the log\n" * 20)
+    runner = CliRunner()
+    for output in ("pairs.csv", "pairs.parquet", "shards/"):
+        result = runner.invoke(cli, ["pairs", str(corpus), "-o", f"{tmp_path}/{output}",
+                                     "--min-count", "1", "--quiet"])
+        assert result.exit_code == 0, result.output
+    from_csv = read_pairs(tmp_path / "pairs.csv")
+    assert_same(read_parquet_pairs(tmp_path / "pairs.parquet"), from_csv)
+    assert_same(read_parquet_pairs(tmp_path / "shards"), from_csv)
+    counted = count_text(corpus, min_count=1)
+    assert named(read_parquet_pairs(tmp_path / "shards"))[1] == named(counted)[1]
+    store = tmp_path / "store"
+    vectors = []
+    for source in ("pairs.csv", "pairs.parquet", "shards"):
+        result = runner.invoke(cli, ["--store", str(store), "train", str(tmp_path / source),
+                                     "--quiet", "--dim", "4", "--json"])
+        assert result.exit_code == 0, result.output
+        with embedstore.open(store) as opened:
+            vectors.append(opened.row_vectors(list(range(len(opened)))))
+    assert np.array_equal(vectors[0], vectors[1]) and np.array_equal(vectors[0], vectors[2])
