@@ -11,7 +11,14 @@ from pathlib import Path
 import click
 
 from .context import StoreHandle, pass_store
-from .options import TRAINING_METHODS, VERSION, json_option, quiet_option, text_options
+from .options import (
+    TRAINING_METHODS,
+    VERSION,
+    index_option,
+    json_option,
+    quiet_option,
+    text_options,
+)
 from .render import emit_version, progress_bar
 
 
@@ -63,13 +70,15 @@ from .render import emit_version, progress_bar
 @click.option("--from", "parent", type=VERSION,
               help="Warm start from this version (number or alias): SGNS continues from its "
                    "vectors, other methods are rotated onto them.")
+@index_option
 @quiet_option
 @json_option("Print the new version's metadata as JSON.")
 @pass_store
 def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
           name: str | None, min_count: float | None, header: bool | None, window: int | None,
           sample: float | None, seed: int | None, context_vectors: bool | None,
-          parent: int | str | None, quiet: bool, as_json: bool, **settings: object) -> None:
+          parent: int | str | None, index: bool, quiet: bool, as_json: bool,
+          **settings: object) -> None:
     """Train a new version of a model from a pair file, or with --text from a text corpus.
 
     FILE holds rows item_a,item_b[,weight] (CSV or TSV, optional header, optionally
@@ -86,6 +95,7 @@ def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
       embed train corpus.txt.gz --text --method svd --power-iterations 6 --eigen-weight 0
       embed train data/animals.csv --method svd --no-context-vectors
       embed train deps.csv --method propagate --steps 12 --self-weight 1
+      embed train clicks.tsv.gz --index
     """
     from embedstore.sources import choose_reading
     from embedstore.training import train_file
@@ -96,7 +106,7 @@ def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
     with progress_bar(quiet) as progress:
         record = train_file(file, text=text, store=handle.location, model=model, name=name,
                             method=method, given=given, reading=reading, progress=progress,
-                            parent=parent)
+                            parent=parent, index=index)
     emit_version(record, as_json)
 
 

@@ -9,6 +9,6 @@ Progress = Callable[[str, int, int, "float | None"], None]
 
 Stages and their units: ``reading`` (bytes of a pair file), ``vocabulary`` and ``counting``
 (bytes of a text corpus, first and second pass), ``training`` (per-mille of an SGNS run, with
-its running loss), ``svd`` (power iterations done), ``propagating`` (steps done). ``loss``
-is None except for ``training``.
+its running loss), ``svd`` (power iterations done), ``propagating`` (steps done), ``indexing``
+(rows added to an approximate index). ``loss`` is None except for ``training``.
 """

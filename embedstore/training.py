@@ -126,6 +126,7 @@ def train_file(
     progress: Progress | None = None,
     quiet: bool = False,
     parent: int | str | None = None,
+    index: bool = False,
 ) -> VersionRecord:
     """Train a new version of ``model`` from a pair file or a text corpus, publish it in ``store``.
 
@@ -154,6 +155,9 @@ def train_file(
         Warm start from this version (number or alias) of ``model``; the dimension is the
         parent's. SGNS continues from its vectors (new items start at random); the other
         methods train afresh and are rotated onto them (:func:`embedstore.fit.align_to`).
+    index:
+        Build the version's approximate index right after publishing it
+        (:func:`embedstore.indexing.build_index` with its defaults).
 
     Returns
     -------
@@ -166,6 +170,10 @@ def train_file(
         raise TrainingError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     reading = reading or choose_reading(text)
     progress = None if quiet else progress
+    if index:
+        from .indexing import check_indexing, index_new_version
+
+        check_indexing()
     path = Path(path)
     started = time.perf_counter()
     cooc = read_source(path, reading, progress)
@@ -181,8 +189,11 @@ def train_file(
             warm = WarmStart(*handle.starting_vectors(model, parent, cooc.items,
                                                       getattr(settings, "dim", None)))
     fitted = fit(cooc, settings, progress, warm)
-    return publish(
+    record = publish(
         store, model=model, items=cooc.items, counts=cooc.item_counts, vectors=fitted.vectors,
         name=name, source=source, reading=reading, parent=warm.parent if warm else None,
         settings=fitted.settings, epochs=fitted.epochs, epoch_losses=fitted.epoch_losses,
         duration_seconds=round(time.perf_counter() - started, 3), notes=notes + fitted.notes)
+    if index:
+        index_new_version(store, record, progress)
+    return record

@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from embedstore import Embeddings, NotFoundError, Store
+from embedstore.embeddings import load_version
 from embedstore.store import VersionInfo
 
 OPEN_VERSIONS_PER_THREAD = 4
@@ -80,8 +81,8 @@ class StoreAccess:
             embeddings = opened.get(info.id)
             if embeddings is None:
                 store.end_snapshot()  # map the files under the store's lock, in a new snapshot
-                info, vectors, norms = store.open_version(model, version)
-                embeddings = Embeddings(store, info, vectors, norms)
+                embeddings = load_version(store, model, version)
+                info = embeddings.info
                 opened[info.id] = embeddings
                 while len(opened) > OPEN_VERSIONS_PER_THREAD:
                     opened.popitem(last=False)
