@@ -21,9 +21,12 @@ from .search import ExactSearcher, Searcher, check_k
 from .store import Store, StoreLike, VersionInfo
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from usearch.index import Index
 
     from .batch import BatchResult
+    from .store import IndexRecord
 
 DEFAULT_MODEL = "default"
 
@@ -57,9 +60,11 @@ class Embeddings:
 
     def __init__(self, store: Store, info: VersionInfo, vectors: np.ndarray, norms: np.ndarray,
                  owns_store: bool = False, searcher: Searcher | None = None,
-                 index: Index | None = None) -> None:
+                 index: Index | None = None, index_file: str | None = None) -> None:
         self.store = store
         self.info = info
+        self.index_file = index_file
+        """The index file answering this version's queries (relative to the store), if any."""
         self._owns_store = owns_store
         self._vectors = vectors
         self._norms = norms
@@ -294,8 +299,13 @@ def load_version(store: Store, model: str, version: int | str | None,
     opening costs the same for any size)."""
     from .ann import open_index
 
-    info, vectors, norms, index = store.open_indexed(model, version, open_index)
-    return Embeddings(store, info, vectors, norms, owns_store=owns_store, index=index)
+    def opener(path: Path, record: IndexRecord, dim: int) -> tuple[Index, str]:
+        return open_index(path, record, dim), record.path
+
+    info, vectors, norms, opened = store.open_indexed(model, version, opener)
+    index, index_file = opened if opened is not None else (None, None)
+    return Embeddings(store, info, vectors, norms, owns_store=owns_store, index=index,
+                      index_file=index_file)
 
 
 def open_embeddings(

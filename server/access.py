@@ -51,7 +51,8 @@ class StoreAccess:
 
     def _forget_removed(self, store: Store) -> None:
         """Let go of opened versions that were removed (their files are deleted, and a mapping
-        would keep their disk space), checked only when another connection changed the store."""
+        would keep their disk space) or whose index was built, replaced or removed, checked
+        only when another connection changed the store."""
         data_version = store.data_version()
         if data_version == self._local.data_version:
             return
@@ -59,6 +60,9 @@ class StoreAccess:
         opened: OrderedDict[int, Embeddings] = self._local.opened
         for gone in set(opened) - store.existing_version_ids(opened):
             del opened[gone]
+        for key, embeddings in list(opened.items()):
+            if store.owned_index_file(embeddings.info) != embeddings.index_file:
+                del opened[key]
 
     @contextmanager
     def reading(self) -> Iterator[Store]:

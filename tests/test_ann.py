@@ -220,3 +220,18 @@ def test_only_a_version_with_an_index_loads_the_library(indexed: Path, tmp_path:
                              capture_output=True, text=True).stdout.strip()
               for path, item in ((plain, "a"), (indexed, "item1"))]
     assert loaded == ["False", "True"]
+
+
+def test_the_server_sees_an_index_built_or_removed_by_another_process(indexed: Path) -> None:
+    pytest.importorskip("fastapi", reason="the serve extra is not installed")
+    from embedstore_server.access import StoreAccess
+
+    access = StoreAccess(indexed)
+    with access.version("default", None) as vectors:
+        assert vectors.approximate()
+    remove_index(indexed)
+    with access.version("default", None) as vectors:
+        assert not vectors.approximate()
+    build_index(indexed)
+    with access.version("default", None) as vectors:
+        assert vectors.approximate()
