@@ -28,7 +28,7 @@ from .query import inverse
 from .search import ExactSearcher, Ranked, check_k
 
 if TYPE_CHECKING:
-    from usearch.index import Index
+    from usearch.compiled import Index as CompiledIndex
 
     from .store import IndexRecord
 
@@ -95,24 +95,31 @@ def write_index(vectors: np.ndarray, settings: dict[str, Any], path: Path,
     index.save(str(path))
 
 
-def open_index(path: Path, record: IndexRecord, dim: int) -> Index:
-    """Memory-map an index file (nothing is read until a query walks the graph)."""
+def open_index(path: Path, record: IndexRecord, dim: int) -> CompiledIndex:
+    """Memory-map an index file (nothing is read until a query walks the graph).
+
+    The compiled core is used directly: its Python wrapper imports more than a cold query
+    needs (a progress bar library among others).
+    """
     try:
-        from usearch.index import Index
+        from usearch.compiled import Index, MetricKind, ScalarKind
     except ImportError:
         raise missing_library() from None
+    settings = record.settings
+    index = Index(ndim=dim, dtype=ScalarKind.F16 if settings.get("dtype") == "f16"
+                  else ScalarKind.F32, metric_kind=MetricKind.Cos,
+                  connectivity=int(settings.get("connectivity", DEFAULT_CONNECTIVITY)))
     try:
-        index = Index.restore(str(path), view=True)
+        index.view_index_from_path(str(path), None)
     except Exception as exc:  # the library's own errors for a file it cannot read
         raise StoreError(f"the index {record.path} cannot be read ({exc}); run embed verify "
                          "and rebuild it with embed index build, or query with --exact"
                          ) from None
-    if index is None or index.ndim != dim:
+    if index.ndim != dim:
         raise StoreError(f"the index {record.path} does not fit its version (dimension "
-                         f"{getattr(index, 'ndim', None)}, expected {dim}); rebuild it with "
-                         "embed index build, or query with --exact")
-    index.expansion_search = int(record.settings.get("expansion_search",
-                                                     DEFAULT_EXPANSION_SEARCH))
+                         f"{index.ndim}, expected {dim}); rebuild it with embed index build, "
+                         "or query with --exact")
+    index.expansion_search = int(settings.get("expansion_search", DEFAULT_EXPANSION_SEARCH))
     return index
 
 
@@ -125,7 +132,7 @@ class IndexSearcher:
 
     approximate = True
 
-    def __init__(self, index: Index, vectors: np.ndarray, norms: np.ndarray,
+    def __init__(self, index: CompiledIndex, vectors: np.ndarray, norms: np.ndarray,
                  exact: Callable[[], ExactSearcher]) -> None:
         self._index = index
         self._vectors = vectors
@@ -174,11 +181,8 @@ class IndexSearcher:
         return rows, scores
 
     def _search(self, targets: np.ndarray, fetch: int) -> list[np.ndarray]:
-        matches = self._index.search(targets, fetch, threads=SEARCH_THREADS)
-        if not hasattr(matches, "counts"):  # one target: a single result set
-            return [np.asarray(matches.keys, dtype=np.int64)]
-        keys = np.asarray(matches.keys)
-        counts = np.asarray(matches.counts)
+        keys, _, counts, *_ = self._index.search_many(
+            np.ascontiguousarray(targets, dtype=np.float32), fetch, False, SEARCH_THREADS)
         return [keys[i, : counts[i]].astype(np.int64) for i in range(len(targets))]
 
     def _rescore(self, target: np.ndarray, rows: np.ndarray, k: int

@@ -23,7 +23,7 @@ from .store import Store, StoreLike, VersionInfo
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from usearch.index import Index
+    from usearch.compiled import Index
 
     from .batch import BatchResult
     from .store import IndexRecord
