@@ -68,7 +68,7 @@ class Embeddings:
         self._owns_store = owns_store
         self._vectors = vectors
         self._norms = norms
-        self._exact: Searcher | None = None
+        self._exact: ExactSearcher | None = None
         if searcher is not None:
             self.searcher: Searcher = searcher
         elif index is not None:
@@ -81,7 +81,7 @@ class Embeddings:
     def _exact_searcher(self) -> ExactSearcher:
         if self._exact is None:
             self._exact = ExactSearcher(self._vectors, self._norms)
-        return self._exact  # type: ignore[return-value]
+        return self._exact
 
     def searcher_for(self, exact: bool = False) -> Searcher:
         """The searcher answering a query: the version's index, unless ``exact`` (or it has
