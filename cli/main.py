@@ -1,8 +1,8 @@
 """The ``embed`` command: a group that builds the store handle once, and its commands.
 
 Each command (in :mod:`.training`, :mod:`.querying`, :mod:`.evaluation`, :mod:`.transfer`,
-:mod:`.versions`, :mod:`.plotting`, :mod:`.serving`) parses its arguments, makes one library
-call and renders the result (:mod:`.render`, :mod:`.reports`). Every
+:mod:`.versions`, :mod:`.indexing`, :mod:`.plotting`, :mod:`.serving`) parses its arguments,
+makes one library call and renders the result (:mod:`.render`, :mod:`.reports`). Every
 :class:`embedstore.EmbedstoreError` becomes one line on stderr and exit code 1; usage mistakes
 exit 2 (Click's convention). Library modules are imported inside the commands so that
 ``embed --help`` starts fast.
@@ -19,6 +19,7 @@ from embedstore import EmbedstoreError, __version__
 
 from .context import StoreHandle
 from .evaluation import eval_
+from .indexing import index
 from .plotting import plot
 from .querying import analogy, batch, similar
 from .serving import serve
@@ -62,7 +63,7 @@ def cli(ctx: click.Context, store_path: Path | None) -> None:
 
 
 for command in (train, pairs, eval_, similar, analogy, batch, versions, info, import_, export,
-                tag, aliases, rm, gc, verify, diff, plot, serve):
+                tag, aliases, rm, gc, verify, diff, index, plot, serve):
     cli.add_command(command)
 
 

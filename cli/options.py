@@ -89,6 +89,17 @@ def restrict_option(f: F) -> F:
                         help="Only consider the N most frequent items as results.")(f)
 
 
+def exact_option(f: F) -> F:
+    return click.option("--exact", is_flag=True,
+                        help="Exact answer, without the version's approximate index.")(f)
+
+
+def index_option(f: F) -> F:
+    return click.option("--index", is_flag=True,
+                        help="Build the version's approximate index right after publishing it "
+                             "(as embed index build does with its defaults).")(f)
+
+
 def text_options(f: F) -> F:
     """--window and --sample of text counting, shared by pairs and train (the defaults shown
     are the library's: tests/test_docs.py keeps them equal)."""

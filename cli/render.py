@@ -37,13 +37,14 @@ def emit_table(rows: Sequence[Sequence[str]], header: Sequence[str] | None = Non
 
 def emit_neighbors(
     neighbors: Sequence[Neighbor], *, model: str, version: int, query: dict[str, Any],
-    as_json: bool,
+    as_json: bool, approximate: bool = False,
 ) -> None:
     """A query's answer: the library's JSON shape, or an item / score table."""
     if as_json:
         from embedstore.results import answer_json
 
-        emit_json(answer_json(model, version, query, results=neighbors))
+        emit_json(answer_json(model, version, query, results=neighbors,
+                              approximate=approximate))
         return
     emit_table([(n.item, f"{n.score:.4f}") for n in neighbors])
 

@@ -68,7 +68,9 @@ def emit_info(report: dict[str, Any], as_json: bool) -> None:
     if report["version"] is None:
         click.echo(f"models: {', '.join(report['models']) or 'none yet'}")
         return
-    emit_table([(key, _flat(value)) for key, value in report["version"].items()])
+    index = report.get("index")
+    emit_table([(key, _flat(value)) for key, value in report["version"].items()]
+               + [("index", _flat(index) if index is not None else "none")])
 
 
 def emit_aliases(rows: list[Alias] | list[AliasChange], history: bool, as_json: bool) -> None:

@@ -15,6 +15,7 @@ from .options import (
     ENGINES,
     TRAINING_METHODS,
     VERSION,
+    index_option,
     json_option,
     memory_limit_option,
     quiet_option,
@@ -72,13 +73,15 @@ from .render import emit_version, progress_bar
 @click.option("--from", "parent", type=VERSION,
               help="Warm start from this version (number or alias): SGNS continues from its "
                    "vectors, other methods are rotated onto them.")
+@index_option
 @quiet_option
 @json_option("Print the new version's metadata as JSON.")
 @pass_store
 def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
           name: str | None, min_count: float | None, header: bool | None, window: int | None,
           sample: float | None, seed: int | None, context_vectors: bool | None,
-          parent: int | str | None, memory_limit: int | None, quiet: bool, as_json: bool,
+          parent: int | str | None, memory_limit: int | None, index: bool, quiet: bool,
+          as_json: bool,
           **settings: object) -> None:
     """Train a new version of a model from a pair file, or with --text from a text corpus.
 
@@ -101,6 +104,7 @@ def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
       embed train corpus.txt.gz --text --method svd --power-iterations 6 --eigen-weight 0
       embed train data/animals.csv --method svd --no-context-vectors
       embed train deps.csv --method propagate --steps 12 --self-weight 1
+      embed train clicks.tsv.gz --index
     """
     from embedstore.sources import choose_reading
     from embedstore.training import train_file
@@ -111,7 +115,7 @@ def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
     with progress_bar(quiet) as progress:
         record = train_file(file, text=text, store=handle.location, model=model, name=name,
                             method=method, given=given, reading=reading, progress=progress,
-                            parent=parent, memory_limit=memory_limit)
+                            parent=parent, memory_limit=memory_limit, index=index)
     emit_version(record, as_json)
 
 

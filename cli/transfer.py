@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from .context import StoreHandle, pass_store
-from .options import json_option, model_option, version_options
+from .options import index_option, json_option, model_option, version_options
 from .render import emit_json, emit_version
 
 FORMAT_CHOICE = click.Choice(["word2vec", "word2vec-binary", "glove", "npy"])
@@ -20,10 +20,11 @@ FORMAT_CHOICE = click.Choice(["word2vec", "word2vec-binary", "glove", "npy"])
               help="Vocabulary file: 'item count' lines (word2vec), or the .npy's items.")
 @model_option("Model to add a version to.")
 @click.option("--name", help="Free-text name for the new version.")
+@index_option
 @json_option("Print the new version's metadata as JSON.")
 @pass_store
 def import_(handle: StoreHandle, file: Path, format_: str | None, vocab_path: Path | None,
-            model: str, name: str | None, as_json: bool) -> None:
+            model: str, name: str | None, index: bool, as_json: bool) -> None:
     """Add a version made of existing vectors (word2vec, word2vec-binary, GloVe, .npy).
 
     \b
@@ -32,11 +33,12 @@ def import_(handle: StoreHandle, file: Path, format_: str | None, vocab_path: Pa
       embed import GoogleNews.bin --format word2vec-binary --model news
       embed import matrix.npy --vocab matrix.vocab --model items
       embed import model.vec --vocab counts.txt
+      embed import GoogleNews.bin --model news --index
     """
     from embedstore.importing import import_file
 
     emit_version(import_file(file, format=format_, vocab_path=vocab_path, store=handle.location,
-                             model=model, name=name), as_json)
+                             model=model, name=name, index=index), as_json)
 
 
 @click.command()

@@ -9,7 +9,9 @@ Each query is an object with an ``op``:
 - ``{"op": "vector", "item": "cat"}``
 - ``{"op": "similarity", "a": "cat", "b": "dog"}``
 
-and optionally ``"id"`` (echoed back), ``"model"``, ``"version"`` and ``"restrict"``. ``k``
+and optionally ``"id"`` (echoed back), ``"model"``, ``"version"``, ``"restrict"`` and
+``"exact": true`` (answer without the version's approximate index). Every answer says
+``"approximate": true`` when it came from the index. ``k``
 defaults to 10. A query that cannot be answered (bad JSON, unknown op or item, a missing
 field) yields a result with ``error`` set, and the run goes on.
 
@@ -55,7 +57,8 @@ class VersionQueries(Protocol):
     def similar_targets(self, positive: list[list[int]],
                         negative: list[list[int]]) -> np.ndarray: ...
     def nearest(self, targets: np.ndarray, k: int, exclude: list[list[int]],
-                restrict: int | None = None) -> list[list[Neighbor]]: ...
+                restrict: int | None = None, exact: bool = False) -> list[list[Neighbor]]: ...
+    def approximate(self, exact: bool = False) -> bool: ...
     def analogy(self, a: str, b: str, c: str, k: int = 10, method: str = "add",
                 restrict: int | None = None) -> list[Neighbor]: ...
 
@@ -77,6 +80,7 @@ class BatchResult:
     vector: list[float] | None = None
     score: float | None = None
     error: str | None = None
+    approximate: bool = False
 
     @property
     def ok(self) -> bool:
@@ -89,7 +93,8 @@ class BatchResult:
         assert self.model is not None and self.version is not None and self.query is not None
         return {"id": self.id, **answer_json(self.model, self.version, self.query,
                                              results=self.results, vector=self.vector,
-                                             score=self.score)}
+                                             score=self.score,
+                                             approximate=self.approximate)}
 
 
 @dataclass
@@ -101,12 +106,13 @@ class _Query:
     model: str = ""
     version: int | str | None = None
     restrict: int | None = None
+    exact: bool = False
     error: str | None = None
 
 
 def _parse(line: int, raw: dict[str, Any] | str | bytes, model: str, version: int | str | None,
-           restrict: int | None) -> _Query:
-    query = _Query(line=line, model=model, version=version, restrict=restrict)
+           restrict: int | None, exact: bool = False) -> _Query:
+    query = _Query(line=line, model=model, version=version, restrict=restrict, exact=exact)
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")
@@ -176,6 +182,11 @@ def _parse(line: int, raw: dict[str, Any] | str | bytes, model: str, version: in
                 query.error = f"line {line}: {name} must be {kind}"
                 return query
             setattr(query, name, value)
+    if "exact" in raw and raw["exact"] is not None:
+        if not isinstance(raw["exact"], bool):
+            query.error = f"line {line}: exact must be true or false"
+            return query
+        query.exact = raw["exact"]
     return query
 
 
@@ -252,10 +263,11 @@ def answer_queries(
     version: int | str | None = None,
     restrict: int | None = None,
     opened: Iterable[VersionQueries] = (),
+    exact: bool = False,
 ) -> Iterator[BatchResult]:
     """Answer each query (a dict, or a JSON line as text or UTF-8 bytes) in input order.
 
-    ``model``, ``version`` and ``restrict`` are the defaults for queries that do not name
+    ``model``, ``version``, ``restrict`` and ``exact`` are the defaults for queries that do not name
     their own; ``open_version`` opens the versions queries name (``opened`` ones are reused).
     Blank lines are skipped (they yield nothing).
     """
@@ -264,7 +276,7 @@ def answer_queries(
     for line, raw in enumerate(queries, start=1):
         if isinstance(raw, str | bytes) and not raw.strip():
             continue
-        chunk.append(_parse(line, raw, model, version, restrict))
+        chunk.append(_parse(line, raw, model, version, restrict, exact))
         if len(chunk) >= CHUNK_LINES:
             yield from _answer(chunk, versions)
             chunk = []
@@ -304,7 +316,7 @@ def _answer_version(embeddings: VersionQueries, queries: list[_Query]) -> dict[i
         return BatchResult(line=query.line, id=query.id, model=embeddings.model,
                            version=embeddings.version, query=_echo(query), **values)
 
-    nearest: dict[tuple[str, int | None], list[tuple[_Query, list[int]]]] = {}
+    nearest: dict[tuple[str, int | None, bool], list[tuple[_Query, list[int]]]] = {}
     for query in queries:
         items = _inputs(query)
         missing = next((item for item in items if item not in known), None)
@@ -323,10 +335,11 @@ def _answer_version(embeddings: VersionQueries, queries: list[_Query]) -> dict[i
                 answers[query.line] = done(query, results=embeddings.analogy(
                     f["a"], f["b"], f["c"], k=f["k"], method="mul", restrict=query.restrict))
             else:
-                nearest.setdefault((query.op, query.restrict), []).append((query, rows))
+                nearest.setdefault((query.op, query.restrict, query.exact), []).append(
+                    (query, rows))
         except (EmbedstoreError, QueryError) as error:
             answers[query.line] = _failed(query, error)
-    for (op, restrict), group in nearest.items():
+    for (op, restrict, exact), group in nearest.items():
         rows_list = [rows for _, rows in group]
         if op == "similar":
             positives = [len(q.fields["items"]) if "items" in q.fields else 1 for q, _ in group]
@@ -337,11 +350,12 @@ def _answer_version(embeddings: VersionQueries, queries: list[_Query]) -> dict[i
             targets = embeddings.analogy_targets(rows_list)
         k = max(query.fields["k"] for query, _ in group)
         try:
-            results = embeddings.nearest(np.asarray(targets), k, rows_list, restrict)
+            results = embeddings.nearest(np.asarray(targets), k, rows_list, restrict, exact)
         except EmbedstoreError as error:
             for query, _ in group:
                 answers[query.line] = _failed(query, error)
             continue
         for (query, _), neighbors in zip(group, results, strict=True):
-            answers[query.line] = done(query, results=neighbors[: query.fields["k"]])
+            answers[query.line] = done(query, results=neighbors[: query.fields["k"]],
+                                       approximate=embeddings.approximate(exact))
     return answers

@@ -21,7 +21,12 @@ from .search import ExactSearcher, Searcher, check_k
 from .store import Store, StoreLike, VersionInfo
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
+    from usearch.compiled import Index
+
     from .batch import BatchResult
+    from .store import IndexRecord
 
 DEFAULT_MODEL = "default"
 
@@ -54,12 +59,47 @@ class Embeddings:
     """
 
     def __init__(self, store: Store, info: VersionInfo, vectors: np.ndarray, norms: np.ndarray,
-                 owns_store: bool = False, searcher: Searcher | None = None) -> None:
+                 owns_store: bool = False, searcher: Searcher | None = None,
+                 index: Index | None = None, index_file: str | None = None) -> None:
         self.store = store
         self.info = info
+        self.index_file = index_file
+        """The index file answering this version's queries (relative to the store), if any."""
         self._owns_store = owns_store
         self._vectors = vectors
-        self.searcher: Searcher = searcher or ExactSearcher(vectors, norms)
+        self._norms = norms
+        self._exact: ExactSearcher | None = None
+        if searcher is not None:
+            self.searcher: Searcher = searcher
+        elif index is not None:
+            from .ann import IndexSearcher
+
+            self.searcher = IndexSearcher(index, vectors, norms, self._exact_searcher)
+        else:
+            self.searcher = self._exact_searcher()
+
+    def _exact_searcher(self) -> ExactSearcher:
+        if self._exact is None:
+            self._exact = ExactSearcher(self._vectors, self._norms)
+        return self._exact
+
+    def searcher_for(self, exact: bool = False) -> Searcher:
+        """The searcher answering a query: the version's index, unless ``exact`` (or it has
+        none)."""
+        return self._exact_searcher() if exact else self.searcher
+
+    def approximate(self, exact: bool = False) -> bool:
+        """Whether a ``similar`` or 3CosAdd ``analogy`` answer (``exact`` as given) comes from
+        the version's approximate index.
+
+        >>> import embedstore, tempfile
+        >>> store = tempfile.mkdtemp()
+        >>> _ = embedstore.train_pairs("data/sample.csv", store=store, quiet=True)
+        >>> with embedstore.open(store) as vectors:
+        ...     vectors.approximate()
+        False
+        """
+        return not exact and bool(getattr(self.searcher, "approximate", False))
 
     @property
     def model(self) -> str:
@@ -115,10 +155,11 @@ class Embeddings:
 
     def nearest(
         self, targets: np.ndarray, k: int, exclude: Sequence[Iterable[int]],
-        restrict: int | None = None,
+        restrict: int | None = None, exact: bool = False,
     ) -> list[list[Neighbor]]:
-        """The ``k`` items nearest by cosine to each target vector (through the searcher)."""
-        rows, scores = self.searcher.nearest(targets, k, exclude, restrict)
+        """The ``k`` items nearest by cosine to each target vector (through the searcher;
+        the exact one when ``exact``)."""
+        rows, scores = self.searcher_for(exact).nearest(targets, k, exclude, restrict)
         items = self.items_at(np.concatenate(rows) if rows else [])
         results: list[list[Neighbor]] = []
         position = 0
@@ -154,14 +195,15 @@ class Embeddings:
         return cosine(self._vectors[row_a], self._vectors[row_b])
 
     def similar(self, *items: str, k: int = 10, restrict: int | None = None,
-                minus: Sequence[str] = ()) -> list[Neighbor]:
+                minus: Sequence[str] = (), exact: bool = False) -> list[Neighbor]:
         """The ``k`` items most cosine-similar to ``items``, best first, inputs left out.
 
         With one item, its nearest neighbours. With several items, or items to avoid in
         ``minus``, the query is the mean of the items' unit vectors minus those of ``minus``,
         as gensim's ``most_similar(positive=items, negative=minus)`` computes it (a basket
         asking for recommendations). ``restrict`` limits candidates to the ``restrict`` most
-        frequent items.
+        frequent items. A version with an index answers through it unless ``exact``
+        (:meth:`approximate` says which it was).
 
         >>> import embedstore, tempfile
         >>> store = tempfile.mkdtemp()
@@ -177,7 +219,7 @@ class Embeddings:
             raise QueryError(f"minus takes a list of items, not a string: minus=[{minus!r}]")
         rows = self.rows([*items, *minus])
         targets = self.similar_targets([rows[: len(items)]], [rows[len(items):]])
-        return self.nearest(targets, k, [rows], restrict)[0]
+        return self.nearest(targets, k, [rows], restrict, exact)[0]
 
     def similar_targets(self, positive: Sequence[Sequence[int]],
                         negative: Sequence[Sequence[int]]) -> np.ndarray:
@@ -196,25 +238,27 @@ class Embeddings:
 
     def analogy(
         self, a: str, b: str, c: str, k: int = 10, method: str = "add",
-        restrict: int | None = None,
+        restrict: int | None = None, exact: bool = False,
     ) -> list[Neighbor]:
         """Items nearest to ``a - b + c`` (``king - man + woman``), leaving out a, b and c.
 
-        ``method`` is ``"add"`` (3CosAdd, the default) or ``"mul"`` (3CosMul).
+        ``method`` is ``"add"`` (3CosAdd, the default, through the version's index unless
+        ``exact``) or ``"mul"`` (3CosMul, which needs every cosine and is always exact).
         """
         check_k(k)
         if method not in ANALOGY_METHODS:
             raise QueryError(f"unknown analogy method {method!r}; use one of {ANALOGY_METHODS}")
         rows = self.rows([a, b, c])
         if method == "add":
-            return self.nearest(self.analogy_targets([rows]), k, [rows], restrict)[0]
+            return self.nearest(self.analogy_targets([rows]), k, [rows], restrict, exact)[0]
         scores = cosmul_scores(self.searcher.cosines(self.row_vectors(rows), restrict))
         top_rows, values = top_k_rows(scores[None, :], k, [rows])
         items = self.store.items_at(self.info, top_rows[0])
         return [Neighbor(item, float(v)) for item, v in zip(items, values[0], strict=True)]
 
     def batch(
-        self, queries: Iterable[dict[str, Any] | str | bytes], restrict: int | None = None
+        self, queries: Iterable[dict[str, Any] | str | bytes], restrict: int | None = None,
+        exact: bool = False,
     ) -> Iterator[BatchResult]:
         """Answer many queries; see :mod:`embedstore.batch` for their form.
 
@@ -224,26 +268,44 @@ class Embeddings:
         from .batch import answer_queries  # batch's parsing stays out of single queries
 
         return answer_queries(queries, open_version=self._sibling, model=self.model,
-                              version=self.version, restrict=restrict, opened=[self])
+                              version=self.version, restrict=restrict, opened=[self],
+                              exact=exact)
 
     def _sibling(self, model: str, version: int | str | None) -> Embeddings:
-        return Embeddings(self.store, *self.store.open_version(model, version))
+        return load_version(self.store, model, version)
 
 
 def run_batch(
     store: Store, queries: Iterable[dict[str, Any] | str | bytes], *,
     model: str = DEFAULT_MODEL, version: int | str | None = None, restrict: int | None = None,
+    exact: bool = False,
 ) -> Iterator[BatchResult]:
     """Answer batch queries (see :mod:`embedstore.batch`) against the versions of ``store``;
-    ``model``, ``version`` and ``restrict`` are the defaults for lines without their own."""
+    ``model``, ``version``, ``restrict`` and ``exact`` are the defaults for lines without their
+    own."""
 
     from .batch import answer_queries
 
     def open_version(name: str, reference: int | str | None) -> Embeddings:
-        return Embeddings(store, *store.open_version(name, reference))
+        return load_version(store, name, reference)
 
     return answer_queries(queries, open_version=open_version, model=model, version=version,
-                          restrict=restrict)
+                          restrict=restrict, exact=exact)
+
+
+def load_version(store: Store, model: str, version: int | str | None,
+                 owns_store: bool = False) -> Embeddings:
+    """Open a version of ``store`` for queries, with its index when it has one (memory-mapped:
+    opening costs the same for any size)."""
+    from .ann import open_index
+
+    def opener(path: Path, record: IndexRecord, dim: int) -> tuple[Index, str]:
+        return open_index(path, record, dim), record.path
+
+    info, vectors, norms, opened = store.open_indexed(model, version, opener)
+    index, index_file = opened if opened is not None else (None, None)
+    return Embeddings(store, info, vectors, norms, owns_store=owns_store, index=index,
+                      index_file=index_file)
 
 
 def open_embeddings(
@@ -257,10 +319,10 @@ def open_embeddings(
     (``$EMBED_STORE``, else ``~/.local/share/embedstore``).
     """
     if isinstance(store, Store):
-        return Embeddings(store, *store.open_version(model, version))
+        return load_version(store, model, version)
     opened = Store.open(store)
     try:
-        return Embeddings(opened, *opened.open_version(model, version), owns_store=True)
+        return load_version(opened, model, version, owns_store=True)
     except BaseException:
         opened.close()
         raise

@@ -95,7 +95,8 @@ def evaluate_analogies(vectors: Embeddings, path: str | Path,
         rows = np.array([rows for _, rows in questions], dtype=np.int64)
         triples = rows[:, [1, 0, 2]]  # b - a + c
         targets = vectors.analogy_targets(triples.tolist())
-        predicted, _ = vectors.searcher.nearest(targets, 1, rows[:, :3].tolist(), restrict)
+        predicted, _ = vectors.searcher_for(exact=True).nearest(targets, 1, rows[:, :3].tolist(),
+                                                                restrict)
         for (name, _), guess, expected in zip(questions, predicted, rows[:, 3], strict=True):
             scored_by_section[name] += 1
             correct_by_section[name] += int(len(guess) > 0 and guess[0] == expected)

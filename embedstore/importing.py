@@ -23,24 +23,36 @@ def import_file(
     store: StoreLike = None,
     model: str = DEFAULT_MODEL,
     name: str | None = None,
+    index: bool = False,
 ) -> VersionRecord:
     """Publish the vectors of a word2vec, word2vec-binary, GloVe or .npy file as a version.
 
     The format is detected when not given; item order and counts (from ``vocab_path`` or the
     .npy vocabulary) are kept. A bad file raises :class:`InputError` and stores nothing.
+    With ``index``, the version's approximate index is built right after it is published.
     """
     path = Path(path)
     check_model_name(model)
     check_writable(store)
+    if index:
+        from .indexing import check_indexing
+
+        check_indexing()
     format = format or (detect_format(path) if path.is_file() else None)
     table = read_vectors(path, format, vocab_path)
     source = file_digest(path)
     counts = None if table.counts is None else table.counts.astype(np.float64)
     try:
-        return publish_vectors(table.items, table.vectors, store=store, model=model, name=name,
-                               counts=counts, source=source, import_format=format or "detected")
+        record = publish_vectors(table.items, table.vectors, store=store, model=model,
+                                 name=name, counts=counts, source=source,
+                                 import_format=format or "detected")
     except InputError as error:  # too few items, or too long a vector: name the file
         raise InputError(f"{path}: {error}") from None
+    if index:
+        from .indexing import index_new_version
+
+        index_new_version(store, record)
+    return record
 
 
 def export_version(

@@ -28,13 +28,14 @@ def describe_store(
 ) -> dict[str, Any]:
     """The store's path, its models, and the full record of one version when it exists.
 
-    Returns ``{"store": str, "models": [str], "version": dict | None}``. A store that does not
-    exist yet, or a model without versions, gives ``"version": None``; asking for a version
-    number the model does not have is an error.
+    Returns ``{"store": str, "models": [str], "version": dict | None, "evaluations": [...],
+    "index": dict | None}`` (``index``: the version's approximate index, when it has one). A
+    store that does not exist yet, or a model without versions, gives ``"version": None``;
+    asking for a version number the model does not have is an error.
     """
     root = Path(store) if store is not None else default_store_path()
     report: dict[str, Any] = {"store": str(root), "models": [], "version": None,
-                              "evaluations": []}
+                              "evaluations": [], "index": None}
     if not (root / DB_NAME).exists():
         return report
     with Store.open(root) as handle:
@@ -47,4 +48,6 @@ def describe_store(
             return report
         report["version"] = handle.version_record(info).model_dump(mode="json")
         report["evaluations"] = handle.evaluations(info)
+        index = handle.index_record(info)
+        report["index"] = index.to_json() if index is not None else None
     return report

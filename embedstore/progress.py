@@ -11,6 +11,6 @@ Stages and their units: ``reading`` (bytes of a pair file), ``vocabulary`` and `
 (bytes of a text corpus, first and second pass), ``aggregating`` (steps of the out-of-core
 aggregation of :mod:`embedstore.spill`), ``cluster`` (steps of counting on a Dask cluster,
 :mod:`embedstore.distributed`), ``training`` (per-mille of an SGNS run, with its
-running loss), ``svd`` (power iterations done), ``propagating`` (steps done). ``loss`` is None
-except for ``training``.
+running loss), ``svd`` (power iterations done), ``propagating`` (steps done), ``indexing``
+(rows added to an approximate index). ``loss`` is None except for ``training``.
 """

@@ -4,7 +4,7 @@ The CLI's ``--json``, each line of ``embed batch`` and any other front end rende
 :func:`answer_json`, so they cannot drift apart::
 
     {"model": "default", "version": 1, "query": {"op": "similar", "item": "cat", "k": 3},
-     "results": [{"item": "dog", "score": 0.99}, ...]}
+     "approximate": false, "results": [{"item": "dog", "score": 0.99}, ...]}
 """
 
 from __future__ import annotations
@@ -32,15 +32,19 @@ def neighbors_json(neighbors: Sequence[Neighbor]) -> list[dict[str, Any]]:
 
 def answer_json(model: str, version: int, query: dict[str, Any], *,
                 results: Sequence[Neighbor] | None = None, vector: list[float] | None = None,
-                score: float | None = None) -> dict[str, Any]:
+                score: float | None = None, approximate: bool = False) -> dict[str, Any]:
     """The JSON object answering one query; exactly one of the answer fields is given.
+
+    ``approximate`` says whether the results came from the version's approximate index
+    (always false for a vector or a similarity, which are exact).
 
     >>> answer_json("default", 1, {"op": "similar", "item": "cat", "k": 1},
     ...             results=[Neighbor("dog", 0.5)])
     {'model': 'default', 'version': 1, 'query': {'op': 'similar', 'item': 'cat', 'k': 1}, \
-'results': [{'item': 'dog', 'score': 0.5}]}
+'approximate': False, 'results': [{'item': 'dog', 'score': 0.5}]}
     """
-    payload: dict[str, Any] = {"model": model, "version": version, "query": query}
+    payload: dict[str, Any] = {"model": model, "version": version, "query": query,
+                               "approximate": approximate}
     if results is not None:
         payload["results"] = neighbors_json(results)
     if vector is not None:

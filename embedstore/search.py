@@ -3,7 +3,8 @@
 ``similar``, ``analogy``, ``batch``, the evaluations and ``diff`` ask a searcher for the rows
 nearest by cosine to target vectors; the searcher answers with rows and scores and knows
 nothing of items or stores. :class:`ExactSearcher` scans every row, in bounded memory; an
-approximate index (one per version) plugs in behind the same protocol.
+approximate index (one per version, :class:`embedstore.ann.IndexSearcher`) plugs in behind the
+same protocol.
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ Ranked = tuple[list[np.ndarray], list[np.ndarray]]
 
 class Searcher(Protocol):
     """Finds the rows of one version's matrix nearest by cosine to target vectors."""
+
+    approximate: bool
+    """True when :meth:`nearest` may miss some of the true nearest rows (an index)."""
 
     def nearest(self, targets: np.ndarray, k: int,
                 exclude: Sequence[Iterable[int]] | None = None,
@@ -65,6 +69,8 @@ class ExactSearcher:
     >>> rows[0].tolist(), [round(float(s), 3) for s in scores[0]]
     ([2, 1], [0.707, 0.0])
     """
+
+    approximate = False
 
     def __init__(self, vectors: np.ndarray, norms: np.ndarray) -> None:
         self._vectors = vectors

@@ -127,6 +127,7 @@ def train_file(
     quiet: bool = False,
     parent: int | str | None = None,
     memory_limit: int | None = None,
+    index: bool = False,
 ) -> VersionRecord:
     """Train a new version of ``model`` from a pair file or a text corpus, publish it in ``store``.
 
@@ -159,6 +160,9 @@ def train_file(
         Bytes the reading of pair data may use (None: a quarter of the machine's memory);
         bigger pair data is aggregated out of core (:mod:`embedstore.spill`), to the same
         counts.
+    index:
+        Build the version's approximate index right after publishing it
+        (:func:`embedstore.indexing.build_index` with its defaults).
 
     Returns
     -------
@@ -174,6 +178,10 @@ def train_file(
                             "(--text) is not yet counted under a limit, so leave it out")
     reading = reading or choose_reading(text)
     progress = None if quiet else progress
+    if index:
+        from .indexing import check_indexing, index_new_version
+
+        check_indexing()
     path = Path(path)
     started = time.perf_counter()
     cooc = read_source(path, reading, progress, memory_limit)
@@ -189,8 +197,11 @@ def train_file(
             warm = WarmStart(*handle.starting_vectors(model, parent, cooc.items,
                                                       getattr(settings, "dim", None)))
     fitted = fit(cooc, settings, progress, warm)
-    return publish(
+    record = publish(
         store, model=model, items=cooc.items, counts=cooc.item_counts, vectors=fitted.vectors,
         name=name, source=source, reading=reading, parent=warm.parent if warm else None,
         settings=fitted.settings, epochs=fitted.epochs, epoch_losses=fitted.epoch_losses,
         duration_seconds=round(time.perf_counter() - started, 3), notes=notes + fitted.notes)
+    if index:
+        index_new_version(store, record, progress)
+    return record

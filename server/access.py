@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from embedstore import Embeddings, NotFoundError, Store
+from embedstore.embeddings import load_version
 from embedstore.store import VersionInfo
 
 OPEN_VERSIONS_PER_THREAD = 4
@@ -50,7 +51,8 @@ class StoreAccess:
 
     def _forget_removed(self, store: Store) -> None:
         """Let go of opened versions that were removed (their files are deleted, and a mapping
-        would keep their disk space), checked only when another connection changed the store."""
+        would keep their disk space) or whose index was built, replaced or removed, checked
+        only when another connection changed the store."""
         data_version = store.data_version()
         if data_version == self._local.data_version:
             return
@@ -58,6 +60,9 @@ class StoreAccess:
         opened: OrderedDict[int, Embeddings] = self._local.opened
         for gone in set(opened) - store.existing_version_ids(opened):
             del opened[gone]
+        for key, embeddings in list(opened.items()):
+            if store.owned_index_file(embeddings.info) != embeddings.index_file:
+                del opened[key]
 
     @contextmanager
     def reading(self) -> Iterator[Store]:
@@ -80,8 +85,8 @@ class StoreAccess:
             embeddings = opened.get(info.id)
             if embeddings is None:
                 store.end_snapshot()  # map the files under the store's lock, in a new snapshot
-                info, vectors, norms = store.open_version(model, version)
-                embeddings = Embeddings(store, info, vectors, norms)
+                embeddings = load_version(store, model, version)
+                info = embeddings.info
                 opened[info.id] = embeddings
                 while len(opened) > OPEN_VERSIONS_PER_THREAD:
                     opened.popitem(last=False)

@@ -40,5 +40,7 @@ VERSION_DESCRIPTION = "Version number or alias (default: the latest)."
 VersionQuery = Annotated[str | None, Query(description=VERSION_DESCRIPTION, examples=["prod"]),
                          AfterValidator(version_reference)]
 """A ``version`` query parameter; the handler receives it parsed (``int | str | None``)."""
+ExactQuery = Annotated[bool, Query(
+    description="Exact answer, without the version's approximate index.")]
 RestrictQuery = Annotated[int | None, Query(
     ge=1, description="Only consider the N most frequent items as results.")]

@@ -4,7 +4,8 @@ Each command runs for real in a subprocess (``python -m embedstore_cli``) and is
 seeded random delay drawn across its measured running time. After every kill the store must
 open, ``verify`` must pass for every version, each version that existed before must be intact
 and answer a query, and aliases must point at versions that exist. Left-over temporary files
-must not disturb readers, and ``embed gc`` must remove them at the end.
+must not disturb readers, and ``embed gc`` must remove them at the end. Index builds and
+removals are killed the same way: a version keeps no index or a whole one.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pytest
 
 import embedstore
 from embedstore.publish import publish_vectors
-from embedstore.store import TMP_DIR, VERSIONS_DIR, Store
+from embedstore.store import INDEXES_DIR, TMP_DIR, VERSIONS_DIR, Store
 from embedstore.store.registry import garbage_collect, verify
 
 DATA = Path(__file__).resolve().parent.parent / "data"
@@ -163,3 +164,57 @@ def test_kill_9_at_random_moments_loses_nothing(populated: tuple[Path, Path]) ->
     assert sorted(p.name for p in (store_path / VERSIONS_DIR).iterdir()) == sorted(owned)
     assert list((store_path / TMP_DIR).iterdir()) == []
     check_store(store_path, state, None)
+
+
+INDEX_KILLS = {"build": 10, "rm": 4}
+
+
+def index_state(store_path: Path) -> str | None:
+    """The checksum of the catalog model's index, None without one; every invariant checked."""
+    with Store.open(store_path) as store:
+        assert [r for r in verify(store) if not r.ok] == []
+        record = store.index_record(store.version_info("catalog"))
+    with embedstore.open(store_path, model="catalog") as vectors:
+        assert vectors.approximate() == (record is not None)
+        assert len(vectors.similar("item0", k=5)) == 5
+    return None if record is None else record.sha256
+
+
+def test_kill_9_during_index_builds_leaves_no_index_or_a_whole_one(tmp_path: Path) -> None:
+    pytest.importorskip("usearch", reason="the ann extra is not installed")
+    store_path = tmp_path / "store"
+    items = [f"item{i}" for i in range(8000)]
+    vectors = np.random.default_rng(1).standard_normal((len(items), 48)).astype(np.float32)
+    publish_vectors(items, vectors, store=store_path, model="catalog")
+    rng = random.Random(SEED + 1)
+    base = ["--store", str(store_path)]
+    build = [*base, "index", "build", "--model", "catalog", "--threads", "1", "--quiet"]
+    remove = [*base, "index", "rm", "1", "--model", "catalog"]
+    durations = {"build": timed(build), "rm": timed(remove)}
+    timed(build)
+    whole = index_state(store_path)  # one thread: every complete build has this checksum
+    assert whole is not None
+    plan = [kind for kind, n in INDEX_KILLS.items() for _ in range(n)]
+    rng.shuffle(plan)
+    kills = dict.fromkeys(INDEX_KILLS, 0)
+    while plan:
+        kind = plan.pop()
+        before = index_state(store_path)
+        if kind == "rm" and before is None:
+            timed(build)
+        killed = run_and_kill(build if kind == "build" else remove,
+                              rng.uniform(0.05, 1.05) * durations[kind])
+        if killed:
+            kills[kind] += 1
+        else:
+            plan.append(kind)
+        assert index_state(store_path) in {None, whole}
+    assert kills == INDEX_KILLS
+
+    with Store.open(store_path) as store:
+        garbage_collect(store)
+        owned = {path.rsplit("/", 1)[1] for (path,) in store.connection.execute(
+            "SELECT path FROM indexes")}
+    assert sorted(p.name for p in (store_path / INDEXES_DIR).iterdir()) == sorted(owned)
+    assert list((store_path / TMP_DIR).iterdir()) == []
+    index_state(store_path)

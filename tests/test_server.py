@@ -122,7 +122,8 @@ def test_vector_and_similarity_are_the_batch_answers(client: httpx.Client,
         expected_score = vectors.similarity("cat", "dog")
     vector = client.get("/v1/models/default/vector", params={"item": "cat"}).json()
     assert vector == {"model": "default", "version": 2,
-                      "query": {"op": "vector", "item": "cat"}, "vector": expected_vector}
+                      "query": {"op": "vector", "item": "cat"}, "approximate": False,
+                      "vector": expected_vector}
     score = client.get("/v1/models/default/similarity", params={"a": "cat", "b": "dog"}).json()
     assert score["score"] == pytest.approx(expected_score, abs=1e-7)
     assert score["query"] == {"op": "similarity", "a": "cat", "b": "dog"}

@@ -7,6 +7,7 @@ A store is a directory holding ``embedstore.db`` (SQLite) and the vector files. 
 - :mod:`.catalog`: versions, their metadata and evaluations, aliases;
 - :mod:`.vocabulary`: items to rows and back, suggestions, comparisons between versions;
 - :mod:`.files`: mapping, writing and publishing a version's files;
+- :mod:`.indexes`: publishing, opening and removing a version's approximate search index;
 - :mod:`.registry`: removal, garbage collection and verification of versions.
 """
 
@@ -22,16 +23,19 @@ from ..locations import default_store_path
 from .catalog import Alias, AliasChange, VersionInfo
 from .connection import (
     DB_NAME,
+    INDEXES_DIR,
     LOCK_FILE,
     NORMS_FILE,
     TMP_DIR,
     VECTORS_FILE,
     VERSIONS_DIR,
 )
-from .files import Files, file_digest, sha256_of
+from .files import file_digest, sha256_of
+from .indexes import Indexes, IndexRecord
 
 __all__ = [
     "DB_NAME",
+    "INDEXES_DIR",
     "LOCK_FILE",
     "NORMS_FILE",
     "TMP_DIR",
@@ -39,6 +43,7 @@ __all__ = [
     "VERSIONS_DIR",
     "Alias",
     "AliasChange",
+    "IndexRecord",
     "Store",
     "StoreLike",
     "VersionInfo",
@@ -49,7 +54,7 @@ __all__ = [
 ]
 
 
-class Store(Files):
+class Store(Indexes):
     """A store directory opened for reading and writing.
 
     Use :meth:`open`; close it with :meth:`close` or a ``with`` block.

@@ -200,6 +200,7 @@ class Catalog(Connection):
                 "VALUES (?, ?, NULL, ?, ?)", [info.model, name, info.version, now])
         connection.execute("DELETE FROM items WHERE version_id = ?", [info.id])
         connection.execute("DELETE FROM evaluations WHERE version_id = ?", [info.id])
+        connection.execute("DELETE FROM indexes WHERE version_id = ?", [info.id])
         connection.execute("DELETE FROM versions WHERE id = ?", [info.id])
 
     def owned_directories(self) -> set[str]:

@@ -21,6 +21,7 @@ from .migrations import KNOWN_NAMES, MIGRATION_SET, MIGRATIONS_TABLE, migration_
 DB_NAME = "embedstore.db"
 VERSIONS_DIR = "versions"
 TMP_DIR = "tmp"
+INDEXES_DIR = "indexes"
 VECTORS_FILE = "vectors.npy"
 NORMS_FILE = "norms.npy"
 LOCK_FILE = "lock"

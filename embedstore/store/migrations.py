@@ -94,7 +94,25 @@ def m003_evaluations(db: Database) -> None:
     db.execute("CREATE INDEX evaluations_by_version ON evaluations (version_id)")
 
 
-ALL_MIGRATIONS = [m001_versions_and_items, m002_aliases, m003_evaluations]
+def m004_indexes(db: Database) -> None:
+    """Approximate search indexes: at most one derived file per version, with its checksum and
+    the settings it was built with (the version itself never changes)."""
+    db.execute(
+        """
+        CREATE TABLE indexes (
+            version_id INTEGER PRIMARY KEY REFERENCES versions(id),
+            path TEXT NOT NULL,
+            bytes INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            library TEXT NOT NULL,
+            settings TEXT NOT NULL,
+            created TEXT NOT NULL
+        )
+        """
+    )
+
+
+ALL_MIGRATIONS = [m001_versions_and_items, m002_aliases, m003_evaluations, m004_indexes]
 KNOWN_NAMES = frozenset(migration.__name__ for migration in ALL_MIGRATIONS)
 
 

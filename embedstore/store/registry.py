@@ -15,8 +15,9 @@ import numpy as np
 
 from ..errors import NotFoundError
 from .catalog import VersionInfo
-from .connection import NORMS_FILE, TMP_DIR, VECTORS_FILE, VERSIONS_DIR
-from .files import Files, sha256_of
+from .connection import INDEXES_DIR, NORMS_FILE, TMP_DIR, VECTORS_FILE, VERSIONS_DIR
+from .files import sha256_of
+from .indexes import Indexes
 
 
 @dataclass(frozen=True)
@@ -38,7 +39,7 @@ class VerifyReport:
         return not self.problems
 
 
-def remove_version(store: Files, model: str, version: int | str, *, force: bool = False
+def remove_version(store: Indexes, model: str, version: int | str, *, force: bool = False
                    ) -> VersionInfo:
     """Remove one version: its rows in one transaction, then its files.
 
@@ -47,7 +48,10 @@ def remove_version(store: Files, model: str, version: int | str, *, force: bool 
     """
     with store.write_transaction():
         info = store.version_info(model, version)
+        index_file = store.owned_index_file(info)
         store._delete_version_rows(info, force=force)
+    if index_file is not None:
+        store.delete_index_file(index_file)
     directory = store.path / info.directory
     if directory.resolve().is_relative_to((store.path / VERSIONS_DIR).resolve()):
         # Readers map files under the shared lock: wait for any that resolved this version
@@ -57,7 +61,7 @@ def remove_version(store: Files, model: str, version: int | str, *, force: bool 
     return info
 
 
-def garbage_collect(store: Files) -> CollectedGarbage:
+def garbage_collect(store: Indexes) -> CollectedGarbage:
     """Remove files that no version owns (left by a crash or an interrupted removal).
 
     Waits for any publish in progress, so it never removes a version being written.
@@ -65,9 +69,9 @@ def garbage_collect(store: Files) -> CollectedGarbage:
     removed: list[str] = []
     freed = 0
     with store.file_lock(exclusive=True):
-        owned = store.owned_directories()
+        owned = store.owned_directories() | store.owned_index_files()
         candidates = []
-        for parent in (VERSIONS_DIR, TMP_DIR):
+        for parent in (VERSIONS_DIR, INDEXES_DIR, TMP_DIR):
             if (store.path / parent).is_dir():
                 candidates += sorted((store.path / parent).iterdir())
         for path in candidates:
@@ -89,7 +93,7 @@ def _size(path: Path) -> int:
     return sum(p.lstat().st_size for p in path.rglob("*") if p.is_file())
 
 
-def verify(store: Files, model: str | None = None, version: int | str | None = None
+def verify(store: Indexes, model: str | None = None, version: int | str | None = None
            ) -> list[VerifyReport]:
     """Check versions against their metadata: checksums, shapes, vocabulary rows.
 
@@ -105,7 +109,7 @@ def verify(store: Files, model: str | None = None, version: int | str | None = N
     return [_verify_one(store, info) for info in infos]
 
 
-def _verify_one(store: Files, info: VersionInfo) -> VerifyReport:
+def _verify_one(store: Indexes, info: VersionInfo) -> VerifyReport:
     problems: list[str] = []
     try:
         record = store.version_record(info)
@@ -137,8 +141,27 @@ def _verify_one(store: Files, info: VersionInfo) -> VerifyReport:
     for name in (VECTORS_FILE, NORMS_FILE):
         if not any(f.path.endswith(f"/{name}") for f in record.files.values()):
             problems.append(f"metadata lists no {name}")
+    problems += _verify_index(store, info)
     count, low, high = store.row_numbering(info)
     if (count, low, high) != (info.n_items, 0, info.n_items - 1):
         problems.append(f"vocabulary has {count} rows, expected {info.n_items} "
                         f"numbered 0..{info.n_items - 1}")
     return VerifyReport(info.model, info.version, problems)
+
+
+def _verify_index(store: Indexes, info: VersionInfo) -> list[str]:
+    """The problems of a version's index file (none when it has no index)."""
+    record = store.index_record(info)
+    if record is None:
+        return []
+    path = (store.path / record.path).resolve()
+    if not path.is_relative_to(store.path.resolve()):
+        return [f"index file path {record.path!r} points outside the store"]
+    if not path.is_file():
+        return [f"index {record.path} is missing"]
+    size = path.stat().st_size
+    if size != record.bytes:
+        return [f"index {record.path} has {size} bytes, expected {record.bytes}"]
+    if sha256_of(path) != record.sha256:
+        return [f"index {record.path} checksum differs from the one recorded"]
+    return []

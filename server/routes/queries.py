@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from embedstore import Embeddings
 from embedstore.results import answer_json, similar_query
 
-from ..context import Context, RestrictQuery, VersionQuery
+from ..context import Context, ExactQuery, RestrictQuery, VersionQuery
 from .models import ModelPath
 
 MAX_K = 10_000
@@ -36,6 +36,7 @@ class NeighborsAnswer(BaseModel):
     model: str
     version: int
     query: dict[str, Any]
+    approximate: bool
     results: list[NeighborBody]
 
 
@@ -43,6 +44,7 @@ class VectorAnswer(BaseModel):
     model: str
     version: int
     query: dict[str, Any]
+    approximate: bool
     vector: list[float]
 
 
@@ -50,6 +52,7 @@ class SimilarityAnswer(BaseModel):
     model: str
     version: int
     query: dict[str, Any]
+    approximate: bool
     score: float
 
 
@@ -71,15 +74,18 @@ def queries_router(context: Context) -> APIRouter:
         minus: Annotated[list[str], Query(
             description="Item to steer away from (repeatable).")] = [],  # noqa: B006
         k: KQuery = 10, version: VersionQuery = None,
-        restrict: RestrictQuery = None,
+        restrict: RestrictQuery = None, exact: ExactQuery = False,
     ) -> JSONResponse:
         """The `k` items most cosine-similar to `item`, inputs left out: what
         `embed similar ITEM... --minus ITEM --json` prints. Several items (and `minus`) ask
         for the mean of their unit vectors minus those of `minus`, as gensim's
-        `most_similar(positive, negative)` does."""
+        `most_similar(positive, negative)` does. A version with an index answers through it
+        (`"approximate": true`) unless `exact`."""
         with access.version(model, version) as vectors:
             return answer(vectors, similar_query(item, minus, k),
-                          results=vectors.similar(*item, k=k, restrict=restrict, minus=minus))
+                          results=vectors.similar(*item, k=k, restrict=restrict, minus=minus,
+                                                  exact=exact),
+                          approximate=vectors.approximate(exact))
 
     @router.get("/models/{model}/analogy", response_model=NeighborsAnswer,
                 summary="Items nearest to a - b + c (king - man + woman)")
@@ -88,12 +94,15 @@ def queries_router(context: Context) -> APIRouter:
         method: Annotated[Literal["add", "mul"], Query(
             description="add: 3CosAdd; mul: 3CosMul.")] = "add",
         version: VersionQuery = None, restrict: RestrictQuery = None,
+        exact: ExactQuery = False,
     ) -> JSONResponse:
         """What `embed analogy A B C --json` prints."""
         with access.version(model, version) as vectors:
-            neighbors = vectors.analogy(a, b, c, k=k, method=method, restrict=restrict)
+            neighbors = vectors.analogy(a, b, c, k=k, method=method, restrict=restrict,
+                                        exact=exact)
             return answer(vectors, {"op": "analogy", "a": a, "b": b, "c": c, "k": k,
-                                    "method": method}, results=neighbors)
+                                    "method": method}, results=neighbors,
+                          approximate=vectors.approximate(exact or method == "mul"))
 
     @router.get("/models/{model}/vector", response_model=VectorAnswer,
                 summary="The stored vector of an item")

@@ -1,0 +1,110 @@
+"""Building and removing a version's approximate search index (``embed index``).
+
+An index is derived from a version's vectors, which never change; it can be built after the
+version is published (``embed index build``, or ``--index`` on ``embed train`` and ``embed
+import``), rebuilt with other settings, and removed, without touching the version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .ann import (
+    DEFAULT_CONNECTIVITY,
+    DEFAULT_EXPANSION_ADD,
+    DEFAULT_EXPANSION_SEARCH,
+    LIBRARY,
+    SUFFIX,
+    build_settings,
+    write_index,
+)
+from .embeddings import DEFAULT_MODEL
+from .errors import EmbedstoreError, StoreError
+from .progress import Progress
+from .store import IndexRecord, StoreLike, opened
+
+if TYPE_CHECKING:
+    from .schema import VersionRecord
+
+
+@dataclass(frozen=True)
+class IndexReport:
+    """An index just built or removed: whose, and its record."""
+
+    model: str
+    version: int
+    n_items: int
+    index: IndexRecord
+
+    def to_json(self) -> dict[str, Any]:
+        return {"model": self.model, "version": self.version, "n_items": self.n_items,
+                "index": self.index.to_json()}
+
+
+def build_index(
+    store: StoreLike = None, model: str = DEFAULT_MODEL, version: int | str | None = None, *,
+    connectivity: int = DEFAULT_CONNECTIVITY, expansion_add: int = DEFAULT_EXPANSION_ADD,
+    expansion_search: int = DEFAULT_EXPANSION_SEARCH, threads: int = 0,
+    progress: Progress | None = None,
+) -> IndexReport:
+    """Build the approximate index of a version (default: the latest) and publish it as the
+    version's index, replacing any older one; queries use it from then on.
+
+    ``connectivity`` (graph edges per node), ``expansion_add`` and ``expansion_search`` (the
+    breadth of the search while building and while querying) are HNSW's settings; ``threads``
+    0 uses every core. Built with one thread, the index is the same, byte for byte, every time.
+
+    >>> import embedstore, tempfile
+    >>> store = tempfile.mkdtemp()
+    >>> _ = embedstore.train_pairs("data/sample.csv", store=store, quiet=True)
+    >>> build_index(store).index.library
+    'usearch'
+    >>> with embedstore.open(store) as vectors:
+    ...     [n.item for n in vectors.analogy("king", "man", "woman", k=1)], vectors.approximate()
+    (['queen'], True)
+    """
+    settings = build_settings(connectivity, expansion_add, expansion_search, threads)
+    with opened(store) as handle:
+        handle.check_writable("build an index")
+        info, vectors, _ = handle.open_version(model, version)
+        handle.end_snapshot()
+
+        def write(path: Path) -> None:
+            report = None if progress is None else \
+                lambda done, total: progress("indexing", done, total, None)
+            write_index(vectors, settings, path, report)
+
+        record = handle.publish_index(info, write, library=LIBRARY, suffix=SUFFIX,
+                                      settings=settings)
+    return IndexReport(info.model, info.version, info.n_items, record)
+
+
+def remove_index(store: StoreLike = None, model: str = DEFAULT_MODEL,
+                 version: int | str | None = None) -> IndexReport:
+    """Remove a version's index (the version stays, answering exactly)."""
+    with opened(store) as handle:
+        info = handle.version_info(model, version)
+        record = handle.index_record(info)
+        handle.remove_index(model, info.version)
+    assert record is not None  # remove_index raised otherwise
+    return IndexReport(info.model, info.version, info.n_items, record)
+
+
+def check_indexing() -> None:
+    """Fail before a long run (``--index`` on train or import) when no index can be built."""
+    build_settings(DEFAULT_CONNECTIVITY, DEFAULT_EXPANSION_ADD, DEFAULT_EXPANSION_SEARCH, 0)
+
+
+def index_new_version(store: StoreLike, record: VersionRecord,
+                      progress: Progress | None = None) -> None:
+    """Build the index of a version just published (``--index``), with the default settings.
+    A failure says that the version itself is there and how to build its index later."""
+    try:
+        build_index(store, record.model, record.version, progress=progress)
+    except EmbedstoreError as error:
+        raise StoreError(
+            f"version {record.version} of {record.model!r} was published, but its index was "
+            f"not built: {error}; build it with: embed index build {record.version} "
+            f"--model {record.model}") from None
