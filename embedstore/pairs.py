@@ -167,18 +167,23 @@ class Layout:
     lines_before_data: int
 
 
+def _opening(path: Path, lines: Iterator[str]) -> tuple[int, list[str]]:
+    """The blank lines before the first row (the header, or data), and the lines of that row
+    (more than one when a quoted field spans lines); ``lines`` is left after them."""
+    first = next(lines, None)
+    skipped = 0
+    while first is not None and not first.strip():
+        skipped += 1
+        first = next(lines, None)
+    if first is None:
+        raise InputError(f"{path}, line 1: empty file; a pair file has rows item_a,item_b")
+    return skipped, _first_row_lines(first, lines)
+
+
 def sniff(path: Path, header: bool | None) -> Layout:
     """The :class:`Layout` of a pair file, decided as :func:`read_pairs` decides it."""
     with open_binary(path) as stream:
-        lines = decoded_lines(path, stream)
-        first = next(lines, None)
-        skipped = 0
-        while first is not None and not first.strip():
-            skipped += 1
-            first = next(lines, None)
-        if first is None:
-            raise InputError(f"{path}, line 1: empty file; a pair file has rows item_a,item_b")
-        opening = _first_row_lines(first, lines)
+        skipped, opening = _opening(path, decoded_lines(path, stream))
     delimiter = _delimiter("".join(opening))
     row = next(csv.reader(opening, delimiter=delimiter), [])
     is_header = header if header is not None else _is_header(row)
@@ -190,14 +195,7 @@ def _read_rows(path: Path, header: bool | None, progress: Progress | None) -> Ro
     total = path.stat().st_size if path.is_file() else 0
     with open_binary(path) as stream:
         lines = decoded_lines(path, stream)
-        first = next(lines, None)
-        skipped = 0  # blank lines before the first row (the header, or data)
-        while first is not None and not first.strip():
-            skipped += 1
-            first = next(lines, None)
-        if first is None:
-            raise InputError(f"{path}, line 1: empty file; a pair file has rows item_a,item_b")
-        opening = _first_row_lines(first, lines)
+        skipped, opening = _opening(path, lines)
         delimiter = _delimiter("".join(opening))
 
         def all_lines() -> Iterator[str]:
