@@ -17,7 +17,6 @@ publishing) with its peak RSS; anchors run in their own processes the same way.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,12 +172,8 @@ def dump(rows: list[Row], path: Path) -> None:
         print(row.markdown())
 
 
-def run_subprocess(command: list[str]) -> None:
-    subprocess.run(command, check=True)
-
-
 PROPAGATION_BASELINE = """
-import sys, time
+import sys
 import numpy as np
 from scipy import sparse
 from embedstore.pairs import read_pairs
