@@ -17,13 +17,12 @@ symmetric PPMI matrix). Deterministic for a seed. When ``dim`` exceeds what the 
 
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from .cooccurrence import Cooccurrence
 from .errors import TrainingError
 from .progress import Progress
+from .rowblocks import RowBlocks
 from .schema import SvdSettings
 
 
@@ -68,26 +67,6 @@ def orthonormalize(matrix: np.ndarray) -> np.ndarray:
     return np.linalg.qr(np.asarray(matrix, dtype=np.float64))[0]
 
 
-class _RowBlocks:
-    """A sparse matrix cut into row blocks multiplied in parallel threads (scipy releases the
-    GIL in its sparse products); results are identical to one product."""
-
-    def __init__(self, matrix, threads: int) -> None:  # type: ignore[no-untyped-def]
-        self.shape = matrix.shape
-        bounds = np.searchsorted(matrix.indptr, np.linspace(0, matrix.nnz, threads + 1))
-        bounds[0], bounds[-1] = 0, matrix.shape[0]
-        self.blocks = [matrix[a:b] for a, b in itertools.pairwise(bounds) if b > a]
-
-    def __matmul__(self, dense: np.ndarray) -> np.ndarray:
-        from concurrent.futures import ThreadPoolExecutor
-
-        dense = np.ascontiguousarray(dense, dtype=np.float32)
-        if len(self.blocks) == 1:
-            return np.asarray(self.blocks[0] @ dense)
-        with ThreadPoolExecutor(len(self.blocks)) as pool:
-            return np.vstack(list(pool.map(lambda block: block @ dense, self.blocks)))
-
-
 def randomized_svd(matrix, rank: int, power_iterations: int, oversample: int,  # type: ignore[no-untyped-def]
                    rng: np.random.Generator,
                    progress: Progress | None = None) -> tuple[np.ndarray, ...]:
@@ -100,8 +79,8 @@ def randomized_svd(matrix, rank: int, power_iterations: int, oversample: int,  #
     n = matrix.shape[1]
     width = min(rank + oversample, min(matrix.shape))
     threads = max(1, min(4, os.cpu_count() or 1))
-    forward = _RowBlocks(matrix, threads)
-    backward = _RowBlocks(matrix.T.tocsr(), threads)
+    forward = RowBlocks(matrix, threads)
+    backward = RowBlocks(matrix.T.tocsr(), threads)
     basis = orthonormalize(forward @ rng.standard_normal((n, width)))
     for step in range(power_iterations):
         basis = orthonormalize(backward @ basis)

@@ -20,15 +20,12 @@ end up pointing apart. Deterministic for a seed, whatever the number of threads.
 
 from __future__ import annotations
 
-import itertools
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from .cooccurrence import Cooccurrence
 from .errors import TrainingError
 from .progress import Progress
+from .rowblocks import RowBlocks, default_threads
 from .schema import PropagateSettings
 
 
@@ -73,18 +70,6 @@ def relative_weights(weights: np.ndarray) -> np.ndarray:
         return np.minimum(weights / median, 1e6) if median > 0 else np.ones_like(weights)
 
 
-def _row_blocks(matrix, threads: int) -> list:  # type: ignore[no-untyped-def]
-    bounds = np.searchsorted(matrix.indptr, np.linspace(0, matrix.nnz, threads + 1))
-    bounds[0], bounds[-1] = 0, matrix.shape[0]
-    return [matrix[a:b] for a, b in itertools.pairwise(bounds) if b > a]
-
-
-def _multiply(blocks: list, dense: np.ndarray, pool: ThreadPoolExecutor) -> np.ndarray:
-    """The row blocks times ``dense``, stacked: one sparse product split over threads (scipy
-    releases the GIL), identical to the whole product."""
-    return np.vstack(list(pool.map(lambda block: block @ dense, blocks)))
-
-
 def normalize_rows(vectors: np.ndarray) -> np.ndarray:
     """Each row scaled to unit length in place (zero rows stay zero); returns ``vectors``."""
     norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))
@@ -99,17 +84,15 @@ def train_propagate(cooc: Cooccurrence, settings: PropagateSettings,
         raise TrainingError("no positive pairs to train on; add pairs with a weight above 0")
     dim = settings.dim or 100
     step = propagation_matrix(cooc, settings)
-    threads = max(1, min(os.cpu_count() or 1, 8))
-    blocks = _row_blocks(step, threads)
+    step = RowBlocks(step, default_threads())
     rng = np.random.default_rng(settings.seed)
     vectors = normalize_rows(rng.standard_normal((cooc.n_items, dim), dtype=np.float32))
     first_kept = min(settings.average_from, settings.steps)
     kept = np.zeros_like(vectors)
-    with ThreadPoolExecutor(len(blocks)) as pool:
-        for done in range(1, settings.steps + 1):
-            vectors = normalize_rows(_multiply(blocks, vectors, pool))
-            if done >= first_kept:
-                kept += vectors
-            if progress is not None:
-                progress("propagating", done, settings.steps, None)
+    for done in range(1, settings.steps + 1):
+        vectors = normalize_rows(step @ vectors)
+        if done >= first_kept:
+            kept += vectors
+        if progress is not None:
+            progress("propagating", done, settings.steps, None)
     return normalize_rows(kept)
