@@ -17,6 +17,8 @@ symmetric PPMI matrix). Deterministic for a seed. When ``dim`` exceeds what the 
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 
 from .cooccurrence import Cooccurrence
@@ -67,20 +69,35 @@ def orthonormalize(matrix: np.ndarray) -> np.ndarray:
     return np.linalg.qr(np.asarray(matrix, dtype=np.float64))[0]
 
 
-def randomized_svd(matrix, rank: int, power_iterations: int, oversample: int,  # type: ignore[no-untyped-def]
-                   rng: np.random.Generator,
-                   progress: Progress | None = None) -> tuple[np.ndarray, ...]:
-    """``U, S, Vt`` of the best rank-``rank`` approximation of a sparse ``matrix``.
+class Product(Protocol):
+    """A linear map given by its product with a dense matrix: ``product @ dense``. The
+    randomised SVD sees its matrix only through two of these (the matrix and its transpose),
+    so the matrix may live in memory, in blocks on disk or on a cluster."""
 
-    Products run in float32 on row blocks in parallel; orthonormalisation in float64.
-    """
+    shape: tuple[int, int]
+
+    def __matmul__(self, dense: np.ndarray) -> np.ndarray: ...
+
+
+def in_memory_products(matrix) -> tuple[Product, Product]:  # type: ignore[no-untyped-def]
+    """The products of a sparse ``matrix`` and of its transpose, split by rows over the
+    cores."""
     import os
 
-    n = matrix.shape[1]
-    width = min(rank + oversample, min(matrix.shape))
     threads = max(1, min(4, os.cpu_count() or 1))
-    forward = RowBlocks(matrix, threads)
-    backward = RowBlocks(matrix.T.tocsr(), threads)
+    return RowBlocks(matrix, threads), RowBlocks(matrix.T.tocsr(), threads)
+
+
+def randomized_svd(forward: Product, backward: Product, rank: int, power_iterations: int,
+                   oversample: int, rng: np.random.Generator,
+                   progress: Progress | None = None) -> tuple[np.ndarray, ...]:
+    """``U, S, Vt`` of the best rank-``rank`` approximation of the matrix whose products are
+    ``forward`` (``matrix @ dense``) and ``backward`` (``matrix.T @ dense``).
+
+    Products run in float32; orthonormalisation in float64.
+    """
+    n = forward.shape[1]
+    width = min(rank + oversample, min(forward.shape))
     basis = orthonormalize(forward @ rng.standard_normal((n, width)))
     for step in range(power_iterations):
         basis = orthonormalize(backward @ basis)
@@ -119,8 +136,9 @@ def train_svd(cooc: Cooccurrence, settings: SvdSettings,
         raise TrainingError("no pair co-occurs more often than chance (all PMI values are "
                             "<= 0); add data or lower the shift")
     rng = np.random.default_rng(settings.seed)
-    u, s, vt = randomized_svd(matrix, rank, settings.power_iterations, settings.oversample, rng,
-                              progress)
+    forward, backward = in_memory_products(matrix)
+    u, s, vt = randomized_svd(forward, backward, rank, settings.power_iterations,
+                              settings.oversample, rng, progress)
     # Fix each component's sign (largest |entry| of U positive) so runs agree exactly.
     signs = np.sign(u[np.argmax(np.abs(u), axis=0), np.arange(u.shape[1])])
     signs[signs == 0] = 1
