@@ -11,7 +11,7 @@ from .render import emit_json, progress_bar
 
 @click.group()
 def index() -> None:
-    """Build or remove a version's approximate search index (HNSW, memory-mapped).
+    """Build or remove a version's approximate search index (IVF or HNSW, memory-mapped).
 
     Queries use a version's index when it has one; --exact (similar, analogy, batch) asks for
     the exact answer. Every JSON answer says "approximate": true or false.
@@ -19,7 +19,8 @@ def index() -> None:
     \b
     Examples:
       embed index build
-      embed index build 3 --model royalty --connectivity 32 --expansion-search 128
+      embed index build 3 --model royalty --probes 32
+      embed index build 3 --kind hnsw --connectivity 32 --expansion-search 128
       embed index rm 3
     """
 
@@ -27,40 +28,53 @@ def index() -> None:
 @index.command()
 @click.argument("version", type=VERSION, required=False)
 @model_option("Model of the version.")
-@click.option("--connectivity", type=click.IntRange(2, 256), default=16, show_default=True,
-              help="Graph edges per item (more: better recall, larger index, slower build).")
-@click.option("--expansion-add", type=click.IntRange(2, 4096), default=128, show_default=True,
-              help="Breadth of the search while building (more: better graph, slower build).")
-@click.option("--expansion-search", type=click.IntRange(2, 4096), default=64,
-              show_default=True, help="Breadth of the search per query (more: better recall, "
-              "slower queries).")
+@click.option("--kind", type=click.Choice(["ivf", "hnsw"]), default="ivf", show_default=True,
+              help="ivf: k-means lists (faiss), opens in constant time, builds fast; hnsw: a "
+              "graph (usearch).")
+@click.option("--lists", type=click.IntRange(min=1), default=None,
+              help="ivf: k-means lists [default: about 4 x sqrt(items), a power of two, at "
+              "least 39 items per list].")
+@click.option("--probes", type=click.IntRange(min=1), default=None,
+              help="ivf: lists searched per query (more: better recall, slower queries) "
+              "[default: 16].")
+@click.option("--seed", type=click.IntRange(min=0), default=None,
+              help="ivf: seed of the k-means sample and start [default: 0].")
+@click.option("--connectivity", type=click.IntRange(2, 256), default=None,
+              help="hnsw: graph edges per item (more: better recall, larger index, slower "
+              "build) [default: 16].")
+@click.option("--expansion-add", type=click.IntRange(2, 4096), default=None,
+              help="hnsw: breadth of the search while building (more: better graph, slower "
+              "build) [default: 128].")
+@click.option("--expansion-search", type=click.IntRange(2, 4096), default=None,
+              help="hnsw: breadth of the search per query (more: better recall, slower "
+              "queries) [default: 64].")
 @click.option("--threads", type=click.IntRange(min=0), default=0, show_default=True,
               help="Build threads (0: every core; 1: the same file byte for byte every time).")
 @quiet_option
 @json_option("Print the index's record as JSON.")
 @pass_store
-def build(handle: StoreHandle, version: int | str | None, model: str, connectivity: int,
-          expansion_add: int, expansion_search: int, threads: int, quiet: bool,
-          as_json: bool) -> None:
+def build(handle: StoreHandle, version: int | str | None, model: str, kind: str,
+          quiet: bool, as_json: bool, **settings: int | None) -> None:
     """Build the approximate index of VERSION (default: the latest), replacing any older one.
 
     \b
     Examples:
       embed index build
       embed index build prod --model royalty --threads 1 --json
-      embed index build 3 --connectivity 32 --expansion-add 256 --expansion-search 128
+      embed index build 3 --lists 1024 --probes 32 --seed 7
+      embed index build 3 --kind hnsw --connectivity 32 --expansion-add 256
     """
     from embedstore.indexing import build_index
 
+    threads = settings.pop("threads") or 0
     with progress_bar(quiet) as progress:
-        report = build_index(handle.open(), model, version, connectivity=connectivity,
-                             expansion_add=expansion_add, expansion_search=expansion_search,
-                             threads=threads, progress=progress)
+        report = build_index(handle.open(), model, version, kind=kind, threads=threads,
+                             progress=progress, **settings)
     if as_json:
         emit_json(report.to_json())
     else:
-        click.echo(f"{report.model} version {report.version}: index of {report.n_items} items, "
-                   f"{report.index.bytes} bytes ({report.index.path})")
+        click.echo(f"{report.model} version {report.version}: {kind} index of "
+                   f"{report.n_items} items, {report.index.bytes} bytes ({report.index.path})")
 
 
 @index.command(name="rm")

@@ -23,8 +23,7 @@ from .store import Store, StoreLike, VersionInfo
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from usearch.compiled import Index
-
+    from .ann import Candidates
     from .batch import BatchResult
     from .store import IndexRecord
 
@@ -60,7 +59,7 @@ class Embeddings:
 
     def __init__(self, store: Store, info: VersionInfo, vectors: np.ndarray, norms: np.ndarray,
                  owns_store: bool = False, searcher: Searcher | None = None,
-                 index: Index | None = None, index_file: str | None = None) -> None:
+                 index: Candidates | None = None, index_file: str | None = None) -> None:
         self.store = store
         self.info = info
         self.index_file = index_file
@@ -299,7 +298,7 @@ def load_version(store: Store, model: str, version: int | str | None,
     opening costs the same for any size)."""
     from .ann import open_index
 
-    def opener(path: Path, record: IndexRecord, dim: int) -> tuple[Index, str]:
+    def opener(path: Path, record: IndexRecord, dim: int) -> tuple[Candidates, str]:
         return open_index(path, record, dim), record.path
 
     info, vectors, norms, opened = store.open_indexed(model, version, opener)

@@ -18,7 +18,10 @@ from embedstore.store import INDEXES_DIR, TMP_DIR, Store
 from embedstore.store.registry import garbage_collect, verify
 
 pytest.importorskip("usearch", reason="the ann extra is not installed")
+pytest.importorskip("faiss", reason="the ann extra is not installed")
 
+KINDS = ["ivf", "hnsw"]
+LIBRARIES = {"ivf": "faiss", "hnsw": "usearch"}
 N_ITEMS, DIM, CENTRES = 3000, 24, 60
 
 
@@ -31,11 +34,16 @@ def clustered(seed: int = 0) -> tuple[list[str], np.ndarray]:
     return [f"item{i}" for i in range(N_ITEMS)], vectors.astype(np.float32)
 
 
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def indexed(store: Path) -> Path:
+def indexed(store: Path, kind: str) -> Path:
     items, vectors = clustered()
     embedstore.publish_vectors(items, vectors, store=store)
-    build_index(store, threads=1)
+    build_index(store, kind=kind, threads=1)
     return store
 
 
@@ -80,7 +88,7 @@ def test_query_items_are_left_out_and_restrict_holds(indexed: Path) -> None:
 
 
 def test_exact_answers_equal_those_before_the_index(run: Callable[..., Result],
-                                                    store: Path) -> None:
+                                                    store: Path, kind: str) -> None:
     items, vectors = clustered(1)
     embedstore.publish_vectors(items, vectors, store=store)
     questions = [("similar", "item5", "--k", "7"), ("similar", "item9", "item2", "--minus",
@@ -88,7 +96,7 @@ def test_exact_answers_equal_those_before_the_index(run: Callable[..., Result],
                  ("analogy", "item1", "item2", "item3", "--k", "4")]
     before = [json.loads(run(*q, "--json").output) for q in questions]
     assert {answer["approximate"] for answer in before} == {False}
-    assert run("index", "build", "--threads", "1", "--quiet").exit_code == 0
+    assert run("index", "build", "--kind", kind, "--threads", "1", "--quiet").exit_code == 0
     after = [json.loads(run(*q, "--json", "--exact").output) for q in questions]
     assert after == before
     approximate = [json.loads(run(*q, "--json").output) for q in questions]
@@ -120,20 +128,23 @@ def test_train_and_import_build_the_index(run: Callable[..., Result], store: Pat
     assert run("import", str(vec), "--model", "small", "--index").exit_code == 0
     for model in ("default", "small"):
         info = json.loads(run("info", "--model", model, "--json").output)
-        assert info["index"]["library"] == "usearch"
+        assert info["index"]["library"] == "faiss"  # the default kind
+        assert info["index"]["settings"]["kind"] == "ivf"
         assert (store / info["index"]["path"]).is_file()
     answer = json.loads(run("similar", "a", "--model", "small", "--json").output)
     assert answer["approximate"] is True
     assert [r["item"] for r in answer["results"]] == ["b", "c"]
 
 
-def test_a_build_with_one_thread_is_the_same_every_time(store: Path) -> None:
+def test_a_build_with_one_thread_is_the_same_every_time(store: Path, kind: str) -> None:
     items, vectors = clustered(2)
     embedstore.publish_vectors(items, vectors, store=store)
-    first = build_index(store, threads=1).index
-    second = build_index(store, threads=1).index
+    first = build_index(store, kind=kind, threads=1).index
+    second = build_index(store, kind=kind, threads=1).index
     assert first.sha256 == second.sha256 and first.path != second.path
     assert sorted(p.name for p in (store / INDEXES_DIR).iterdir()) == [Path(second.path).name]
+    if kind == "ivf":  # another k-means seed makes other lists
+        assert build_index(store, seed=1, threads=1).index.sha256 != first.sha256
 
 
 def test_verify_finds_a_damaged_index_and_opening_refuses_a_truncated_one(indexed: Path
@@ -157,7 +168,7 @@ def test_verify_finds_a_damaged_index_and_opening_refuses_a_truncated_one(indexe
         assert not vectors.approximate() and len(vectors.similar("item1", k=3)) == 3
 
 
-def test_index_rm_version_rm_and_gc_remove_index_files(indexed: Path,
+def test_index_rm_version_rm_and_gc_remove_index_files(indexed: Path, kind: str,
                                                        run: Callable[..., Result]) -> None:
     index_dir = indexed / INDEXES_DIR
     assert len(list(index_dir.iterdir())) == 1
@@ -165,13 +176,13 @@ def test_index_rm_version_rm_and_gc_remove_index_files(indexed: Path,
     assert list(index_dir.iterdir()) == []
     with pytest.raises(NotFoundError, match="has no index"):
         remove_index(indexed)
-    build_index(indexed)
-    orphans = [index_dir / "0123.usearch", indexed / TMP_DIR / "4567.usearch"]
+    build_index(indexed, kind=kind)
+    orphans = [index_dir / "0123.usearch", indexed / TMP_DIR / "4567.faiss"]
     for orphan in orphans:
         orphan.write_bytes(b"left by a crash")
     with Store.open(indexed) as handle:
         collected = garbage_collect(handle)
-    assert sorted(collected.paths) == [f"{INDEXES_DIR}/0123.usearch", f"{TMP_DIR}/4567.usearch"]
+    assert sorted(collected.paths) == [f"{INDEXES_DIR}/0123.usearch", f"{TMP_DIR}/4567.faiss"]
     assert len(list(index_dir.iterdir())) == 1  # the owned index stays
     assert run("rm", "1").exit_code == 0
     assert list(index_dir.iterdir()) == []
@@ -206,7 +217,8 @@ def test_the_server_routes_say_whether_the_index_answered(indexed: Path) -> None
     assert "item3" not in {r["item"] for r in bodies[0]["results"]}
 
 
-def test_only_a_version_with_an_index_loads_the_library(indexed: Path, tmp_path: Path) -> None:
+def test_only_a_version_with_an_index_loads_its_library(indexed: Path, kind: str,
+                                                         tmp_path: Path) -> None:
     import subprocess
     import sys
 
@@ -215,14 +227,15 @@ def test_only_a_version_with_an_index_loads_the_library(indexed: Path, tmp_path:
     script = ("import sys, embedstore\n"
               "with embedstore.open(sys.argv[1]) as vectors:\n"
               "    vectors.similar(sys.argv[2], k=2)\n"
-              "print('usearch' in sys.modules)")
+              "print('faiss' in sys.modules, 'usearch' in sys.modules)")
     loaded = [subprocess.run([sys.executable, "-c", script, str(path), item], check=True,
                              capture_output=True, text=True).stdout.strip()
               for path, item in ((plain, "a"), (indexed, "item1"))]
-    assert loaded == ["False", "True"]
+    assert loaded == ["False False", "True False" if kind == "ivf" else "False True"]
 
 
-def test_the_server_sees_an_index_built_or_removed_by_another_process(indexed: Path) -> None:
+def test_the_server_sees_an_index_built_or_removed_by_another_process(indexed: Path,
+                                                                     kind: str) -> None:
     pytest.importorskip("fastapi", reason="the serve extra is not installed")
     from embedstore_server.access import StoreAccess
 
@@ -232,6 +245,54 @@ def test_the_server_sees_an_index_built_or_removed_by_another_process(indexed: P
     remove_index(indexed)
     with access.version("default", None) as vectors:
         assert not vectors.approximate()
-    build_index(indexed)
+    build_index(indexed, kind=kind)
     with access.version("default", None) as vectors:
         assert vectors.approximate()
+
+
+def test_settings_of_the_other_kind_are_refused_in_one_line(run: Callable[..., Result],
+                                                            store: Path) -> None:
+    items, vectors = clustered()
+    embedstore.publish_vectors(items, vectors, store=store)
+    for args, message in (
+            (["--connectivity", "8"], "--connectivity is a setting of --kind hnsw"),
+            (["--kind", "hnsw", "--probes", "4"], "--probes is a setting of --kind ivf"),
+            (["--lists", "4000"], "--lists must be between 1 and the version's 3000 items")):
+        result = run("index", "build", *args)
+        assert result.exit_code != 0 and message in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert not (store / INDEXES_DIR).exists() or list((store / INDEXES_DIR).iterdir()) == []
+
+
+def test_ivf_settings_are_recorded_and_lists_follow_the_items(run: Callable[..., Result],
+                                                              store: Path) -> None:
+    items, vectors = clustered()
+    embedstore.publish_vectors(items, vectors, store=store)
+    built = json.loads(run("index", "build", "--quiet", "--json").output)["index"]
+    assert built["library"] == "faiss" and built["path"].endswith(".faiss")
+    settings = built["settings"]
+    # 4 x sqrt(3000) is about 219: 256 lists, halved until each averages 39 items or more
+    assert (settings["kind"], settings["lists"], settings["probes"], settings["seed"]) == (
+        "ivf", 64, 16, 0)
+    chosen = json.loads(run("index", "build", "--lists", "8", "--probes", "2", "--seed", "3",
+                            "--quiet", "--json").output)["index"]["settings"]
+    assert (chosen["lists"], chosen["probes"], chosen["seed"]) == (8, 2, 3)
+    with embedstore.open(store) as opened:  # few probes of few lists: still k answers
+        assert len(opened.similar("item1", k=10, restrict=1500)) == 10
+
+
+def test_an_index_recorded_without_a_kind_is_read_as_hnsw(store: Path) -> None:
+    """Stores written before IVF existed record no kind: their indexes still answer."""
+    items, vectors = clustered()
+    embedstore.publish_vectors(items, vectors, store=store)
+    build_index(store, kind="hnsw", threads=1)
+    with Store.open(store) as handle:
+        record = handle.index_record(handle.version_info("default"))
+        assert record is not None
+        old = {k: v for k, v in record.settings.items() if k != "kind"}
+        with handle.write_transaction() as connection:
+            connection.execute("UPDATE indexes SET settings = ?", [json.dumps(old)])
+    with embedstore.open(store) as opened:
+        assert opened.approximate()
+        assert neighbours(opened.similar("item1", k=5)) == neighbours(
+            opened.similar("item1", k=5, exact=True))
