@@ -2,8 +2,9 @@
 
 Builds a store holding one version of ``--items`` x ``--dim`` vectors drawn from a Gaussian
 mixture of ``--centres`` centres (uniform random vectors have no neighbours to find), builds its
-index with ``embed index build`` under ``/usr/bin/time -v`` (wall time, peak memory), and
-measures in one run:
+index of ``--kind`` (ivf or hnsw; ``--lists`` and ``--probes`` are passed on for ivf) with
+``embed index build`` under ``/usr/bin/time -v`` (wall time, peak memory), and measures in one
+run (the same fields for either kind):
 
 - recall@k of the index against exact search over ``--queries`` items of the version;
 - single-query latency (median, p90) of ``similar`` with the index and with ``exact=True``;
@@ -18,7 +19,7 @@ the index searches on one thread. Prints one JSON object.
 Usage::
 
     OPENBLAS_NUM_THREADS=1 python benchmarks/bench_ann.py --workdir work/ann-1m \\
-        --items 1000000 --dim 100 --centres 10000 --queries 1000 --build-threads 2
+        --items 1000000 --dim 100 --centres 10000 --queries 1000 --build-threads 2 --kind ivf
 """
 
 from __future__ import annotations
@@ -101,6 +102,9 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=1000)
     parser.add_argument("--k", type=int, default=10)
     parser.add_argument("--build-threads", type=int, default=0)
+    parser.add_argument("--kind", choices=["ivf", "hnsw"], default="ivf")
+    parser.add_argument("--lists", type=int, help="ivf: lists (default: from the items).")
+    parser.add_argument("--probes", type=int, help="ivf: lists searched per query.")
     parser.add_argument("--cold-runs", type=int, default=7)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--keep", action="store_true", help="Keep the store afterwards.")
@@ -112,7 +116,7 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     report: dict[str, object] = {"items": args.items, "dim": args.dim, "centres": args.centres,
                                  "spread": args.spread, "queries": args.queries, "k": args.k,
-                                 "build_threads": args.build_threads,
+                                 "kind": args.kind, "build_threads": args.build_threads,
                                  "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS")}
     started = time.perf_counter()
     vectors = mixture(args.items, args.dim, args.centres, args.spread, args.seed)
@@ -123,8 +127,13 @@ def main() -> None:
     del vectors
 
     embed = [sys.executable, "-m", "embedstore_cli", "--store", str(store)]
-    report["build"] = timed_command([*embed, "index", "build", "--quiet", "--threads",
-                                     str(args.build_threads)])
+    settings = [f"--{name}={value}" for name, value in (("lists", args.lists),
+                                                        ("probes", args.probes))
+                if value is not None]
+    if settings and args.kind != "ivf":
+        parser.error("--lists and --probes are settings of --kind ivf")
+    report["build"] = timed_command([*embed, "index", "build", "--quiet", "--kind", args.kind,
+                                     *settings, "--threads", str(args.build_threads)])
     with Store.open(store) as handle:
         index = handle.index_record(handle.version_info("default"))
     assert index is not None

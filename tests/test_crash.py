@@ -180,15 +180,19 @@ def index_state(store_path: Path) -> str | None:
     return None if record is None else record.sha256
 
 
-def test_kill_9_during_index_builds_leaves_no_index_or_a_whole_one(tmp_path: Path) -> None:
-    pytest.importorskip("usearch", reason="the ann extra is not installed")
+@pytest.mark.parametrize("index_kind", ["ivf", "hnsw"])
+def test_kill_9_during_index_builds_leaves_no_index_or_a_whole_one(tmp_path: Path,
+                                                                   index_kind: str) -> None:
+    pytest.importorskip({"ivf": "faiss", "hnsw": "usearch"}[index_kind],
+                        reason="the ann extra is not installed")
     store_path = tmp_path / "store"
     items = [f"item{i}" for i in range(8000)]
     vectors = np.random.default_rng(1).standard_normal((len(items), 48)).astype(np.float32)
     publish_vectors(items, vectors, store=store_path, model="catalog")
     rng = random.Random(SEED + 1)
     base = ["--store", str(store_path)]
-    build = [*base, "index", "build", "--model", "catalog", "--threads", "1", "--quiet"]
+    build = [*base, "index", "build", "--model", "catalog", "--kind", index_kind, "--threads",
+             "1", "--quiet"]
     remove = [*base, "index", "rm", "1", "--model", "catalog"]
     durations = {"build": timed(build), "rm": timed(remove)}
     timed(build)
