@@ -33,6 +33,7 @@ import numpy as np
 
 from .errors import InputError, TrainingError
 from .fit import Fitted
+from .pairs import count_order
 from .progress import Progress
 from .schema import FileDigest, PairFileOptions, PropagateSettings, Record, SvdSettings
 from .sgns import DEFAULT_DIM
@@ -108,7 +109,7 @@ def merge_vocabulary(found: list[tuple[np.ndarray, np.ndarray]],
     if int(keep.sum()) < 2:
         raise InputError(f"{where}: fewer than two items have a count of at least "
                          f"{min_count:g}; lower --min-count or add pairs")
-    order = np.argsort(-counts, kind="stable")
+    order = count_order(counts)
     order = order[keep[order]]
     return [str(uniques[i]) for i in order], counts[order]
 
