@@ -70,6 +70,12 @@ from .render import emit_version, progress_bar
 @click.option("--header/--no-header", default=None,
               help="Pair files: whether the first row is a header (default: detected).")
 @memory_limit_option
+@click.option("--engine", type=click.Choice(ENGINES), default="local", show_default=True,
+              help="local: this machine; dask: svd or propagate of pair data on the Dask "
+                   "cluster at --scheduler (FILE may be a glob or a shard directory the "
+                   "workers can read; the vocabulary and the vectors must fit here).")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Address of the Dask scheduler, e.g. tcp://HOST:8786 (with --engine dask).")
 @click.option("--from", "parent", type=VERSION,
               help="Warm start from this version (number or alias): SGNS continues from its "
                    "vectors, other methods are rotated onto them.")
@@ -80,8 +86,8 @@ from .render import emit_version, progress_bar
 def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
           name: str | None, min_count: float | None, header: bool | None, window: int | None,
           sample: float | None, seed: int | None, context_vectors: bool | None,
-          parent: int | str | None, memory_limit: int | None, index: bool, quiet: bool,
-          as_json: bool,
+          parent: int | str | None, memory_limit: int | None, engine: str,
+          scheduler: str | None, index: bool, quiet: bool, as_json: bool,
           **settings: object) -> None:
     """Train a new version of a model from a pair file, or with --text from a text corpus.
 
@@ -105,6 +111,7 @@ def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
       embed train data/animals.csv --method svd --no-context-vectors
       embed train deps.csv --method propagate --steps 12 --self-weight 1
       embed train clicks.tsv.gz --index
+      embed train counts/ --engine dask --scheduler tcp://HOST:8786 --method svd
     """
     from embedstore.sources import choose_reading
     from embedstore.training import train_file
@@ -115,7 +122,8 @@ def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
     with progress_bar(quiet) as progress:
         record = train_file(file, text=text, store=handle.location, model=model, name=name,
                             method=method, given=given, reading=reading, progress=progress,
-                            parent=parent, memory_limit=memory_limit, index=index)
+                            parent=parent, memory_limit=memory_limit, index=index,
+                            engine=engine, scheduler=scheduler)
     emit_version(record, as_json)
 
 

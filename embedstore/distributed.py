@@ -40,6 +40,8 @@ from .progress import Progress
 
 PARTITION_BYTES = 64 << 20
 """Bytes of input per partition (the unit of work a worker takes)."""
+CONNECT_TIMEOUT = "10s"
+"""How long to try reaching the scheduler before giving up."""
 STEPS = 3
 """Steps reported as ``progress("cluster", step, STEPS, None)``."""
 
@@ -52,7 +54,7 @@ class ClusterCount:
     output: str
 
 
-def _dask() -> tuple[Any, Any, Any]:
+def dask_modules() -> tuple[Any, Any, Any]:
     try:
         import dask.bag
         import dask.dataframe
@@ -63,9 +65,13 @@ def _dask() -> tuple[Any, Any, Any]:
     return dask.bag, dask.dataframe, Client
 
 
-def _connect(client_class: Any, scheduler: str) -> Any:
+def connect(client_class: Any, scheduler: str) -> Any:
+    """A client of the scheduler at ``scheduler``, or an error saying what to check."""
     try:
-        return client_class(scheduler, timeout="10s")
+        return client_class(scheduler, timeout=CONNECT_TIMEOUT)
+    except ValueError as error:  # not an address: no port, an unknown scheme
+        raise InputError(f"{scheduler!r} is not a Dask scheduler address ({error}); give "
+                         "tcp://HOST:8786") from None
     except (OSError, TimeoutError) as error:
         raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({error}); check the "
                          "address (tcp://HOST:8786) and that the cluster is running") from None
@@ -76,7 +82,7 @@ def count_on_dask(inputs: str, output: str, *, scheduler: str, text: bool,
                   progress: Progress | None = None) -> ClusterCount:
     """Count a corpus (``text``) or aggregate pair files on the cluster at ``scheduler`` into
     Parquet shards under ``output`` (a new or empty directory)."""
-    bag, dataframe, client_class = _dask()
+    bag, dataframe, client_class = dask_modules()
     target = Path(output)
     if target.is_dir() and any(target.glob("*.parquet")):
         raise InputError(f"{output}: the directory already holds .parquet files; write the "
@@ -86,14 +92,14 @@ def count_on_dask(inputs: str, output: str, *, scheduler: str, text: bool,
         if progress is not None:
             progress("cluster", done, STEPS, None)
 
-    with _connect(client_class, scheduler) as client:
+    with connect(client_class, scheduler) as client:
         step(0)
         if text:
             pairs = _count_corpus(client, bag, dataframe, inputs, min_count, window, sample,
                                   seed)
             step(1)
         else:
-            pairs = _pair_rows(dataframe, inputs)
+            pairs = pair_rows(dataframe, inputs)
             step(1)
         summed = pairs.groupby(["item_a", "item_b"], sort=False)["weight"].sum(
             split_out=max(1, pairs.npartitions)).reset_index()
@@ -109,7 +115,7 @@ def count_on_dask(inputs: str, output: str, *, scheduler: str, text: bool,
     return ClusterCount(n_pairs=n_pairs, output=output)
 
 
-def _files(inputs: str) -> list[str]:
+def input_files(inputs: str) -> list[str]:
     path = Path(inputs)
     if path.is_dir():
         return sorted(str(p) for p in path.glob("*.parquet"))
@@ -120,12 +126,14 @@ def _files(inputs: str) -> list[str]:
     return found
 
 
-def _pair_rows(dataframe: Any, inputs: str) -> Any:
-    """The pair rows of the input as a dask DataFrame (item_a <= item_b, weight float)."""
+def pair_rows(dataframe: Any, inputs: str, clean: Any = None,
+              header: bool | None = None) -> Any:
+    """The pair rows of the input as a dask DataFrame, each partition passed through ``clean``
+    (default :func:`canonical_rows`: item_a <= item_b, weight float)."""
     from .pairs import sniff
     from .parquet import is_parquet
 
-    files = _files(inputs)
+    files = input_files(inputs)
     if is_parquet(Path(files[0])):
         frame = dataframe.read_parquet(files)
         if "weight" not in frame.columns:
@@ -136,18 +144,28 @@ def _pair_rows(dataframe: Any, inputs: str) -> Any:
                              "data has columns item_a, item_b[, weight]")
         frame = frame[["item_a", "item_b", "weight"]]
     else:
-        layout = sniff(Path(files[0]), None)
+        layout = sniff(Path(files[0]), header)
         frame = dataframe.read_csv(
             files, sep=layout.delimiter, header=0 if layout.lines_before_data else None,
             names=["item_a", "item_b", "weight"], dtype=str, keep_default_na=False,
             na_values=[], blocksize=None if files[0].endswith(".gz") else PARTITION_BYTES,
             compression="infer", include_path_column="file")
-    return frame.map_partitions(canonical_rows, meta=pair_frame([], [], []))
+    return frame.map_partitions(clean or canonical_rows, meta=pair_frame([], [], []))
 
 
 def canonical_rows(frame: Any) -> Any:
-    """A partition of raw rows as checked pairs: items trimmed, NFC, in string order; the
-    weight a number >= 0 (1 when the row has two fields)."""
+    """A partition of raw rows as checked pairs (:func:`checked_rows`) with the two items of
+    each pair in string order."""
+    checked = checked_rows(frame)
+    a = checked["item_a"].to_numpy(dtype=object)
+    b = checked["item_b"].to_numpy(dtype=object)
+    swap = a > b
+    return pair_frame(np.where(swap, b, a), np.where(swap, a, b), checked["weight"].to_numpy())
+
+
+def checked_rows(frame: Any) -> Any:
+    """A partition of raw rows as checked pairs in their own order: items trimmed and in NFC,
+    the weight a number >= 0 (1 when the row has two fields)."""
     import pandas as pd
 
     where = frame["file"].iloc[0] if "file" in frame.columns and len(frame) else "pair data"
@@ -170,10 +188,7 @@ def canonical_rows(frame: Any) -> Any:
         raise InputError(f"{where}: weight {row['weight']!r} of the pair {row['item_a']!r}, "
                          f"{row['item_b']!r} is not a finite number >= 0 (use 0 for a "
                          "negative pair)")
-    swap = (a > b).to_numpy()
-    low = np.where(swap, b.to_numpy(dtype=object), a.to_numpy(dtype=object))
-    high = np.where(swap, a.to_numpy(dtype=object), b.to_numpy(dtype=object))
-    return pair_frame(low, high, weight.to_numpy())
+    return pair_frame(a.to_numpy(dtype=object), b.to_numpy(dtype=object), weight.to_numpy())
 
 
 def _count_corpus(client: Any, bag: Any, dataframe: Any, inputs: str, min_count: int,
@@ -182,7 +197,7 @@ def _count_corpus(client: Any, bag: Any, dataframe: Any, inputs: str, min_count:
 
     from .corpus import vocabulary_from_counts
 
-    files = _files(inputs)
+    files = input_files(inputs)
     lines = bag.read_text(files, blocksize=None if files[0].endswith(".gz") else PARTITION_BYTES,
                           encoding="utf-8")
     parts = lines.to_delayed()

@@ -139,6 +139,12 @@ def train_svd(cooc: Cooccurrence, settings: SvdSettings,
     forward, backward = in_memory_products(matrix)
     u, s, vt = randomized_svd(forward, backward, rank, settings.power_iterations,
                               settings.oversample, rng, progress)
+    return svd_vectors(u, s, vt, settings, cooc.n_items, dim)
+
+
+def svd_vectors(u: np.ndarray, s: np.ndarray, vt: np.ndarray, settings: SvdSettings,
+                n_items: int, dim: int) -> np.ndarray:
+    """Item vectors (``float32``, ``n_items x dim``) from the randomised SVD's factors."""
     # Fix each component's sign (largest |entry| of U positive) so runs agree exactly.
     signs = np.sign(u[np.argmax(np.abs(u), axis=0), np.arange(u.shape[1])])
     signs[signs == 0] = 1
@@ -149,6 +155,6 @@ def train_svd(cooc: Cooccurrence, settings: SvdSettings,
         vectors = vectors + vt.T * weight
     if settings.remove_components:
         vectors = remove_top_components(vectors, settings.remove_components)
-    result = np.zeros((cooc.n_items, dim), dtype=np.float32)
+    result = np.zeros((n_items, dim), dtype=np.float32)
     result[:, : vectors.shape[1]] = vectors
     return result

@@ -20,6 +20,8 @@ end up pointing apart. Deterministic for a seed, whatever the number of threads.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from .cooccurrence import Cooccurrence
@@ -27,6 +29,9 @@ from .errors import TrainingError
 from .progress import Progress
 from .rowblocks import RowBlocks, default_threads
 from .schema import PropagateSettings
+
+if TYPE_CHECKING:
+    from .factorize import Product
 
 
 def propagation_matrix(cooc: Cooccurrence, settings: PropagateSettings):  # type: ignore[no-untyped-def]
@@ -55,8 +60,8 @@ def propagation_matrix(cooc: Cooccurrence, settings: PropagateSettings):  # type
          (np.concatenate(parts_rows), np.concatenate(parts_cols))), shape=(n, n))
 
 
-def relative_weights(weights: np.ndarray) -> np.ndarray:
-    """Pair weights divided by their median, capped at a million times it: a file of
+def relative_weights(weights: np.ndarray, median: float | None = None) -> np.ndarray:
+    """Pair weights divided by their median (or ``median``), capped at a million times it: a file of
     unweighted rows keeps weight 1 everywhere, counts keep their ratios, and extreme but
     finite weights stay finite in every product.
 
@@ -65,7 +70,8 @@ def relative_weights(weights: np.ndarray) -> np.ndarray:
     >>> relative_weights(np.array([1e300, 1e-300, 1e-300])).tolist()
     [1000000.0, 1.0, 1.0]
     """
-    median = float(np.median(weights)) if weights.size else 1.0
+    if median is None:  # given when the weights are one block of a bigger set
+        median = float(np.median(weights)) if weights.size else 1.0
     with np.errstate(over="ignore"):
         return np.minimum(weights / median, 1e6) if median > 0 else np.ones_like(weights)
 
@@ -82,11 +88,17 @@ def train_propagate(cooc: Cooccurrence, settings: PropagateSettings,
     """Item vectors (``float32``, ``n_items x dim``, unit rows) by propagation."""
     if cooc.n_pairs == 0:
         raise TrainingError("no positive pairs to train on; add pairs with a weight above 0")
+    step = RowBlocks(propagation_matrix(cooc, settings), default_threads())
+    return propagate_vectors(step, cooc.n_items, settings, progress)
+
+
+def propagate_vectors(step: Product, n_items: int, settings: PropagateSettings,
+                      progress: Progress | None = None) -> np.ndarray:
+    """The propagation steps from seeded random vectors, through the step operator's product
+    (in memory, or on a cluster)."""
     dim = settings.dim or 100
-    step = propagation_matrix(cooc, settings)
-    step = RowBlocks(step, default_threads())
     rng = np.random.default_rng(settings.seed)
-    vectors = normalize_rows(rng.standard_normal((cooc.n_items, dim), dtype=np.float32))
+    vectors = normalize_rows(rng.standard_normal((n_items, dim), dtype=np.float32))
     first_kept = min(settings.average_from, settings.steps)
     kept = np.zeros_like(vectors)
     for done in range(1, settings.steps + 1):

@@ -11,9 +11,8 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-from .cooccurrence import Cooccurrence
 from .errors import TrainingError
 from .fit import WarmStart, fit
 from .names import check_model_name
@@ -38,17 +37,31 @@ SETTINGS_BY_METHOD: dict[str, type[Settings]] = {
 }
 """The settings record of each ``--method``."""
 METHODS = ("auto", *SETTINGS_BY_METHOD)
+ENGINES = ("local", "dask")
+"""``embed train --engine`` choices: this machine, or an existing Dask cluster (svd and
+propagate of pair data; :mod:`embedstore.distributed_training`)."""
 DENSE_PARTNERS = 100.0
 """``--method auto`` trains a pair file whose items have at least this many distinct partners
 on average with ``svd`` (text-like counts), and a sparser one with ``propagate``."""
 
 
-def mean_partners(cooc: Cooccurrence) -> float:
+class PairCounts(Protocol):
+    """What choosing a method needs to know of the counts: a
+    :class:`~embedstore.cooccurrence.Cooccurrence`, or the summary of counts on a cluster."""
+
+    @property
+    def n_items(self) -> int: ...
+
+    @property
+    def n_pairs(self) -> int: ...
+
+
+def mean_partners(cooc: PairCounts) -> float:
     """Distinct partners per item, on average (each pair counts for both its items)."""
     return 2.0 * cooc.n_pairs / max(cooc.n_items, 1)
 
 
-def auto_method(text: bool, cooc: Cooccurrence | None = None) -> tuple[str, str]:
+def auto_method(text: bool, cooc: PairCounts | None = None) -> tuple[str, str]:
     """The method ``--method auto`` picks for this input, and why (measured in
     ``benchmarks/RESULTS.md``).
 
@@ -66,7 +79,7 @@ def auto_method(text: bool, cooc: Cooccurrence | None = None) -> tuple[str, str]
 
 
 def default_settings(text: bool, method: str = "auto",
-                     cooc: Cooccurrence | None = None) -> Settings:
+                     cooc: PairCounts | None = None) -> Settings:
     """The settings ``embed train`` uses when none are given (for ``method``, default auto).
 
     Pair files: :func:`auto_method` decides. SVD adds the context side for a graph-like pair
@@ -82,7 +95,7 @@ def default_settings(text: bool, method: str = "auto",
     return SETTINGS_BY_METHOD[method]()
 
 
-def choose_settings(text: bool, method: str = "auto", cooc: Cooccurrence | None = None,
+def choose_settings(text: bool, method: str = "auto", cooc: PairCounts | None = None,
                     **given: Any) -> Settings:
     """The settings of ``method`` (``auto``: :func:`auto_method` for ``cooc``) with the values
     ``given`` that are not None and that the method has; every other value is the library
@@ -128,6 +141,8 @@ def train_file(
     parent: int | str | None = None,
     memory_limit: int | None = None,
     index: bool = False,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> VersionRecord:
     """Train a new version of ``model`` from a pair file or a text corpus, publish it in ``store``.
 
@@ -163,6 +178,10 @@ def train_file(
     index:
         Build the version's approximate index right after publishing it
         (:func:`embedstore.indexing.build_index` with its defaults).
+    engine, scheduler:
+        ``"local"`` trains here; ``"dask"`` reads pair data (``path``: a file, a glob or a
+        directory of Parquet shards the workers can read) and factorises it with svd or
+        propagate on the Dask cluster at ``scheduler`` (:func:`train_on_cluster`).
 
     Returns
     -------
@@ -176,12 +195,18 @@ def train_file(
     if text and memory_limit is not None:
         raise TrainingError("--memory-limit bounds the aggregation of pair data; a text corpus "
                             "(--text) is not yet counted under a limit, so leave it out")
+    check_engine(engine, scheduler, text=text, parent=parent, memory_limit=memory_limit)
     reading = reading or choose_reading(text)
     progress = None if quiet else progress
     if index:
         from .indexing import check_indexing, index_new_version
 
         check_indexing()
+    if engine == "dask":
+        assert isinstance(reading, PairFileOptions) and scheduler is not None
+        return train_on_cluster(str(path), scheduler=scheduler, store=store, model=model,
+                                name=name, settings=settings, method=method, given=given,
+                                reading=reading, progress=progress, index=index)
     path = Path(path)
     started = time.perf_counter()
     cooc = read_source(path, reading, progress, memory_limit)
@@ -202,6 +227,67 @@ def train_file(
         name=name, source=source, reading=reading, parent=warm.parent if warm else None,
         settings=fitted.settings, epochs=fitted.epochs, epoch_losses=fitted.epoch_losses,
         duration_seconds=round(time.perf_counter() - started, 3), notes=notes + fitted.notes)
+    if index:
+        index_new_version(store, record, progress)
+    return record
+
+
+def check_engine(engine: str, scheduler: str | None, *, text: bool = False,
+                 parent: int | str | None = None, memory_limit: int | None = None) -> None:
+    """Refuse an engine, or options the Dask engine cannot honour, saying what to give."""
+    if engine not in ENGINES:
+        raise TrainingError(f"unknown engine {engine!r}; choose one of {', '.join(ENGINES)}")
+    if (engine == "dask") != (scheduler is not None):
+        raise TrainingError("--engine dask needs --scheduler tcp://HOST:8786, and --scheduler "
+                            "needs --engine dask")
+    if engine != "dask":
+        return
+    if text:
+        raise TrainingError("--engine dask trains from pair data; count the corpus on the "
+                            "cluster first (embed pairs CORPUS --engine dask --scheduler ADDRESS "
+                            "-o counts/), then train counts/ with --engine dask")
+    if parent is not None or memory_limit is not None:
+        option = "--from" if parent is not None else "--memory-limit"
+        raise TrainingError(f"{option} works on this machine only; leave it out with "
+                            "--engine dask, or leave --engine dask out")
+
+
+def train_on_cluster(inputs: str, *, scheduler: str, store: StoreLike = None,
+                     model: str = DEFAULT_MODEL, name: str | None = None,
+                     settings: Settings | None = None, method: str = "auto",
+                     given: Mapping[str, Any] | None = None,
+                     reading: PairFileOptions | None = None, progress: Progress | None = None,
+                     index: bool = False) -> VersionRecord:
+    """Train a new version of ``model`` from pair data on the Dask cluster at ``scheduler``
+    and publish it in ``store``: the workers hold the sparse matrices, this machine the
+    vocabulary and the vectors (:mod:`embedstore.distributed_training`). svd and propagate
+    only; the same vectors as :func:`train_file` here for the same data and seed, within
+    float tolerance."""
+    from .distributed_training import cluster_matrix, fit_on_cluster, input_digest
+
+    check_model_name(model)
+    check_writable(store)
+    if index:
+        from .indexing import check_indexing, index_new_version
+
+        check_indexing()
+    reading = reading or PairFileOptions()
+    started = time.perf_counter()
+    source = input_digest(inputs)
+    notes = []
+    with cluster_matrix(inputs, scheduler=scheduler, reading=reading,
+                        progress=progress) as matrix:
+        counts = matrix.summary
+        if settings is None:
+            settings = choose_settings(False, method, counts, **(given or {}))
+            if method == "auto":
+                notes.append(auto_method(False, counts)[1])
+        fitted = fit_on_cluster(matrix, settings, progress)
+    record = publish(
+        store, model=model, items=counts.items, counts=counts.item_counts,
+        vectors=fitted.vectors, name=name, source=source, reading=reading,
+        settings=fitted.settings, duration_seconds=round(time.perf_counter() - started, 3),
+        notes=[*notes, *fitted.notes])
     if index:
         index_new_version(store, record, progress)
     return record

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import csv
+import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -120,8 +122,95 @@ def test_mistaken_engine_options_are_one_line(tmp_path: Path, options: list[str]
     assert result.output.startswith("Error: ") and message in result.output
 
 
-def test_a_scheduler_that_is_not_there_is_named(tmp_path: Path) -> None:
+def test_a_scheduler_that_is_not_there_is_named(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("embedstore.distributed.CONNECT_TIMEOUT", "1s")
     text = corpus(tmp_path / "corpus.txt", lines=10)
     with pytest.raises(InputError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9"):
         make_pair_data(str(text), f"{tmp_path}/out/", engine="dask",
                        scheduler="tcp://127.0.0.1:9")
+
+
+def trained(store: Path, output: str) -> tuple[list[str], np.ndarray, dict[str, Any]]:
+    """The items and vectors of the latest version in ``store``, and its record as ``embed
+    train --json`` printed it."""
+    import embedstore
+
+    with embedstore.open(store) as vectors:
+        rows = list(range(len(vectors)))
+        return vectors.items_at(rows), vectors.row_vectors(rows), json.loads(output)
+
+
+@pytest.mark.parametrize("method", ["svd", "propagate"])
+def test_training_on_the_cluster_gives_the_local_vectors(tmp_path: Path, scheduler: str,
+                                                         method: str) -> None:
+    paths = pair_files(tmp_path)  # three partitions, rows in either order, negative pairs
+    joined = tmp_path / "all.csv"
+    joined.write_text("".join(p.read_text().split("\n", 1)[1] for p in paths))
+    runner = CliRunner()
+    common = ["--method", method, "--dim", "6", "--seed", "3", "--quiet", "--json"]
+    local = runner.invoke(cli, ["--store", str(tmp_path / "here"), "train", str(joined),
+                                *common])
+    assert local.exit_code == 0, local.output
+    remote = runner.invoke(cli, ["--store", str(tmp_path / "there"), "train",
+                                 str(tmp_path / "log-*.csv"), "--engine", "dask",
+                                 "--scheduler", scheduler, *common])
+    assert remote.exit_code == 0, remote.output
+    items, vectors, record = trained(tmp_path / "there", remote.stdout)
+    expected_items, expected, expected_record = trained(tmp_path / "here", local.stdout)
+    assert items == expected_items
+    assert np.abs(vectors).max() > 0.1
+    np.testing.assert_allclose(vectors, expected, atol=2e-4)
+    for field in ("settings", "reading", "n_items", "dim", "notes"):
+        assert record[field] == expected_record[field]
+    assert record["source"]["path"] == str(tmp_path / "log-*.csv")
+
+
+def test_cluster_shards_train_to_the_local_vectors_with_auto(tmp_path: Path,
+                                                            scheduler: str) -> None:
+    make_pair_data(str(tmp_path / "log-*.csv") if pair_files(tmp_path) else "",
+                   f"{tmp_path}/counts/", pair_input=True, engine="dask", scheduler=scheduler)
+    runner = CliRunner()
+    outputs = {}
+    for store, engine in (("here", []), ("there", ["--engine", "dask", "--scheduler",
+                                                   scheduler])):
+        result = runner.invoke(cli, ["--store", str(tmp_path / store), "train",
+                                     f"{tmp_path}/counts/", "--dim", "5", "--quiet", "--json",
+                                     *engine])
+        assert result.exit_code == 0, result.output
+        outputs[store] = result.stdout
+    items, vectors, record = trained(tmp_path / "there", outputs["there"])
+    expected_items, expected, expected_record = trained(tmp_path / "here", outputs["here"])
+    assert items == expected_items and record["settings"] == expected_record["settings"]
+    assert record["source"] == expected_record["source"]
+    np.testing.assert_allclose(vectors, expected, atol=2e-4)
+
+
+@pytest.mark.parametrize(("options", "message"), [
+    (["--engine", "dask"], "Error: --engine dask needs --scheduler tcp://HOST:8786"),
+    (["--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"],
+     "Error: cannot reach the Dask scheduler at tcp://127.0.0.1:9"),
+    (["--engine", "dask", "--scheduler", "127.0.0.1"],
+     "Error: '127.0.0.1' is not a Dask scheduler address"),
+    (["--engine", "dask", "--scheduler", "tcp://127.0.0.1:9", "--text"],
+     "Error: --engine dask trains from pair data; count the corpus on the cluster first"),
+])
+def test_training_engine_mistakes_are_one_line(tmp_path: Path, options: list[str],
+                                               message: str,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("embedstore.distributed.CONNECT_TIMEOUT", "1s")
+    (tmp_path / "pairs.csv").write_text("a,b\nb,c\n")
+    result = CliRunner().invoke(cli, ["--store", str(tmp_path / "store"), "train",
+                                      str(tmp_path / "pairs.csv"), *options])
+    assert result.exit_code == 1
+    assert result.output.startswith(message) and result.output.count("\n") == 1
+    assert not (tmp_path / "store").exists()
+
+
+def test_sgns_is_refused_on_the_cluster(tmp_path: Path, scheduler: str) -> None:
+    pair_files(tmp_path, files=1)
+    result = CliRunner().invoke(cli, ["--store", str(tmp_path / "store"), "train",
+                                      str(tmp_path / "log-0.csv"), "--method", "sgns",
+                                      "--engine", "dask", "--scheduler", scheduler])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: --engine dask trains with svd or propagate")
