@@ -25,7 +25,7 @@ from .parquet import (
 )
 from .progress import Progress
 from .schema import PairFileOptions, TextOptions
-from .spill import aggregate_rows, default_memory_limit, needs_spill
+from .spill import aggregate_rows, default_memory_limit, needs_spill, write_aggregated
 
 
 def count_text(
@@ -147,6 +147,9 @@ def make_pair_data(inputs: str, output: str, *, pair_input: bool = False,
                                 sample=reading.sample, seed=reading.seed, progress=progress)
         return PairOutput(counted.n_pairs, None, output)
     if pair_input:
+        aggregated = _aggregate_to_parquet(inputs, output, memory_limit, progress)
+        if aggregated is not None:
+            return aggregated
         cooc = read_pair_data(inputs, min_count=0, memory_limit=memory_limit, progress=progress)
         if is_parquet_target(output):
             write_parquet_pairs(cooc, output)
@@ -156,6 +159,19 @@ def make_pair_data(inputs: str, output: str, *, pair_input: bool = False,
         cooc = text_to_pair_file(inputs, output, min_count=min_count, window=window,
                                  sample=sample, seed=seed, progress=progress)
     return PairOutput(cooc.n_pairs + cooc.n_negative_pairs, cooc.n_items, output)
+
+
+def _aggregate_to_parquet(inputs: str, output: str, memory_limit: int | None,
+                          progress: Progress | None) -> PairOutput | None:
+    """Big pair data written to one ``.parquet`` file by DuckDB, out of core and without
+    coming into Python (:func:`embedstore.spill.write_aggregated`); None when the data is
+    small, the output is not one Parquet file, or a row needs the in-memory reader."""
+    path, limit = Path(inputs), memory_limit or default_memory_limit()
+    if is_directory_target(output) or not is_parquet_target(output) or not path.exists() \
+            or not needs_spill(path, limit):
+        return None
+    n_pairs = write_aggregated(path, Path(output), memory_limit=limit, progress=progress)
+    return None if n_pairs is None else PairOutput(n_pairs, None, output)
 
 
 def text_to_pair_file(corpus: str | Path, output: str | Path, *, min_count: int | None = None,

@@ -1,12 +1,19 @@
 """Pair-file aggregation under a memory limit: DuckDB's out-of-core GROUP BY.
 
 A pair file (CSV/TSV, optionally gzipped) or Parquet pair data larger than the limit allows is
-loaded into a DuckDB database in a temporary directory and reduced there: items get ids in
-first-seen order, rows become id pairs and are summed per pair, and DuckDB spills to that
-directory whatever does not fit under the limit. The result is the :class:`Rows` the in-memory
-readers make (same item order, same pair order), so :func:`embedstore.pairs.reduce_rows` turns
-it into the same :class:`Cooccurrence`. Only the distinct items and pairs come back into
-memory, as numpy arrays: they are what training needs.
+aggregated by DuckDB straight from the file, in a temporary directory where it spills whatever
+does not fit under the limit. Rows are trimmed and put in NFC as they are read, and a row the
+in-memory reader would judge differently stops the query at once (no separate checking pass).
+
+For training (:func:`aggregate_rows`), one GROUP BY sums each pair (its items in string order)
+and keeps the first position where the pair was seen; the items' first positions follow from
+those, so items get ids in first-seen order without another pass over the rows. The result is
+the :class:`Rows` the in-memory readers make (same item order, same pair order), so
+:func:`embedstore.pairs.reduce_rows` turns it into the same :class:`Cooccurrence`. Only the
+distinct items and pairs come back into memory, as numpy arrays (16 bytes per distinct pair,
+twice that while they are sorted): they are what training needs. For ``embed pairs
+--pair-input`` to Parquet (:func:`write_aggregated`), the GROUP BY is written to the file by
+DuckDB and nothing comes back into Python.
 
 DuckDB sums each pair's weights in its own order; integer weights (and any weights whose sums
 are exact in float64) give exactly today's sums, other fractional weights may differ in the
@@ -21,6 +28,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +52,8 @@ UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
          "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 WHITESPACE = "".join(c for c in map(chr, range(0x3000 + 1)) if c.isspace())
 """What Python's ``str.strip`` removes, for DuckDB's ``trim`` (the reader trims items)."""
+BAD_ROW = "a row the in-memory reader must judge"
+"""DuckDB's error for such a row; the file then goes to the in-memory reader."""
 FETCH_ROWS = 1 << 20
 """The distinct pairs come back from DuckDB in batches of this many rows."""
 STEPS = 4
@@ -129,9 +140,9 @@ def _trim(column: str) -> str:
             f"AND 126 THEN {column} ELSE trim({column}, {_quoted(WHITESPACE)}) END")
 
 
-def _rows_sql(path: Path, parquet: list[Path] | None, layout: Layout | None) -> str:
-    """The rows as (rn, a, b, w, odd): items trimmed and in NFC, w the weight (NULL when not
-    a number); ``odd`` marks an empty third field."""
+def _clean_rows_sql(path: Path, parquet: list[Path] | None, layout: Layout | None) -> str:
+    """The rows as (a, b, w): items trimmed and in NFC, w the weight. A row the in-memory
+    reader would refuse (or judge otherwise) stops the query with DuckDB's ``error``."""
     if parquet is not None:
         files = "[" + ", ".join(_quoted(str(p)) for p in parquet) + "]"
         weight = "TRY_CAST(weight AS DOUBLE)" if _has_weight(parquet) else "1.0"
@@ -144,8 +155,10 @@ def _rows_sql(path: Path, parquet: list[Path] | None, layout: Layout | None) -> 
                   f"w IS NOT NULL AND {_trim('w')} = '' AS odd "
                   f"FROM {_csv_source(path, layout)} WHERE NOT (b IS NULL AND w IS NULL AND "
                   f"coalesce({_trim('a')}, '') = ''))")
-    return (f"SELECT row_number() OVER () AS rn, nfc_normalize({_trim('a')}) AS a, "
-            f"nfc_normalize({_trim('b')}) AS b, w, odd FROM {source}")
+    return ("SELECT a, b, CASE WHEN odd OR a IS NULL OR b IS NULL OR a = '' OR b = '' "
+            f"OR w IS NULL OR NOT isfinite(w) OR w < 0 THEN error({_quoted(BAD_ROW)}) "
+            f"ELSE w END AS w FROM (SELECT nfc_normalize({_trim('a')}) AS a, "
+            f"nfc_normalize({_trim('b')}) AS b, w, odd FROM {source})")
 
 
 def _has_weight(parquet: list[Path]) -> bool:
@@ -189,68 +202,119 @@ def _check_parquet_schema(parquet: list[Path]) -> None:
                          "not; give every shard the same columns")
 
 
+@contextmanager
+def _session(path: Path, memory_limit: int) -> Iterator[Any]:
+    """A DuckDB connection on a database in a temporary directory, within ``memory_limit``
+    bytes, spilling there; running out of memory becomes an :class:`InputError`."""
+    duckdb = duckdb_module()
+    with tempfile.TemporaryDirectory(prefix="embedstore-spill-") as scratch:
+        connection = duckdb.connect(os.path.join(scratch, "aggregate.duckdb"))
+        try:
+            connection.execute(f"SET memory_limit = '{int(memory_limit)}B'")
+            connection.execute(f"SET temp_directory = {_quoted(os.path.join(scratch, 'spill'))}")
+            connection.execute("SET preserve_insertion_order = true")
+            connection.execute("SET enable_progress_bar = false")
+            yield connection
+        except duckdb.OutOfMemoryException as error:
+            raise InputError(f"{path}: DuckDB ran out of memory under --memory-limit "
+                             f"{memory_limit} bytes ({error}); raise the limit") from None
+        finally:
+            connection.close()
+
+
+def _prepared(path: Path, header: bool | None) -> str:
+    """The clean rows' SQL, once the Parquet footers are checked or the layout sniffed."""
+    from .parquet import is_parquet, shards
+
+    parquet = shards(path) if is_parquet(path) else None
+    if parquet is not None:
+        _check_parquet_schema(parquet)
+    layout = None if parquet is not None else sniff(path, header)
+    return _clean_rows_sql(path, parquet, layout)
+
+
 def aggregate_rows(path: Path, *, memory_limit: int, header: bool | None = None,
                    progress: Progress | None = None) -> Rows | None:
     """The reduced rows of a pair file or Parquet pair data, aggregated by DuckDB within
     ``memory_limit`` bytes (spilling to a temporary directory); None when a row needs the
     in-memory reader's judgement (it then names the bad row, or reads the file itself)."""
-    from .parquet import is_parquet, shards
-
+    rows = _prepared(path, header)
     duckdb = duckdb_module()
-    parquet = shards(path) if is_parquet(path) else None
-    if parquet is not None:
-        _check_parquet_schema(parquet)
-    layout = None if parquet is not None else sniff(path, header)
-    with tempfile.TemporaryDirectory(prefix="embedstore-spill-") as scratch:
-        connection = duckdb.connect(os.path.join(scratch, "aggregate.duckdb"))
+    with _session(path, memory_limit) as connection:
         try:
-            return _aggregate(connection, path, parquet, layout, memory_limit, scratch,
-                              progress)
-        except duckdb.Error as error:
-            if isinstance(error, duckdb.OutOfMemoryException):
-                raise InputError(f"{path}: DuckDB ran out of memory under --memory-limit "
-                                 f"{memory_limit} bytes ({error}); raise the limit") from None
+            return _aggregate(connection, rows, progress)
+        except duckdb.OutOfMemoryException:
+            raise
+        except duckdb.Error:
             return None
-        finally:
-            connection.close()
 
 
-def _aggregate(connection: Any, path: Path, parquet: list[Path] | None, layout: Layout | None,
-               memory_limit: int, scratch: str, progress: Progress | None) -> Rows | None:
+def _aggregate(connection: Any, rows: str, progress: Progress | None) -> Rows:
+    """One GROUP BY straight from the file: pairs keyed by their two items in string order,
+    with the sum and the first position (``2 * row + column``) of the lower item; from those
+    the items' first positions, hence ids in first-seen order, with no second pass over the
+    rows."""
     def step(done: int) -> None:
         if progress is not None:
             progress("aggregating", done, STEPS, None)
 
     run = connection.execute
-    run(f"SET memory_limit = '{int(memory_limit)}B'")
-    run(f"SET temp_directory = {_quoted(os.path.join(scratch, 'spill'))}")
-    run("SET preserve_insertion_order = true")
-    run("SET enable_progress_bar = false")
     step(0)
-    run(f"CREATE TABLE raw AS {_rows_sql(path, parquet, layout)}")
+    run("CREATE TABLE pairs AS SELECT least(a, b) AS lo, greatest(a, b) AS hi, sum(w) AS w, "
+        "min(2 * rn + (a > b)::BIGINT) AS first FROM (SELECT row_number() OVER () AS rn, * "
+        f"FROM ({rows})) GROUP BY ALL")
     step(1)
-    bad = run("SELECT count(*) FROM raw WHERE odd OR a IS NULL OR b IS NULL OR a = '' "
-              "OR b = '' OR w IS NULL OR NOT isfinite(w) OR w < 0").fetchall()[0]
-    if bad is None or bad[0]:
-        return None
-    run("CREATE TABLE ids AS SELECT item, (row_number() OVER (ORDER BY first) - 1)::BIGINT "
-        "AS id FROM (SELECT item, min(pos) AS first FROM (SELECT a AS item, 2 * rn AS pos "
-        "FROM raw UNION ALL SELECT b, 2 * rn + 1 FROM raw) GROUP BY item)")
+    # In a pair's first row the higher item sits in the other column: position first ^ 1.
+    run("CREATE TABLE ids AS SELECT item, (row_number() OVER (ORDER BY min(first)) - 1)"
+        "::BIGINT AS id FROM (SELECT lo AS item, first FROM pairs UNION ALL SELECT hi, "
+        "xor(first, 1) FROM pairs) GROUP BY item")
     step(2)
-    run("CREATE TABLE pairs AS SELECT least(x.id, y.id) AS lo, greatest(x.id, y.id) AS hi, "
-        "sum(w) AS w FROM raw JOIN ids x ON raw.a = x.item JOIN ids y ON raw.b = y.item "
-        "GROUP BY ALL")
-    run("DROP TABLE raw")
-    step(3)
     n_pairs = int(run("SELECT count(*) FROM pairs").fetchall()[0][0])
     keys, weights = np.empty(n_pairs, np.int64), np.empty(n_pairs, np.float64)
     done = 0
-    result = connection.sql("SELECT (lo << 32) | hi AS key, w FROM pairs ORDER BY lo, hi")
+    result = connection.sql("SELECT (least(x.id, y.id) << 32) | greatest(x.id, y.id) AS key, "
+                            "w FROM pairs JOIN ids x ON lo = x.item JOIN ids y ON hi = y.item")
     for batch in result.to_arrow_reader(FETCH_ROWS):  # never the whole result at once
         size = batch.num_rows
         keys[done:done + size] = batch.column(0).to_numpy()
         weights[done:done + size] = batch.column(1).to_numpy()
         done += size
-    items = [row[0] for row in run("SELECT item FROM ids ORDER BY id").fetchall()]
+    order = np.argsort(keys[:done])
+    keys, weights = keys[order], weights[order]
+    del order
+    step(3)
+    items = connection.sql("SELECT item FROM ids ORDER BY id").to_arrow_table().column(0)
     step(STEPS)
-    return Rows(items=items, keys=keys[:done], weights=weights[:done])
+    return Rows(items=items.to_pylist(), keys=keys, weights=weights)
+
+
+def write_aggregated(path: Path, output: Path, *, memory_limit: int, header: bool | None = None,
+                     progress: Progress | None = None) -> int | None:
+    """Aggregate pair data into one Parquet file at ``output`` (columns item_a, item_b in
+    string order, weight; pairs in DuckDB's order) within ``memory_limit`` bytes, never
+    bringing the pairs into Python; the number of distinct pairs written, or None (and no
+    file) when a row needs the in-memory reader's judgement."""
+    rows = _prepared(path, header)
+    duckdb = duckdb_module()
+    partial = output.with_name(f".{output.name}.partial")
+    if progress is not None:
+        progress("aggregating", 0, 1, None)
+    with _session(path, memory_limit) as connection:
+        try:
+            written = connection.execute(
+                "COPY (SELECT least(a, b) AS item_a, greatest(a, b) AS item_b, sum(w) AS weight "
+                f"FROM ({rows}) GROUP BY ALL) TO {_quoted(str(partial))} (FORMAT parquet)"
+            ).fetchall()[0][0]
+        except duckdb.OutOfMemoryException:
+            partial.unlink(missing_ok=True)
+            raise
+        except duckdb.Error:
+            partial.unlink(missing_ok=True)
+            return None
+    if not written:  # the in-memory reader says what is wrong with a file of no pairs
+        partial.unlink(missing_ok=True)
+        return None
+    os.replace(partial, output)
+    if progress is not None:
+        progress("aggregating", 1, 1, None)
+    return int(written)
