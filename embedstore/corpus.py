@@ -44,7 +44,7 @@ class Block:
     line: np.ndarray  # int64
 
 
-def _blocks(path: Path, stage: str, progress: Progress | None
+def _blocks(path: Path, stage: str, progress: Progress | None, block_bytes: int = BLOCK_BYTES
             ) -> Iterator[tuple[int, list[bytes]]]:
     """(number of the first line, lines) blocks of the file, UTF-8 checked (a leading byte
     order mark dropped); progress is reported as ``stage`` in bytes."""
@@ -54,7 +54,7 @@ def _blocks(path: Path, stage: str, progress: Progress | None
     try:
         with open_binary(path) as stream:
             while True:
-                lines = stream.readlines(BLOCK_BYTES)
+                lines = stream.readlines(block_bytes)
                 if not lines:
                     break
                 if first_line == 1:
@@ -124,16 +124,16 @@ UTF-8, and blocks are checked to be UTF-8, so no token can be it."""
 LINE_END_ID = -2
 
 
-def encode(path: str | Path, vocabulary: Vocabulary,
-           progress: Progress | None = None) -> Iterator[Block]:
-    """Second pass: each block of lines as token ids and line numbers.
+def encode(path: str | Path, vocabulary: Vocabulary, progress: Progress | None = None,
+           block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
+    """Second pass: each block of lines (about ``block_bytes``) as token ids and line numbers.
 
     A block is split once, with its line breaks turned into a marker token: the running count
     of markers gives each token its line.
     """
     ids_of = dict(vocabulary.ids)
     ids_of[LINE_END] = LINE_END_ID
-    for _, lines in _blocks(Path(path), "counting", progress):
+    for _, lines in _blocks(Path(path), "counting", progress, block_bytes):
         yield encode_lines(lines, ids_of)
 
 

@@ -129,14 +129,22 @@ def train_svd(cooc: Cooccurrence, settings: SvdSettings,
     """Item vectors (``float32``, ``n_items x dim``) from PPMI + randomised SVD."""
     if cooc.n_pairs == 0:
         raise TrainingError("no positive pairs to train on; add pairs with a weight above 0")
-    dim = settings.dim or 100
-    rank = min(dim, cooc.n_items - 1)
     matrix = ppmi_matrix(cooc, settings)
     if matrix.nnz == 0:
         raise TrainingError("no pair co-occurs more often than chance (all PMI values are "
                             "<= 0); add data or lower the shift")
-    rng = np.random.default_rng(settings.seed)
     forward, backward = in_memory_products(matrix)
+    return svd_vectors(forward, backward, settings, progress)
+
+
+def svd_vectors(forward: Product, backward: Product, settings: SvdSettings,
+                progress: Progress | None = None) -> np.ndarray:
+    """Item vectors (``float32``, one row per row of the PPMI matrix whose products are
+    ``forward`` and ``backward``) by randomised SVD; the same products give the same bits."""
+    n_items = forward.shape[0]
+    dim = settings.dim or 100
+    rank = min(dim, n_items - 1)
+    rng = np.random.default_rng(settings.seed)
     u, s, vt = randomized_svd(forward, backward, rank, settings.power_iterations,
                               settings.oversample, rng, progress)
     # Fix each component's sign (largest |entry| of U positive) so runs agree exactly.
@@ -149,6 +157,6 @@ def train_svd(cooc: Cooccurrence, settings: SvdSettings,
         vectors = vectors + vt.T * weight
     if settings.remove_components:
         vectors = remove_top_components(vectors, settings.remove_components)
-    result = np.zeros((cooc.n_items, dim), dtype=np.float32)
+    result = np.zeros((n_items, dim), dtype=np.float32)
     result[:, : vectors.shape[1]] = vectors
     return result
