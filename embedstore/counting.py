@@ -181,13 +181,19 @@ def write_pair_file(cooc: Cooccurrence, path: str | Path) -> None:
     """Write ``cooc`` as a pair file (``item_a,item_b,weight`` with a header; explicit
     negative pairs last, with weight 0) that :func:`embedstore.pairs.read_pairs` reads back
     to the same pairs."""
+    negatives = (cooc.negative_left, cooc.negative_right, np.zeros(cooc.n_negative_pairs))
+    write_pair_chunks(cooc.items, [(cooc.left, cooc.right, cooc.weight), negatives], path)
+
+
+def write_pair_chunks(items: list[str],
+                      chunks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                      path: str | Path) -> None:
+    """Write (left ids, right ids, weights) chunks as a pair file with a header (a weight of
+    0 as ``0``: an explicit negative pair)."""
     with Path(path).open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle, lineterminator="\n")
         writer.writerow(["item_a", "item_b", "weight"])
-        items = cooc.items
-        for left, right, weight in zip(cooc.left.tolist(), cooc.right.tolist(),
-                                       cooc.weight.tolist(), strict=True):
-            writer.writerow([items[left], items[right], repr(weight)])
-        for left, right in zip(cooc.negative_left.tolist(), cooc.negative_right.tolist(),
-                               strict=True):
-            writer.writerow([items[left], items[right], "0"])
+        for lefts, rights, weights in chunks:
+            for left, right, weight in zip(lefts.tolist(), rights.tolist(), weights.tolist(),
+                                           strict=True):
+                writer.writerow([items[left], items[right], repr(weight) if weight else "0"])

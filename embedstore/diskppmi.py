@@ -15,17 +15,19 @@ holds one block, the dense input and the output.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 
+from .cooccurrence import Cooccurrence
 from .errors import TrainingError
-from .factorize import svd_vectors
+from .factorize import svd_vectors, train_svd
 from .progress import Progress
 from .schema import SvdSettings
-from .textcount import DiskCooccurrence
+from .textcount import DiskCooccurrence, spill_cooccurrence
 
 PPMI_BYTES_PER_PAIR = 160
 """Peak bytes per distinct pair of building the PPMI matrix and its transpose in memory (the
@@ -47,14 +49,14 @@ class DiskRows:
     multiplied by a dense matrix one block of rows at a time."""
 
     def __init__(self, directory: Path, indptr: np.ndarray, shape: tuple[int, int],
-                 block_entries: int, stage: str, progress: Progress | None = None) -> None:
+                 block_entries: int, passes: Iterator[int],
+                 progress: Progress | None = None) -> None:
         self.indices_path, self.data_path = directory / "indices", directory / "data"
         self.indptr = indptr
         self.shape = shape
-        self.stage, self.progress = stage, progress
+        self.passes, self.progress = passes, progress  # passes: shared pass numbers
         cuts = np.searchsorted(indptr, np.arange(0, indptr[-1], max(1, block_entries)))
         self.bounds = np.unique(np.r_[0, np.minimum(cuts, shape[0]), shape[0]])
-        self.passes = 0
 
     def blocks(self) -> Iterator[tuple[int, int, object]]:
         """(first row, end row, scipy CSR block) in row order, read from the files."""
@@ -72,11 +74,11 @@ class DiskRows:
     def __matmul__(self, dense: np.ndarray) -> np.ndarray:
         dense = np.ascontiguousarray(dense, dtype=np.float32)
         result = np.empty((self.shape[0], dense.shape[1]), dtype=np.float32)
-        self.passes += 1
+        stage = f"svd pass {next(self.passes)}"
         for number, (start, stop, block) in enumerate(self.blocks()):
             result[start:stop] = block @ dense
             if self.progress is not None:
-                self.progress(f"{self.stage} pass {self.passes}", number + 1,
+                self.progress(stage, number + 1,
                               len(self.bounds) - 1, None)
         return result
 
@@ -140,8 +142,9 @@ def disk_ppmi(cooc: DiskCooccurrence, settings: SvdSettings, memory_limit: int,
             progress("ppmi", done, 2 * cooc.n_pairs, None)
     block_entries = max(1, int(memory_limit * BLOCK_SHARE) // ENTRY_BYTES)
     shape = (n, n)
-    return (DiskRows(root / "ppmi", forward.close(), shape, block_entries, "svd", progress),
-            DiskRows(root / "ppmi-t", backward.close(), shape, block_entries, "svd", progress))
+    passes = itertools.count(1)
+    return (DiskRows(root / "ppmi", forward.close(), shape, block_entries, passes, progress),
+            DiskRows(root / "ppmi-t", backward.close(), shape, block_entries, passes, progress))
 
 
 def train_svd_on_disk(cooc: DiskCooccurrence, settings: SvdSettings, memory_limit: int,
@@ -159,3 +162,16 @@ def train_svd_on_disk(cooc: DiskCooccurrence, settings: SvdSettings, memory_limi
         for product in (forward, backward):
             for path in (product.indices_path, product.data_path):
                 os.remove(path)
+
+
+def train_svd_within(cooc: Cooccurrence | DiskCooccurrence, settings: SvdSettings,
+                     memory_limit: int, progress: Progress | None = None) -> np.ndarray:
+    """:func:`~embedstore.factorize.train_svd` within ``memory_limit`` bytes: in memory when
+    the PPMI matrix fits (:func:`ppmi_fits`), else over row blocks on disk (counts in memory
+    are moved to disk first). The vectors are the same bits either way."""
+    if isinstance(cooc, DiskCooccurrence):
+        return train_svd_on_disk(cooc, settings, memory_limit, progress)
+    if ppmi_fits(cooc.n_pairs, memory_limit):
+        return train_svd(cooc, settings, progress)
+    with spill_cooccurrence(cooc, memory_limit, progress) as on_disk:
+        return train_svd_on_disk(on_disk, settings, memory_limit, progress)
