@@ -78,16 +78,17 @@ def _blocks(path: Path, stage: str, progress: Progress | None, block_bytes: int 
                          "damaged") from None
 
 
-def build_vocabulary(path: str | Path, min_count: int = 5,
-                     progress: Progress | None = None) -> Vocabulary:
-    """First pass: count every token and keep those seen at least ``min_count`` times.
+def build_vocabulary(path: str | Path, min_count: int = 5, progress: Progress | None = None,
+                     block_bytes: int = BLOCK_BYTES) -> Vocabulary:
+    """First pass: count every token and keep those seen at least ``min_count`` times
+    (reading about ``block_bytes`` at a time).
 
     Tokens that are one text after NFC normalisation are counted together; each of their
     spellings maps to the one id.
     """
     path = Path(path)
     counter: Counter[bytes] = Counter()
-    for _, lines in _blocks(path, "vocabulary", progress):
+    for _, lines in _blocks(path, "vocabulary", progress, block_bytes):
         counter.update(b"".join(lines).split())
     return vocabulary_from_counts(counter, min_count, str(path))
 

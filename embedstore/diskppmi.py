@@ -140,6 +140,7 @@ def disk_ppmi(cooc: DiskCooccurrence, settings: SvdSettings, memory_limit: int,
         done += len(rows)
         if progress is not None:
             progress("ppmi", done, 2 * cooc.n_pairs, None)
+    cooc.counts.release()  # the counts are no longer needed; DuckDB's memory goes back
     block_entries = max(1, int(memory_limit * BLOCK_SHARE) // ENTRY_BYTES)
     shape = (n, n)
     passes = itertools.count(1)

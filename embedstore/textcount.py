@@ -117,7 +117,7 @@ def count_text_within(
     if not 1 <= window < 1 << DISTANCE_BITS:
         raise ValueError(f"window must be from 1 to {(1 << DISTANCE_BITS) - 1}")
     path = Path(path)
-    vocabulary = build_vocabulary(path, min_count, progress)
+    vocabulary = build_vocabulary(path, min_count, progress, block_bytes_for(memory_limit))
     sink = _SpillOnDemand(memory_limit, progress)
     try:
         counted = count_keys(encode(path, vocabulary, progress, block_bytes_for(memory_limit)),

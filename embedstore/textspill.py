@@ -61,6 +61,7 @@ class SpilledCounts:
         run(f"SET temp_directory = '{os.path.join(self.directory, 'spill')}'")
         run("SET preserve_insertion_order = true")
         run("SET enable_progress_bar = false")
+        run("SET allocator_flush_threshold = '8MB'")  # hand memory back after each query
         self.weight_type = weight_type  # BIGINT numerators, or DOUBLE weights summed nowhere
         run(f"CREATE TABLE parts (k BIGINT, n {weight_type})")
         self.spilled_keys = 0
@@ -108,8 +109,14 @@ class SpilledCounts:
                  "ORDER BY k")
         yield from self._batches(query)
 
+    def release(self) -> None:
+        """Close the database (and free DuckDB's memory), keeping the directory's other files."""
+        if self.connection is not None:
+            self.connection.close()
+            self.connection = None
+
     def close(self) -> None:
-        self.connection.close()
+        self.release()
         self.scratch.cleanup()
 
     def __enter__(self) -> SpilledCounts:
