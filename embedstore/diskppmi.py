@@ -19,6 +19,7 @@ import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,6 +27,7 @@ from .cooccurrence import Cooccurrence
 from .errors import TrainingError
 from .factorize import svd_vectors, train_svd
 from .progress import Progress
+from .rowblocks import default_threads
 from .schema import SvdSettings
 from .textcount import DiskCooccurrence, spill_cooccurrence
 
@@ -58,7 +60,7 @@ class DiskRows:
         cuts = np.searchsorted(indptr, np.arange(0, indptr[-1], max(1, block_entries)))
         self.bounds = np.unique(np.r_[0, np.minimum(cuts, shape[0]), shape[0]])
 
-    def blocks(self) -> Iterator[tuple[int, int, object]]:
+    def blocks(self) -> Iterator[tuple[int, int, Any]]:
         """(first row, end row, scipy CSR block) in row order, read from the files."""
         from scipy import sparse
 
@@ -72,14 +74,26 @@ class DiskRows:
                     (block_data, block_indices, pointers), shape=(stop - start, self.shape[1]))
 
     def __matmul__(self, dense: np.ndarray) -> np.ndarray:
+        from concurrent.futures import Future, ThreadPoolExecutor
+
         dense = np.ascontiguousarray(dense, dtype=np.float32)
         result = np.empty((self.shape[0], dense.shape[1]), dtype=np.float32)
         stage = f"svd pass {next(self.passes)}"
-        for number, (start, stop, block) in enumerate(self.blocks()):
-            result[start:stop] = block @ dense
-            if self.progress is not None:
-                self.progress(stage, number + 1,
-                              len(self.bounds) - 1, None)
+
+        def multiply(start: int, stop: int, block: Any) -> None:
+            result[start:stop] = block @ dense  # scipy releases the GIL
+
+        threads = default_threads()
+        pending: list[Future[None]] = []
+        with ThreadPoolExecutor(threads) as pool:
+            for number, (start, stop, block) in enumerate(self.blocks()):
+                pending.append(pool.submit(multiply, start, stop, block))
+                if len(pending) >= threads:  # at most one block per thread in memory
+                    pending.pop(0).result()
+                if self.progress is not None:
+                    self.progress(stage, number + 1, len(self.bounds) - 1, None)
+            for future in pending:
+                future.result()
         return result
 
 

@@ -26,7 +26,7 @@ from .parquet import (
 from .progress import Progress
 from .schema import PairFileOptions, TextOptions
 from .spill import aggregate_rows, default_memory_limit, needs_spill
-from .textcount import DiskCooccurrence, count_text_within
+from .textcount import DiskCooccurrence, count_text_within, default_text_memory_limit
 
 
 def count_text(
@@ -81,7 +81,7 @@ def read_source(path: Path, reading: PairFileOptions | TextOptions,
     if isinstance(reading, TextOptions):
         return count_text_within(path, window=reading.window, min_count=reading.min_count,
                                  sample=reading.sample, seed=reading.seed, progress=progress,
-                                 memory_limit=memory_limit or default_memory_limit())
+                                 memory_limit=memory_limit or default_text_memory_limit())
     return read_pair_data(path, min_count=reading.min_count, header=reading.header,
                           memory_limit=memory_limit, progress=progress)
 
@@ -167,7 +167,7 @@ def text_to_pair_file(corpus: str | Path, output: str | Path, *, min_count: int 
                       window: int | None = None, sample: float | None = None,
                       seed: int | None = None, memory_limit: int | None = None,
                       progress: Progress | None = None) -> tuple[int, int]:
-    """Count a corpus within ``memory_limit`` (None: :func:`default_memory_limit`; the
+    """Count a corpus within ``memory_limit`` (None: :func:`default_text_memory_limit`; the
     other settings: the :class:`TextOptions` defaults) and write its pairs to ``output`` as a
     pair file that training reads back to the same counts: CSV, or Parquet for a
     ``.parquet`` name (one file) or a directory (shards). Returns (pairs, items) written.
@@ -177,7 +177,7 @@ def text_to_pair_file(corpus: str | Path, output: str | Path, *, min_count: int 
     reading = text_reading(min_count=min_count, window=window, sample=sample, seed=seed)
     cooc = count_text_within(corpus, window=reading.window, min_count=reading.min_count,
                              sample=reading.sample, seed=reading.seed, progress=progress,
-                             memory_limit=memory_limit or default_memory_limit())
+                             memory_limit=memory_limit or default_text_memory_limit())
     if isinstance(cooc, DiskCooccurrence):
         with cooc:
             if not is_parquet_target(output):

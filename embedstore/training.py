@@ -30,7 +30,7 @@ from .schema import (
 from .sources import choose_reading, read_source
 from .spill import default_memory_limit
 from .store import StoreLike, check_writable, file_digest, opened
-from .textcount import DiskCooccurrence
+from .textcount import DiskCooccurrence, default_text_memory_limit
 
 Settings = SgnsSettings | SvdSettings | PropagateSettings
 SETTINGS_BY_METHOD: dict[str, type[Settings]] = {
@@ -160,7 +160,7 @@ def train_file(
         methods train afresh and are rotated onto them (:func:`embedstore.fit.align_to`).
     memory_limit:
         Bytes reading, counting and the svd method may use (None: a quarter of the
-        machine's memory); bigger pair data is aggregated out of core
+        machine's memory, for a corpus at most 1.5 GB); bigger pair data is aggregated out of core
         (:mod:`embedstore.spill`), a corpus's pairs are summed out of core
         (:mod:`embedstore.textcount`) and a PPMI matrix that would not fit is built and
         factorised in blocks on disk (:mod:`embedstore.diskppmi`), to the same counts and
@@ -186,7 +186,7 @@ def train_file(
         check_indexing()
     path = Path(path)
     started = time.perf_counter()
-    limit = memory_limit or default_memory_limit()
+    limit = memory_limit or (default_text_memory_limit() if text else default_memory_limit())
     cooc = read_source(path, reading, progress, limit)
     try:
         source = file_digest(path)

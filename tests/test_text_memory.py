@@ -4,6 +4,7 @@ disk give the same pair file and the same vectors, bit for bit, as the in-memory
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +13,8 @@ from click.testing import CliRunner
 from embedstore_cli.main import cli
 
 import embedstore
+import embedstore.diskppmi
+from embedstore.counting import write_pair_file
 from embedstore.errors import InputError
 from embedstore.sources import count_text
 from embedstore.textcount import DiskCooccurrence, count_text_within
@@ -33,16 +36,30 @@ def corpus(path: Path, lines: int = 1500, seed: int = 5) -> Path:
 
 
 @pytest.fixture
-def tiny_budgets(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Budgets so small that this corpus spills while counting and its PPMI matrix is built
-    on disk and read in many blocks."""
-    monkeypatch.setattr("embedstore.textcount.merge_keys_for", lambda limit: 500)
-    monkeypatch.setattr("embedstore.textcount.block_bytes_for", lambda limit: 2000)
-    monkeypatch.setattr("embedstore.diskppmi.PPMI_BYTES_PER_PAIR", 10**9)
+def tiny_budgets(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """Under a limit of 16MB, budgets so small that this corpus spills while counting and its
+    PPMI matrix is built on disk and read in many blocks; above it, everything in memory."""
+    def tiny(limit: int) -> bool:
+        return limit <= 16 * 10**6
+
+    monkeypatch.setattr("embedstore.textcount.merge_keys_for",
+                        lambda limit: 500 if tiny(limit) else 10**9)
+    monkeypatch.setattr("embedstore.textcount.block_bytes_for",
+                        lambda limit: 2000 if tiny(limit) else 1 << 20)
+    monkeypatch.setattr("embedstore.diskppmi.ppmi_fits", lambda pairs, limit: not tiny(limit))
     monkeypatch.setattr("embedstore.diskppmi.BLOCK_SHARE", 1e-5)
+    streamed: list[int] = []
+    original = embedstore.diskppmi.disk_ppmi
+
+    def recorded(cooc: object, settings: object, limit: int, *rest: object) -> object:
+        streamed.append(limit)
+        return original(cooc, settings, limit, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("embedstore.diskppmi.disk_ppmi", recorded)
+    yield streamed
 
 
-def test_spilled_counts_are_the_in_memory_counts(tmp_path: Path, tiny_budgets: None) -> None:
+def test_spilled_counts_are_the_in_memory_counts(tmp_path: Path, tiny_budgets: list[int]) -> None:
     path = corpus(tmp_path / "c.txt")
     unbounded = count_text(path, min_count=2)
     with count_text_within(path, memory_limit=16 * 10**6, min_count=2) as spilled:
@@ -53,7 +70,7 @@ def test_spilled_counts_are_the_in_memory_counts(tmp_path: Path, tiny_budgets: N
         assert np.array_equal(getattr(loaded, name), getattr(unbounded, name)), name
 
 
-def test_pairs_file_under_a_tiny_limit_is_the_same(tmp_path: Path, tiny_budgets: None) -> None:
+def test_pairs_file_under_a_tiny_limit_is_the_same(tmp_path: Path, tiny_budgets: list[int]) -> None:
     path = corpus(tmp_path / "c.txt")
     runner = CliRunner()
     for name, extra in (("free.csv", []), ("bounded.csv", ["--memory-limit", LIMIT])):
@@ -66,7 +83,7 @@ def test_pairs_file_under_a_tiny_limit_is_the_same(tmp_path: Path, tiny_budgets:
 
 @pytest.mark.parametrize("extra", [[], ["--context-vectors", "--eigen-weight", "0.5"]])
 def test_train_text_under_a_tiny_limit_gives_the_same_vectors(
-        tmp_path: Path, tiny_budgets: None, extra: list[str]) -> None:
+        tmp_path: Path, tiny_budgets: list[int], extra: list[str]) -> None:
     path = corpus(tmp_path / "c.txt")
     runner = CliRunner()
     vectors = []
@@ -79,10 +96,11 @@ def test_train_text_under_a_tiny_limit_gives_the_same_vectors(
         with embedstore.open(store) as opened:
             vectors.append(opened.row_vectors(list(range(len(opened)))))
     assert vectors[0].shape[1] == 12 and np.abs(vectors[0]).sum() > 0
+    assert tiny_budgets == [16 * 10**6]  # only the bounded run built its PPMI on disk
     assert vectors[0].tobytes() == vectors[1].tobytes()
 
 
-def test_every_long_step_reports_progress(tmp_path: Path, tiny_budgets: None) -> None:
+def test_every_long_step_reports_progress(tmp_path: Path, tiny_budgets: list[int]) -> None:
     path = corpus(tmp_path / "c.txt")
     stages: list[str] = []
     train_file(path, text=True, store=tmp_path / "s", memory_limit=16 * 10**6,
@@ -94,7 +112,7 @@ def test_every_long_step_reports_progress(tmp_path: Path, tiny_budgets: None) ->
 
 
 def test_other_methods_take_spilled_pairs_back_into_memory(tmp_path: Path,
-                                                          tiny_budgets: None) -> None:
+                                                          tiny_budgets: list[int]) -> None:
     path = corpus(tmp_path / "c.txt")
     records = [train_file(path, text=True, store=tmp_path / "s", method="propagate",
                           memory_limit=limit, given={"dim": 6}) for limit in (None, 16 * 10**6)]
@@ -106,7 +124,7 @@ def test_other_methods_take_spilled_pairs_back_into_memory(tmp_path: Path,
     assert any("loaded back" in note for note in records[1].notes)
 
 
-def test_spilling_without_duckdb_says_what_to_install(tmp_path: Path, tiny_budgets: None,
+def test_spilling_without_duckdb_says_what_to_install(tmp_path: Path, tiny_budgets: list[int],
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "duckdb", None)
     path = corpus(tmp_path / "c.txt")
@@ -116,3 +134,21 @@ def test_spilling_without_duckdb_says_what_to_install(tmp_path: Path, tiny_budge
                                       "--memory-limit", LIMIT])
     assert result.exit_code == 1
     assert result.output.startswith("Error: ") and "embedstore[scale]" in result.output
+
+
+def test_svd_of_a_pair_file_streams_from_disk_to_the_same_vectors(
+        tmp_path: Path, tiny_budgets: list[int]) -> None:
+    path = tmp_path / "pairs.csv"
+    counted = count_text(corpus(tmp_path / "c.txt"), min_count=2)
+    write_pair_file(counted, path)
+    runner = CliRunner()
+    vectors = []
+    for limit in ([], ["--memory-limit", LIMIT]):
+        store = tmp_path / f"store{len(limit)}"
+        result = runner.invoke(cli, ["--store", str(store), "train", str(path), "--method",
+                                     "svd", "--dim", "10", "--quiet", *limit])
+        assert result.exit_code == 0, result.output
+        with embedstore.open(store) as opened:
+            vectors.append(opened.row_vectors(list(range(len(opened)))))
+    assert tiny_budgets == [16 * 10**6]
+    assert vectors[0].tobytes() == vectors[1].tobytes()
