@@ -110,9 +110,12 @@ def vocabulary_from_counts(counter: Counter[bytes], min_count: int, source: str)
     if len(kept) < 2:
         raise InputError(f"{source}: fewer than two tokens occur at least {min_count} times; "
                          "lower --min-count or give a larger corpus")
-    ids = {token: index for index, (text, _) in enumerate(kept) for token in spellings[text]}
+    # Fresh copies of what is kept: the objects of every other token are then freed whole,
+    # and their memory can go back to the system (kept originals would pin it).
+    ids = {bytes(bytearray(token)): index for index, (text, _) in enumerate(kept)
+           for token in spellings[text]}
     return Vocabulary(
-        items=[text for text, _ in kept],
+        items=[text.encode("utf-8").decode("utf-8") for text, _ in kept],
         counts=np.array([count for _, count in kept], dtype=np.int64),
         ids=ids,
         total_tokens=total,

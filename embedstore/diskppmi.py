@@ -26,6 +26,7 @@ import numpy as np
 from .cooccurrence import Cooccurrence
 from .errors import TrainingError
 from .factorize import svd_vectors, train_svd
+from .heap import return_freed_memory
 from .progress import Progress
 from .rowblocks import default_threads
 from .schema import SvdSettings
@@ -35,7 +36,7 @@ PPMI_BYTES_PER_PAIR = 160
 """Peak bytes per distinct pair of building the PPMI matrix and its transpose in memory (the
 pairs in both directions, their PMI values, scipy's conversions; measured on the benchmark
 corpus: 1.75 GB for 11.2M pairs)."""
-BLOCK_SHARE = 1 / 16
+BLOCK_SHARE = 1 / 64
 """A block of rows read at a time holds at most this share of the memory limit."""
 ENTRY_BYTES = 8  # one int32 column index and one float32 value
 
@@ -167,6 +168,7 @@ def train_svd_on_disk(cooc: DiskCooccurrence, settings: SvdSettings, memory_limi
     """:func:`~embedstore.factorize.train_svd` for counts on disk: the same vectors."""
     if cooc.n_pairs == 0:
         raise TrainingError("no positive pairs to train on; add pairs with a weight above 0")
+    return_freed_memory()
     forward, backward = disk_ppmi(cooc, settings, memory_limit, progress)
     if forward.indptr[-1] == 0:
         raise TrainingError("no pair co-occurs more often than chance (all PMI values are "

@@ -19,6 +19,7 @@ import numpy as np
 from .cooccurrence import Cooccurrence
 from .corpus import BLOCK_BYTES, build_vocabulary, encode
 from .counting import DISTANCE_BITS, cooccurrence_of_keys, count_keys
+from .heap import return_freed_memory
 from .progress import Progress
 from .spill import default_memory_limit, default_memory_limit_text
 from .textspill import SpilledCounts
@@ -136,6 +137,7 @@ def count_text_within(
     if not 1 <= window < 1 << DISTANCE_BITS:
         raise ValueError(f"window must be from 1 to {(1 << DISTANCE_BITS) - 1}")
     path = Path(path)
+    return_freed_memory()
     vocabulary = build_vocabulary(path, min_count, progress, block_bytes_for(memory_limit))
     sink = _SpillOnDemand(memory_limit, progress)
     try:

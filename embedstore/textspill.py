@@ -26,7 +26,7 @@ from .errors import InputError
 from .progress import Progress
 from .spill import duckdb_module
 
-DUCKDB_SHARE = 0.4
+DUCKDB_SHARE = 0.25
 """DuckDB's own memory limit is this share of ``--memory-limit`` (at least
 :data:`MIN_DUCKDB_BYTES`)."""
 MIN_DUCKDB_BYTES = 32 * 10**6
@@ -59,7 +59,7 @@ class SpilledCounts:
         run = self.connection.execute
         run(f"SET memory_limit = '{max(MIN_DUCKDB_BYTES, int(memory_limit * DUCKDB_SHARE))}B'")
         run(f"SET temp_directory = '{os.path.join(self.directory, 'spill')}'")
-        run("SET preserve_insertion_order = true")
+        run("SET preserve_insertion_order = false")  # true only where order is kept
         run("SET enable_progress_bar = false")
         run("SET allocator_flush_threshold = '8MB'")  # hand memory back after each query
         self.weight_type = weight_type  # BIGINT numerators, or DOUBLE weights summed nowhere
@@ -84,30 +84,39 @@ class SpilledCounts:
         if self.progress is not None:
             self.progress("aggregating", 0, 1, None)
         run = self.connection.execute
-        run(f"CREATE TABLE pairs AS SELECT k, sum(n)::{self.weight_type} AS n FROM parts "
-            "GROUP BY k ORDER BY k")
+        run(f"CREATE TABLE summed AS SELECT k, sum(n)::{self.weight_type} AS n FROM parts "
+            "GROUP BY k")
         run("DROP TABLE parts")
+        run("SET preserve_insertion_order = true")  # sorted once, and kept in key order
+        run("CREATE TABLE pairs AS SELECT k, n FROM summed ORDER BY k")
+        run("SET preserve_insertion_order = false")
+        run("DROP TABLE summed")
         self.n_pairs = int(run("SELECT count(*) FROM pairs").fetchall()[0][0])
         if self.progress is not None:
             self.progress("aggregating", 1, 1, None)
 
-    def _batches(self, query: str) -> Iterator[Any]:
+    def _batches(self, query: str, keep_order: bool = False) -> Iterator[Any]:
+        """The result's columns in chunks; ``keep_order``: a table's rows as stored."""
+        self.connection.execute(f"SET preserve_insertion_order = {str(keep_order).lower()}")
         result = self.connection.sql(query)
         for batch in result.to_arrow_reader(self.chunk_rows):  # never the whole result
             yield tuple(column.to_numpy() for column in batch.columns)
 
     def pairs(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(keys, numerators) chunks in key order."""
-        yield from self._batches("SELECT k, n FROM pairs")
+        yield from self._batches("SELECT k, n FROM pairs", keep_order=True)
 
     def entries(self, n_items: int) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """(row, column, numerator) chunks of the symmetric count matrix (both directions of
         every pair, the diagonal once) in row order, columns ascending within a row."""
         n = int(n_items)
-        query = (f"SELECT k // {n} AS r, k % {n} AS c, n FROM (SELECT k, n FROM pairs UNION ALL "
-                 f"SELECT (k % {n}) * {n} + k // {n}, n FROM pairs WHERE k // {n} <> k % {n}) "
-                 "ORDER BY k")
-        yield from self._batches(query)
+        run = self.connection.execute
+        run("SET preserve_insertion_order = true")
+        run("CREATE OR REPLACE TABLE entries AS SELECT k, n FROM (SELECT k, n FROM pairs "
+            f"UNION ALL SELECT (k % {n}) * {n} + k // {n}, n FROM pairs "
+            f"WHERE k // {n} <> k % {n}) ORDER BY k")
+        yield from self._batches(f"SELECT k // {n}, k % {n}, n FROM entries", keep_order=True)
+        run("DROP TABLE entries")
 
     def release(self) -> None:
         """Close the database (and free DuckDB's memory), keeping the directory's other files."""
