@@ -101,7 +101,8 @@ def generate(path: Path, tokens: int, types: int, seed: int = 0) -> dict[str, in
     written = 0
     with gzip.open(path, "wb", compresslevel=1) as out:
         while written < tokens:
-            lengths = rng.integers(5, 41, 200_000)
+            sentences = min(200_000, (tokens - written) // 22 + 1)
+            lengths = rng.integers(5, 41, sentences)
             n = int(lengths.sum())
             ids = (rng.zipf(1.22, n) - 1) % types
             topic = np.repeat(rng.integers(0, TOPICS, len(lengths)), lengths)

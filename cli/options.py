@@ -54,7 +54,7 @@ def memory_limit_option(f: F) -> F:
     """--memory-limit: what reading, counting and factorising may use before they spill."""
     return click.option(
         "--memory-limit", type=MemoryLimit(),
-        show_default="25% of the machine's memory; for a corpus at most 1.5GB",
+        show_default="25% of the machine's memory; for a corpus at most 1GB",
         help="Pair data bigger than half this is aggregated out of core by DuckDB; a corpus's "
              "pairs that outgrow it are summed there, and an SVD whose PPMI matrix would not "
              "fit streams over blocks on disk (same counts and vectors).")(f)

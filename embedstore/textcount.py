@@ -34,7 +34,7 @@ BLOCK_SHARE = 1 / 128
 """Corpus blocks are read in this share of the limit (at most :data:`BLOCK_BYTES`): a block's
 windowed pairs take about 25 bytes per byte of text while they are summed."""
 MIN_BLOCK_BYTES = 1 << 16
-TEXT_LIMIT_CAP = 1_500_000_000
+TEXT_LIMIT_CAP = 1_000_000_000
 """Without ``--memory-limit``, a corpus is counted and trained within the usual default
 (:func:`embedstore.spill.default_memory_limit`) but at most this (the SVD's dense matrices,
 ``items x (dim + 10)`` float64 and copies, come on top, and are not bounded by the limit)."""
@@ -49,7 +49,7 @@ def memory_limit_default_text() -> str:
     """The default ``--memory-limit`` as ``--help`` shows it.
 
     >>> memory_limit_default_text()
-    "25% of the machine's memory; for a corpus at most 1.5GB"
+    "25% of the machine's memory; for a corpus at most 1GB"
     """
     return f"{default_memory_limit_text()}; for a corpus at most {TEXT_LIMIT_CAP / 1e9:g}GB"
 

@@ -160,7 +160,7 @@ def train_file(
         methods train afresh and are rotated onto them (:func:`embedstore.fit.align_to`).
     memory_limit:
         Bytes reading, counting and the svd method may use (None: a quarter of the
-        machine's memory, for a corpus at most 1.5 GB); bigger pair data is aggregated out of core
+        machine's memory, for a corpus at most 1 GB); bigger pair data is aggregated out of core
         (:mod:`embedstore.spill`), a corpus's pairs are summed out of core
         (:mod:`embedstore.textcount`) and a PPMI matrix that would not fit is built and
         factorised in blocks on disk (:mod:`embedstore.diskppmi`), to the same counts and
