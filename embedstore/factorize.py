@@ -100,8 +100,11 @@ def randomized_svd(forward: Product, backward: Product, rank: int, power_iterati
     width = min(rank + oversample, min(forward.shape))
     basis = orthonormalize(forward @ rng.standard_normal((n, width)))
     for step in range(power_iterations):
-        basis = orthonormalize(backward @ basis)
-        basis = orthonormalize(forward @ basis)
+        for product in (backward, forward):
+            projected = product @ basis
+            del basis  # not kept alive while the next one is made: one n x width copy less
+            basis = orthonormalize(projected)
+            del projected
         if progress is not None:
             progress("svd", step + 1, power_iterations, None)
     small = np.ascontiguousarray((backward @ basis).T, dtype=np.float64)  # basis^T matrix
@@ -110,7 +113,9 @@ def randomized_svd(forward: Product, backward: Product, rank: int, power_iterati
     order = np.argsort(eigenvalues)[::-1][:rank]
     singular = np.sqrt(np.maximum(eigenvalues[order], 0.0))
     left = left[:, order]
-    right = (left.T @ small) / np.where(singular > 0, singular, 1.0)[:, None]
+    right = left.T @ small
+    del small
+    right /= np.where(singular > 0, singular, 1.0)[:, None]  # in place: one copy less
     return basis @ left, singular, right
 
 
@@ -148,11 +153,14 @@ def svd_vectors(forward: Product, backward: Product, settings: SvdSettings,
     u, s, vt = randomized_svd(forward, backward, rank, settings.power_iterations,
                               settings.oversample, rng, progress)
     # Fix each component's sign (largest |entry| of U positive) so runs agree exactly.
-    signs = np.sign(u[np.argmax(np.abs(u), axis=0), np.arange(u.shape[1])])
+    largest = [int(np.argmax(np.abs(column))) for column in u.T]  # no n x rank |u| copy
+    signs = np.sign(u[largest, np.arange(u.shape[1])])
     signs[signs == 0] = 1
-    u, vt = u * signs, vt * signs[:, None]
+    u *= signs  # in place (the same products): no second copy of these n x rank matrices
+    vt *= signs[:, None]
     weight = s ** settings.eigen_weight
-    vectors = u * weight
+    u *= weight
+    vectors = u
     if settings.add_context:
         vectors = vectors + vt.T * weight
     if settings.remove_components:
