@@ -51,11 +51,13 @@ class MemoryLimit(click.ParamType):
 
 
 def memory_limit_option(f: F) -> F:
-    """--memory-limit: what aggregating pair data may use before it spills to disk."""
+    """--memory-limit: what reading, counting and factorising may use before they spill."""
     return click.option(
-        "--memory-limit", type=MemoryLimit(), show_default="25% of the machine's memory",
-        help="Pair data bigger than half this is aggregated out of core by DuckDB, spilling "
-             "to a temporary directory (same counts).")(f)
+        "--memory-limit", type=MemoryLimit(),
+        show_default="25% of the machine's memory; for a corpus at most 1GB",
+        help="Pair data bigger than half this is aggregated out of core by DuckDB; a corpus's "
+             "pairs that outgrow it are summed there, and an SVD whose PPMI matrix would not "
+             "fit streams over blocks on disk (same counts and vectors).")(f)
 TRAINING_METHODS = ("auto", "propagate", "sgns", "svd")
 ENGINES = ("local", "dask")
 """``embed pairs --engine`` choices: ``embedstore.sources.ENGINES`` (a test keeps them equal)."""

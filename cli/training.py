@@ -108,6 +108,7 @@ def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
       embed train new-week.csv --from prod --name retrained
       embed train corpus.txt.gz --text --model words --window 5 --sample 1e-3
       embed train corpus.txt.gz --text --method svd --power-iterations 6 --eigen-weight 0
+      embed train corpus.txt.gz --text --memory-limit 256MB
       embed train data/animals.csv --method svd --no-context-vectors
       embed train deps.csv --method propagate --steps 12 --self-weight 1
       embed train clicks.tsv.gz --index
@@ -158,6 +159,7 @@ def pairs(inputs: str, output: str, pair_input: bool, engine: str, scheduler: st
       embed pairs corpus.txt -o pairs.csv --window 10 --min-count 2 --sample 0
       embed pairs corpus.txt.gz -o counts.parquet
       embed pairs corpus.txt.gz -o counts/
+      embed pairs corpus.txt.gz -o pairs.csv --memory-limit 256MB
       embed pairs clicks.csv.gz --pair-input -o counts/ --memory-limit 256MB
       embed pairs 'logs/*.csv.gz' --pair-input --engine dask --scheduler tcp://HOST:8786 -o counts/
       embed pairs corpus.txt.gz --engine dask --scheduler tcp://HOST:8786 -o counts/

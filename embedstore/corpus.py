@@ -44,7 +44,7 @@ class Block:
     line: np.ndarray  # int64
 
 
-def _blocks(path: Path, stage: str, progress: Progress | None
+def _blocks(path: Path, stage: str, progress: Progress | None, block_bytes: int = BLOCK_BYTES
             ) -> Iterator[tuple[int, list[bytes]]]:
     """(number of the first line, lines) blocks of the file, UTF-8 checked (a leading byte
     order mark dropped); progress is reported as ``stage`` in bytes."""
@@ -54,7 +54,7 @@ def _blocks(path: Path, stage: str, progress: Progress | None
     try:
         with open_binary(path) as stream:
             while True:
-                lines = stream.readlines(BLOCK_BYTES)
+                lines = stream.readlines(block_bytes)
                 if not lines:
                     break
                 if first_line == 1:
@@ -78,16 +78,17 @@ def _blocks(path: Path, stage: str, progress: Progress | None
                          "damaged") from None
 
 
-def build_vocabulary(path: str | Path, min_count: int = 5,
-                     progress: Progress | None = None) -> Vocabulary:
-    """First pass: count every token and keep those seen at least ``min_count`` times.
+def build_vocabulary(path: str | Path, min_count: int = 5, progress: Progress | None = None,
+                     block_bytes: int = BLOCK_BYTES) -> Vocabulary:
+    """First pass: count every token and keep those seen at least ``min_count`` times
+    (reading about ``block_bytes`` at a time).
 
     Tokens that are one text after NFC normalisation are counted together; each of their
     spellings maps to the one id.
     """
     path = Path(path)
     counter: Counter[bytes] = Counter()
-    for _, lines in _blocks(path, "vocabulary", progress):
+    for _, lines in _blocks(path, "vocabulary", progress, block_bytes):
         counter.update(b"".join(lines).split())
     return vocabulary_from_counts(counter, min_count, str(path))
 
@@ -109,9 +110,12 @@ def vocabulary_from_counts(counter: Counter[bytes], min_count: int, source: str)
     if len(kept) < 2:
         raise InputError(f"{source}: fewer than two tokens occur at least {min_count} times; "
                          "lower --min-count or give a larger corpus")
-    ids = {token: index for index, (text, _) in enumerate(kept) for token in spellings[text]}
+    # Fresh copies of what is kept: the objects of every other token are then freed whole,
+    # and their memory can go back to the system (kept originals would pin it).
+    ids = {bytes(bytearray(token)): index for index, (text, _) in enumerate(kept)
+           for token in spellings[text]}
     return Vocabulary(
-        items=[text for text, _ in kept],
+        items=[text.encode("utf-8").decode("utf-8") for text, _ in kept],
         counts=np.array([count for _, count in kept], dtype=np.int64),
         ids=ids,
         total_tokens=total,
@@ -124,16 +128,16 @@ UTF-8, and blocks are checked to be UTF-8, so no token can be it."""
 LINE_END_ID = -2
 
 
-def encode(path: str | Path, vocabulary: Vocabulary,
-           progress: Progress | None = None) -> Iterator[Block]:
-    """Second pass: each block of lines as token ids and line numbers.
+def encode(path: str | Path, vocabulary: Vocabulary, progress: Progress | None = None,
+           block_bytes: int = BLOCK_BYTES) -> Iterator[Block]:
+    """Second pass: each block of lines (about ``block_bytes``) as token ids and line numbers.
 
     A block is split once, with its line breaks turned into a marker token: the running count
     of markers gives each token its line.
     """
     ids_of = dict(vocabulary.ids)
     ids_of[LINE_END] = LINE_END_ID
-    for _, lines in _blocks(Path(path), "counting", progress):
+    for _, lines in _blocks(Path(path), "counting", progress, block_bytes):
         yield encode_lines(lines, ids_of)
 
 

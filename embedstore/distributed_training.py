@@ -268,7 +268,7 @@ def fit_on_cluster(matrix: ClusterMatrix, settings: Record,
     """Vectors for the items of ``matrix`` (in its row order) by svd or propagate, every
     sparse product on the cluster; the same as :func:`embedstore.fit.fit` would give for the
     same counts (no warm start)."""
-    from .factorize import randomized_svd, svd_vectors
+    from .factorize import svd_vectors
     from .propagate import propagate_vectors
 
     if not isinstance(settings, SvdSettings | PropagateSettings):
@@ -279,15 +279,11 @@ def fit_on_cluster(matrix: ClusterMatrix, settings: Record,
         raise TrainingError("no positive pairs to train on; add pairs with a weight above 0")
     if settings.dim is None:
         settings = settings.model_copy(update={"dim": DEFAULT_DIM})
-    dim = int(settings.dim or DEFAULT_DIM)
     step(progress, STEPS)
     notes = []
     if isinstance(settings, SvdSettings):
         forward, backward = matrix.ppmi_products(settings)
-        u, s, vt = randomized_svd(forward, backward, min(dim, counts.n_items - 1),
-                                  settings.power_iterations, settings.oversample,
-                                  np.random.default_rng(settings.seed), progress)
-        vectors = svd_vectors(u, s, vt, settings, counts.n_items, dim)
+        vectors = svd_vectors(forward, backward, settings, progress)
         if counts.n_negative_pairs:
             notes.append(f"svd cannot use explicit negative pairs: {counts.n_negative_pairs} "
                          "were ignored (propagate and sgns use them)")

@@ -100,8 +100,11 @@ def randomized_svd(forward: Product, backward: Product, rank: int, power_iterati
     width = min(rank + oversample, min(forward.shape))
     basis = orthonormalize(forward @ rng.standard_normal((n, width)))
     for step in range(power_iterations):
-        basis = orthonormalize(backward @ basis)
-        basis = orthonormalize(forward @ basis)
+        for product in (backward, forward):
+            projected = product @ basis
+            del basis  # not kept alive while the next one is made: one n x width copy less
+            basis = orthonormalize(projected)
+            del projected
         if progress is not None:
             progress("svd", step + 1, power_iterations, None)
     small = np.ascontiguousarray((backward @ basis).T, dtype=np.float64)  # basis^T matrix
@@ -110,7 +113,9 @@ def randomized_svd(forward: Product, backward: Product, rank: int, power_iterati
     order = np.argsort(eigenvalues)[::-1][:rank]
     singular = np.sqrt(np.maximum(eigenvalues[order], 0.0))
     left = left[:, order]
-    right = (left.T @ small) / np.where(singular > 0, singular, 1.0)[:, None]
+    right = left.T @ small
+    del small
+    right /= np.where(singular > 0, singular, 1.0)[:, None]  # in place: one copy less
     return basis @ left, singular, right
 
 
@@ -129,28 +134,33 @@ def train_svd(cooc: Cooccurrence, settings: SvdSettings,
     """Item vectors (``float32``, ``n_items x dim``) from PPMI + randomised SVD."""
     if cooc.n_pairs == 0:
         raise TrainingError("no positive pairs to train on; add pairs with a weight above 0")
-    dim = settings.dim or 100
-    rank = min(dim, cooc.n_items - 1)
     matrix = ppmi_matrix(cooc, settings)
     if matrix.nnz == 0:
         raise TrainingError("no pair co-occurs more often than chance (all PMI values are "
                             "<= 0); add data or lower the shift")
-    rng = np.random.default_rng(settings.seed)
     forward, backward = in_memory_products(matrix)
+    return svd_vectors(forward, backward, settings, progress)
+
+
+def svd_vectors(forward: Product, backward: Product, settings: SvdSettings,
+                progress: Progress | None = None) -> np.ndarray:
+    """Item vectors (``float32``, one row per row of the PPMI matrix whose products are
+    ``forward`` and ``backward``) by randomised SVD; the same products give the same bits."""
+    n_items = forward.shape[0]
+    dim = settings.dim or 100
+    rank = min(dim, n_items - 1)
+    rng = np.random.default_rng(settings.seed)
     u, s, vt = randomized_svd(forward, backward, rank, settings.power_iterations,
                               settings.oversample, rng, progress)
-    return svd_vectors(u, s, vt, settings, cooc.n_items, dim)
-
-
-def svd_vectors(u: np.ndarray, s: np.ndarray, vt: np.ndarray, settings: SvdSettings,
-                n_items: int, dim: int) -> np.ndarray:
-    """Item vectors (``float32``, ``n_items x dim``) from the randomised SVD's factors."""
     # Fix each component's sign (largest |entry| of U positive) so runs agree exactly.
-    signs = np.sign(u[np.argmax(np.abs(u), axis=0), np.arange(u.shape[1])])
+    largest = [int(np.argmax(np.abs(column))) for column in u.T]  # no n x rank |u| copy
+    signs = np.sign(u[largest, np.arange(u.shape[1])])
     signs[signs == 0] = 1
-    u, vt = u * signs, vt * signs[:, None]
+    u *= signs  # in place (the same products): no second copy of these n x rank matrices
+    vt *= signs[:, None]
     weight = s ** settings.eigen_weight
-    vectors = u * weight
+    u *= weight
+    vectors = u
     if settings.add_context:
         vectors = vectors + vt.T * weight
     if settings.remove_components:

@@ -21,6 +21,7 @@ from .progress import Progress
 from .propagate import train_propagate
 from .schema import PropagateSettings, Record, SgnsSettings, SvdSettings
 from .sgns import DEFAULT_DIM, train_sgns
+from .textcount import DiskCooccurrence
 
 
 @dataclass(frozen=True)
@@ -104,14 +105,29 @@ def align_to(vectors: np.ndarray, warm: WarmStart) -> np.ndarray:
     return (vectors.astype(np.float64) @ (left @ right)).astype(np.float32)
 
 
-def fit(cooc: Cooccurrence, settings: Record, progress: Progress | None = None,
-        warm: WarmStart | None = None) -> Fitted:
+def fit(cooc: Cooccurrence | DiskCooccurrence, settings: Record,
+        progress: Progress | None = None, warm: WarmStart | None = None,
+        memory_limit: int | None = None) -> Fitted:
     """Train vectors for ``cooc`` with the method ``settings`` belong to.
 
     A ``dim`` of None becomes the warm start's dimension, else :data:`DEFAULT_DIM`. A method
     that cannot continue from a warm start trains afresh and is rotated onto it; one that
-    cannot use explicit negative pairs says so in the notes.
+    cannot use explicit negative pairs says so in the notes. With ``memory_limit``, svd builds
+    its PPMI matrix on disk when it would not fit (:mod:`embedstore.diskppmi`, same vectors);
+    the other methods take counts on disk into memory.
     """
+    notes = []
+    method = FIT_METHODS[type(settings)]
+    if memory_limit is not None and type(settings) is SvdSettings:
+        from .diskppmi import train_svd_within
+
+        def method(cooc: Any, settings: Any, progress: Progress | None,
+                   warm: WarmStart | None) -> Fitted:
+            return Fitted(train_svd_within(cooc, settings, memory_limit, progress), settings)
+    elif isinstance(cooc, DiskCooccurrence):
+        cooc = cooc.load()
+        notes.append(f"{settings.method} trains in memory: the {cooc.n_pairs} counted pairs "
+                     "were over the memory limit and were loaded back (only svd streams them)")
     dim = getattr(settings, "dim", None)
     if dim is None:
         dim = warm.vectors.shape[1] if warm is not None else DEFAULT_DIM
@@ -120,8 +136,8 @@ def fit(cooc: Cooccurrence, settings: Record, progress: Progress | None = None,
         raise TrainingError(f"--dim {dim} differs from the parent version's "
                             f"{warm.vectors.shape[1]}; leave --dim out to warm-start from it")
     continues = type(settings) in WARM_STARTS
-    fitted = FIT_METHODS[type(settings)](cooc, settings, progress, warm if continues else None)
-    notes = list(fitted.notes)
+    fitted = method(cooc, settings, progress, warm if continues else None)  # type: ignore[arg-type]
+    notes += fitted.notes
     if warm is not None and not continues:
         fitted = replace(fitted, vectors=align_to(fitted.vectors, warm))
         notes.append(f"{settings.method} trains afresh; its vectors were rotated onto version "

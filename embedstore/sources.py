@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .cooccurrence import Cooccurrence
 from .corpus import build_vocabulary, encode
-from .counting import count_blocks, write_pair_file
+from .counting import count_blocks, write_pair_chunks, write_pair_file
 from .errors import InputError
 from .pairs import read_pairs, reduce_rows
 from .parquet import (
@@ -26,6 +26,7 @@ from .parquet import (
 from .progress import Progress
 from .schema import PairFileOptions, TextOptions
 from .spill import aggregate_rows, default_memory_limit, needs_spill, write_aggregated
+from .textcount import DiskCooccurrence, count_text_within, default_text_memory_limit
 
 
 def count_text(
@@ -70,15 +71,17 @@ def choose_reading(text: bool, *, min_count: float | None = None, header: bool |
 
 def read_source(path: Path, reading: PairFileOptions | TextOptions,
                 progress: Progress | None = None,
-                memory_limit: int | None = None) -> Cooccurrence:
+                memory_limit: int | None = None) -> Cooccurrence | DiskCooccurrence:
     """The counts of a pair file (:class:`PairFileOptions`) or a corpus (:class:`TextOptions`).
 
     Pair data bigger than ``memory_limit`` allows (None: :func:`default_memory_limit`; see
     :func:`embedstore.spill.needs_spill`) is aggregated out of core by DuckDB, to the same
-    counts."""
+    counts; a corpus whose pairs outgrow the limit is summed out of core and comes back as a
+    :class:`DiskCooccurrence` (close it when done)."""
     if isinstance(reading, TextOptions):
-        return count_text(path, window=reading.window, min_count=reading.min_count,
-                          sample=reading.sample, seed=reading.seed, progress=progress)
+        return count_text_within(path, window=reading.window, min_count=reading.min_count,
+                                 sample=reading.sample, seed=reading.seed, progress=progress,
+                                 memory_limit=memory_limit or default_text_memory_limit())
     return read_pair_data(path, min_count=reading.min_count, header=reading.header,
                           memory_limit=memory_limit, progress=progress)
 
@@ -132,9 +135,9 @@ def make_pair_data(inputs: str, output: str, *, pair_input: bool = False,
     if pair_input and any(value is not None for value in given.values()):
         unused = ", ".join(name for name, value in given.items() if value is not None)
         raise InputError(f"{unused}: text counting settings; leave them out with --pair-input")
-    if memory_limit is not None and (engine == "dask" or not pair_input):
-        raise InputError("--memory-limit bounds the aggregation of pair data here (with "
-                         "--pair-input, without --engine dask); leave it out")
+    if memory_limit is not None and engine == "dask":
+        raise InputError("--memory-limit bounds counting and aggregating on this machine; "
+                         "the Dask cluster's workers have their own limits, so leave it out")
     if engine == "dask":
         if not is_directory_target(output):
             raise InputError(f"{output}: --engine dask writes Parquet shards to a directory; "
@@ -156,8 +159,10 @@ def make_pair_data(inputs: str, output: str, *, pair_input: bool = False,
         else:
             write_pair_file(cooc, output)
     else:
-        cooc = text_to_pair_file(inputs, output, min_count=min_count, window=window,
-                                 sample=sample, seed=seed, progress=progress)
+        n_pairs, n_items = text_to_pair_file(
+            inputs, output, min_count=min_count, window=window, sample=sample, seed=seed,
+            memory_limit=memory_limit, progress=progress)
+        return PairOutput(n_pairs, n_items, output)
     return PairOutput(cooc.n_pairs + cooc.n_negative_pairs, cooc.n_items, output)
 
 
@@ -176,15 +181,27 @@ def _aggregate_to_parquet(inputs: str, output: str, memory_limit: int | None,
 
 def text_to_pair_file(corpus: str | Path, output: str | Path, *, min_count: int | None = None,
                       window: int | None = None, sample: float | None = None,
-                      seed: int | None = None, progress: Progress | None = None) -> Cooccurrence:
-    """Count a corpus (:func:`count_text`; None: the :class:`TextOptions` default) and write
-    its pairs to ``output`` as a pair file that training reads back to the same counts: CSV,
-    or Parquet for a ``.parquet`` name (one file) or a directory (shards)."""
+                      seed: int | None = None, memory_limit: int | None = None,
+                      progress: Progress | None = None) -> tuple[int, int]:
+    """Count a corpus within ``memory_limit`` (None: :func:`default_text_memory_limit`; the
+    other settings: the :class:`TextOptions` defaults) and write its pairs to ``output`` as a
+    pair file that training reads back to the same counts: CSV, or Parquet for a
+    ``.parquet`` name (one file) or a directory (shards). Returns (pairs, items) written.
+
+    Counts that went to disk are written to CSV chunk by chunk; Parquet takes them back into
+    memory first."""
     reading = text_reading(min_count=min_count, window=window, sample=sample, seed=seed)
-    cooc = count_text(corpus, window=reading.window, min_count=reading.min_count,
-                      sample=reading.sample, seed=reading.seed, progress=progress)
+    cooc = count_text_within(corpus, window=reading.window, min_count=reading.min_count,
+                             sample=reading.sample, seed=reading.seed, progress=progress,
+                             memory_limit=memory_limit or default_text_memory_limit())
+    if isinstance(cooc, DiskCooccurrence):
+        with cooc:
+            if not is_parquet_target(output):
+                write_pair_chunks(cooc.items, cooc.chunks(), output)
+                return cooc.n_pairs, cooc.n_items
+            cooc = cooc.load()  # type: ignore[assignment]
     if is_parquet_target(output):
-        write_parquet_pairs(cooc, output)
+        write_parquet_pairs(cooc, output)  # type: ignore[arg-type]
     else:
-        write_pair_file(cooc, output)
-    return cooc
+        write_pair_file(cooc, output)  # type: ignore[arg-type]
+    return cooc.n_pairs, cooc.n_items

@@ -27,7 +27,9 @@ from .schema import (
     VersionRecord,
 )
 from .sources import choose_reading, read_source
+from .spill import default_memory_limit
 from .store import StoreLike, check_writable, file_digest, opened
+from .textcount import DiskCooccurrence, default_text_memory_limit
 
 Settings = SgnsSettings | SvdSettings | PropagateSettings
 SETTINGS_BY_METHOD: dict[str, type[Settings]] = {
@@ -172,9 +174,12 @@ def train_file(
         parent's. SGNS continues from its vectors (new items start at random); the other
         methods train afresh and are rotated onto them (:func:`embedstore.fit.align_to`).
     memory_limit:
-        Bytes the reading of pair data may use (None: a quarter of the machine's memory);
-        bigger pair data is aggregated out of core (:mod:`embedstore.spill`), to the same
-        counts.
+        Bytes reading, counting and the svd method may use (None: a quarter of the
+        machine's memory, for a corpus at most 1 GB); bigger pair data is aggregated out of core
+        (:mod:`embedstore.spill`), a corpus's pairs are summed out of core
+        (:mod:`embedstore.textcount`) and a PPMI matrix that would not fit is built and
+        factorised in blocks on disk (:mod:`embedstore.diskppmi`), to the same counts and
+        vectors.
     index:
         Build the version's approximate index right after publishing it
         (:func:`embedstore.indexing.build_index` with its defaults).
@@ -192,9 +197,6 @@ def train_file(
     check_writable(store)
     if method not in METHODS:
         raise TrainingError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    if text and memory_limit is not None:
-        raise TrainingError("--memory-limit bounds the aggregation of pair data; a text corpus "
-                            "(--text) is not yet counted under a limit, so leave it out")
     check_engine(engine, scheduler, text=text, parent=parent, memory_limit=memory_limit)
     reading = reading or choose_reading(text)
     progress = None if quiet else progress
@@ -209,19 +211,24 @@ def train_file(
                                 reading=reading, progress=progress, index=index)
     path = Path(path)
     started = time.perf_counter()
-    cooc = read_source(path, reading, progress, memory_limit)
-    source = file_digest(path)
-    notes = []
-    if settings is None:
-        settings = choose_settings(text, method, cooc, **(given or {}))
-        if method == "auto":
-            notes.append(auto_method(text, cooc)[1])
-    warm = None
-    if parent is not None:
-        with opened(store) as handle:
-            warm = WarmStart(*handle.starting_vectors(model, parent, cooc.items,
-                                                      getattr(settings, "dim", None)))
-    fitted = fit(cooc, settings, progress, warm)
+    limit = memory_limit or (default_text_memory_limit() if text else default_memory_limit())
+    cooc = read_source(path, reading, progress, limit)
+    try:
+        source = file_digest(path)
+        notes = []
+        if settings is None:
+            settings = choose_settings(text, method, cooc, **(given or {}))  # type: ignore[arg-type]
+            if method == "auto":
+                notes.append(auto_method(text, cooc)[1])  # type: ignore[arg-type]
+        warm = None
+        if parent is not None:
+            with opened(store) as handle:
+                warm = WarmStart(*handle.starting_vectors(model, parent, cooc.items,
+                                                          getattr(settings, "dim", None)))
+        fitted = fit(cooc, settings, progress, warm, limit)
+    finally:
+        if isinstance(cooc, DiskCooccurrence):
+            cooc.close()
     record = publish(
         store, model=model, items=cooc.items, counts=cooc.item_counts, vectors=fitted.vectors,
         name=name, source=source, reading=reading, parent=warm.parent if warm else None,

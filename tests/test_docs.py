@@ -77,9 +77,9 @@ def test_defaults_shown_in_help_are_the_librarys(name: str) -> None:
     assert shown, "the train and pairs options show the library's defaults"
     for option, text in shown.items():
         if option == "memory_limit":
-            from embedstore.spill import default_memory_limit_text
+            from embedstore.textcount import memory_limit_default_text
 
-            assert text == default_memory_limit_text()
+            assert text == memory_limit_default_text()
             continue
         where, argument = LIBRARY_DEFAULTS[option]
         record = choose_settings(False, argument) if where == "settings" else \

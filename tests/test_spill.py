@@ -185,15 +185,15 @@ def test_train_with_a_memory_limit_publishes_the_same_vectors(
     assert np.array_equal(vectors[0], vectors[1])
 
 
-@pytest.mark.parametrize("command", [["train", "--text"], ["pairs", "-o", "out.csv"]])
-def test_a_memory_limit_where_it_has_no_effect_is_refused(tmp_path: Path,
-                                                          command: list[str]) -> None:
+def test_a_memory_limit_for_a_dask_cluster_is_refused(tmp_path: Path) -> None:
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("a b c\n" * 10)
-    result = CliRunner().invoke(cli, ["--store", str(tmp_path / "s"), command[0], str(corpus),
-                                      *command[1:], "--memory-limit", "256MB"])
+    result = CliRunner().invoke(cli, ["pairs", str(corpus), "-o", str(tmp_path / "out/"),
+                                      "--engine", "dask", "--scheduler", "tcp://127.0.0.1:1",
+                                      "--memory-limit", "256MB"])
     assert result.exit_code == 1
-    assert result.output.startswith("Error: --memory-limit bounds the aggregation of pair data")
+    assert result.output.startswith("Error: --memory-limit bounds counting and aggregating on "
+                                    "this machine")
 
 
 def test_embed_pairs_aggregates_pair_data_out_of_core(tmp_path: Path,
