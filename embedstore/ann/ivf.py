@@ -137,6 +137,11 @@ def open_index(path: Path, record: IndexRecord, dim: int) -> IvfCandidates:
         raise StoreError(f"the index {record.path} cannot be read ({exc}); run embed verify "
                          "and rebuild it with embed index build, or query with --exact"
                          ) from None
+    lists = faiss.downcast_InvertedLists(index.invlists)
+    if hasattr(lists, "prefetch_nthread"):
+        # Mapped lists would otherwise start threads to prefetch the probed lists on every
+        # search: three times the search's own time for a single query (see RESULTS.md).
+        lists.prefetch_nthread = 0
     if index.d != dim:
         raise StoreError(f"the index {record.path} does not fit its version (dimension "
                          f"{index.d}, expected {dim}); rebuild it with embed index build, "
