@@ -273,7 +273,7 @@ def test_ivf_settings_are_recorded_and_lists_follow_the_items(run: Callable[...,
     settings = built["settings"]
     # 4 x sqrt(3000) is about 219: 256 lists, halved until each averages 39 items or more
     assert (settings["kind"], settings["lists"], settings["probes"], settings["seed"]) == (
-        "ivf", 64, 16, 0)
+        "ivf", 64, 32, 0)
     chosen = json.loads(run("index", "build", "--lists", "8", "--probes", "2", "--seed", "3",
                             "--quiet", "--json").output)["index"]["settings"]
     assert (chosen["lists"], chosen["probes"], chosen["seed"]) == (8, 2, 3)

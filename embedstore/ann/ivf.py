@@ -1,5 +1,5 @@
 """The IVF kind of index (``--kind ivf``, the default): the unit-length rows split into
-``lists`` clusters by k-means, each cluster's rows stored together in half precision, built
+``lists`` clusters by k-means, each cluster's rows stored together in single precision, built
 and memory-mapped with faiss.
 
 A query scores the cluster centres, then only the rows of the ``probes`` nearest clusters
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 LIBRARY = "faiss"
 SUFFIX = "faiss"
-DEFAULT_PROBES = 16
+DEFAULT_PROBES = 32
 DEFAULT_SEED = 0
 DEFAULTS: dict[str, int | None] = {"lists": None, "probes": DEFAULT_PROBES,
                                    "seed": DEFAULT_SEED}
@@ -84,7 +84,7 @@ def build_settings(chosen: dict[str, int | None], threads: int, n_items: int
         import faiss
     except ImportError:
         raise missing_library() from None
-    return {"kind": "ivf", "metric": "ip", "rows": "unit", "dtype": "f16", "lists": lists,
+    return {"kind": "ivf", "metric": "ip", "rows": "unit", "dtype": "f32", "lists": lists,
             "probes": probes, "seed": seed, "sample_per_list": SAMPLE_PER_LIST,
             "threads": threads, "library_version": faiss.__version__}
 
@@ -107,10 +107,9 @@ def write_index(vectors: np.ndarray, settings: dict[str, Any], path: Path,
     n, dim = vectors.shape
     faiss.omp_set_num_threads(settings["threads"] or os.cpu_count() or 1)
     lists = settings["lists"]
-    index = faiss.IndexIVFScalarQuantizer(faiss.IndexFlatIP(dim), dim, lists,
-                                          faiss.ScalarQuantizer.QT_fp16,
-                                          faiss.METRIC_INNER_PRODUCT)
-    index.by_residual = False  # half precision keeps the rows themselves well enough
+    # Full precision: faiss scans float32 lists four times faster than half-precision ones
+    # (its half-precision decoding is not vectorised here), for 1.02x the vectors' bytes.
+    index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, lists, faiss.METRIC_INNER_PRODUCT)
     index.cp.seed = settings["seed"]
     index.cp.max_points_per_centroid = settings["sample_per_list"]
     index.cp.min_points_per_centroid = 1  # fewer rows than advised is our choice, not a warning
