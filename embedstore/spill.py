@@ -203,16 +203,18 @@ def _check_parquet_schema(parquet: list[Path]) -> None:
 
 
 @contextmanager
-def _session(path: Path, memory_limit: int) -> Iterator[Any]:
+def _session(path: Path, memory_limit: int, *, keep_order: bool = True) -> Iterator[Any]:
     """A DuckDB connection on a database in a temporary directory, within ``memory_limit``
-    bytes, spilling there; running out of memory becomes an :class:`InputError`."""
+    bytes, spilling there; running out of memory becomes an :class:`InputError`. Without
+    ``keep_order`` DuckDB need not keep rows in the file's order, which a GROUP BY written
+    straight to a file does not need and which, past 10^9 rows, does not fit 2 GB."""
     duckdb = duckdb_module()
     with tempfile.TemporaryDirectory(prefix="embedstore-spill-") as scratch:
         connection = duckdb.connect(os.path.join(scratch, "aggregate.duckdb"))
         try:
             connection.execute(f"SET memory_limit = '{int(memory_limit)}B'")
             connection.execute(f"SET temp_directory = {_quoted(os.path.join(scratch, 'spill'))}")
-            connection.execute("SET preserve_insertion_order = true")
+            connection.execute(f"SET preserve_insertion_order = {str(keep_order).lower()}")
             connection.execute("SET enable_progress_bar = false")
             yield connection
         except duckdb.OutOfMemoryException as error:
@@ -299,7 +301,7 @@ def write_aggregated(path: Path, output: Path, *, memory_limit: int, header: boo
     partial = output.with_name(f".{output.name}.partial")
     if progress is not None:
         progress("aggregating", 0, 1, None)
-    with _session(path, memory_limit) as connection:
+    with _session(path, memory_limit, keep_order=False) as connection:
         try:
             written = connection.execute(
                 "COPY (SELECT least(a, b) AS item_a, greatest(a, b) AS item_b, sum(w) AS weight "
