@@ -36,7 +36,7 @@ def index() -> None:
               "least 39 items per list].")
 @click.option("--probes", type=click.IntRange(min=1), default=None,
               help="ivf: lists searched per query (more: better recall, slower queries) "
-              "[default: 16].")
+              "[default: 32].")
 @click.option("--seed", type=click.IntRange(min=0), default=None,
               help="ivf: seed of the k-means sample and start [default: 0].")
 @click.option("--connectivity", type=click.IntRange(2, 256), default=None,

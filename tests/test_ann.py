@@ -296,3 +296,15 @@ def test_an_index_recorded_without_a_kind_is_read_as_hnsw(store: Path) -> None:
         assert opened.approximate()
         assert neighbours(opened.similar("item1", k=5)) == neighbours(
             opened.similar("item1", k=5, exact=True))
+
+
+def test_the_help_states_the_defaults_the_index_is_built_with(
+        run: Callable[..., Result]) -> None:
+    """`embed index build --help` names the defaults the library applies."""
+    from embedstore.ann import hnsw, ivf
+
+    help_text = " ".join(run("index", "build", "--help").output.split())
+    assert ("lists searched per query (more: better recall, slower queries) [default: "
+            f"{ivf.DEFAULT_PROBES}]") in help_text
+    assert ("graph edges per item (more: better recall, larger index, slower build) "
+            f"[default: {hnsw.DEFAULT_CONNECTIVITY}]") in help_text
