@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_queries import run_measured
 
 import embedstore
-from embedstore.parquet import read_parquet_pairs
+from embedstore.inputs.parquet import read_parquet_pairs
 
 
 @contextlib.contextmanager

@@ -36,8 +36,8 @@ from bench_queries import run_measured
 
 READ = """
 import sys, time, numpy as np
-from embedstore.sources import read_pair_data
-from embedstore.spill import parse_memory_limit
+from embedstore.training.sources import read_pair_data
+from embedstore.engines.bounded.pair_aggregation import parse_memory_limit
 start = time.perf_counter()
 cooc = read_pair_data(sys.argv[1], spill=sys.argv[2] == "spill",
                       memory_limit=parse_memory_limit(sys.argv[3]))
@@ -51,7 +51,7 @@ print(cooc.n_items, cooc.n_pairs, seconds)
 
 DUCKDB = """
 import sys, tempfile, duckdb
-from embedstore.spill import parse_memory_limit
+from embedstore.engines.bounded.pair_aggregation import parse_memory_limit
 with tempfile.TemporaryDirectory() as scratch:
     con = duckdb.connect(scratch + "/db.duckdb")
     con.execute("SET enable_progress_bar = false")
@@ -108,7 +108,7 @@ if __name__ == "__main__":
 
 def compare(local: Path, cluster: Path) -> dict[str, object]:
     """Items, distinct pairs and weights of the two counts, by name (row order differs)."""
-    from embedstore.sources import read_pair_data
+    from embedstore.training.sources import read_pair_data
 
     def named(path: Path) -> tuple[dict[str, float], dict[frozenset[str], float]]:
         cooc = read_pair_data(path)

@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_queries import run_measured
 
 import embedstore
-from embedstore.evaluate import evaluate_analogies, evaluate_similarity
+from embedstore.query.evaluate import evaluate_analogies, evaluate_similarity
 
 GENSIM_TRAIN = """
 import json, sys, time

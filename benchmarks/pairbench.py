@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_queries import run_measured
 
 import embedstore
-from embedstore.pairs import read_pairs
+from embedstore.inputs.pair_file import read_pairs
 
 K = 10
 
@@ -176,7 +176,7 @@ PROPAGATION_BASELINE = """
 import sys
 import numpy as np
 from scipy import sparse
-from embedstore.pairs import read_pairs
+from embedstore.inputs.pair_file import read_pairs
 # The recipe the method is measured against: random Gaussian vectors, then 8 steps of
 # neighbour averaging, self-loop weight 1, neighbour j weighted by degree(j)^-0.75, every
 # row re-normalised after each step.
@@ -203,7 +203,7 @@ import sys
 import numpy as np
 from scipy import sparse
 from gensim.models import Word2Vec
-from embedstore.pairs import read_pairs
+from embedstore.inputs.pair_file import read_pairs
 # DeepWalk: 10 uniform random walks of 40 steps from every item, then gensim skip-gram
 # (dimension 100, window 5, 5 negatives, 1 epoch, no subsampling, 2 threads).
 path, out = sys.argv[1], sys.argv[2]

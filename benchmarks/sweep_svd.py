@@ -19,10 +19,10 @@ import time
 from pathlib import Path
 
 import embedstore
-from embedstore.evaluate import evaluate_analogies, evaluate_similarity
-from embedstore.factorize import train_svd
+from embedstore.methods.svd import train_svd
+from embedstore.query.evaluate import evaluate_analogies, evaluate_similarity
 from embedstore.schema import SvdSettings
-from embedstore.sources import count_text
+from embedstore.training.sources import count_text
 
 
 def parse_grid(specs: list[str]) -> list[dict[str, object]]:

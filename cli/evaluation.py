@@ -37,7 +37,7 @@ def analogies(handle: StoreHandle, file: Path, restrict: int | None, model: str,
       embed eval analogies questions-words.txt --restrict 30000
       embed eval analogies questions-words.txt --model words --version prod --json
     """
-    from embedstore.evaluate import evaluate_version
+    from embedstore.query.evaluate import evaluate_version
 
     emit_evaluation(evaluate_version("analogies", file, store=handle.open(), model=model,
                                      version=version, restrict=restrict), as_json)
@@ -56,7 +56,7 @@ def similarity(handle: StoreHandle, file: Path, model: str, version: int | str |
       embed eval similarity wordsim353.tsv
       embed eval similarity wordsim353.tsv --model words --version 2 --json
     """
-    from embedstore.evaluate import evaluate_version
+    from embedstore.query.evaluate import evaluate_version
 
     emit_evaluation(evaluate_version("similarity", file, store=handle.open(), model=model,
                                      version=version), as_json)

@@ -64,7 +64,7 @@ def build(handle: StoreHandle, version: int | str | None, model: str, kind: str,
       embed index build 3 --lists 1024 --probes 32 --seed 7
       embed index build 3 --kind hnsw --connectivity 32 --expansion-add 256
     """
-    from embedstore.indexing import build_index
+    from embedstore.query.indexing import build_index
 
     threads = settings.pop("threads") or 0
     with progress_bar(quiet) as progress:
@@ -89,7 +89,7 @@ def rm_index(handle: StoreHandle, version: int | str, model: str) -> None:
       embed index rm 3
       embed index rm prod --model royalty
     """
-    from embedstore.indexing import remove_index
+    from embedstore.query.indexing import remove_index
 
     report = remove_index(handle.open(), model, version)
     click.echo(f"{report.model} version {report.version}: index removed "

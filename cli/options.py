@@ -39,8 +39,8 @@ class MemoryLimit(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> int:
+        from embedstore.engines.bounded.pair_aggregation import parse_memory_limit
         from embedstore.errors import InputError
-        from embedstore.spill import parse_memory_limit
 
         if isinstance(value, int):
             return value
@@ -60,8 +60,10 @@ def memory_limit_option(f: F) -> F:
              "fit streams over blocks on disk (same counts and vectors).")(f)
 TRAINING_METHODS = ("auto", "propagate", "sgns", "svd")
 ENGINES = ("local", "dask")
-"""``embed pairs --engine`` choices: ``embedstore.sources.ENGINES`` (a test keeps them equal)."""
-"""``embed train --method`` choices: the library's ``embedstore.training.METHODS``, spelled out
+"""``embed pairs --engine`` choices: ``embedstore.training.sources.ENGINES`` (a test keeps them
+equal)."""
+"""``embed train --method`` choices: the library's ``embedstore.training.pipeline.METHODS``,
+spelled out
 here so that starting the CLI does not import the training code (a test keeps them equal)."""
 
 

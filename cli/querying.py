@@ -36,8 +36,8 @@ def similar(handle: StoreHandle, items: tuple[str, ...], minus: tuple[str, ...],
       embed similar cat dog --minus kitten --k 3
       embed similar cat --exact --json
     """
-    from embedstore.embeddings import open_embeddings
-    from embedstore.results import similar_query
+    from embedstore.query.embeddings import open_embeddings
+    from embedstore.query.results import similar_query
 
     with open_embeddings(handle.open(), model, version) as vectors:
         neighbors = vectors.similar(*items, k=k, restrict=restrict, minus=minus, exact=exact)
@@ -69,7 +69,7 @@ def analogy(handle: StoreHandle, a: str, b: str, c: str, k: int, method: str,
       embed analogy king man woman --model royalty --method mul --k 3 --json
       embed analogy king man woman --model royalty --exact
     """
-    from embedstore.embeddings import open_embeddings
+    from embedstore.query.embeddings import open_embeddings
 
     with open_embeddings(handle.open(), model, version) as vectors:
         neighbors = vectors.analogy(a, b, c, k=k, method=method, restrict=restrict, exact=exact)
@@ -107,7 +107,7 @@ def batch(ctx: click.Context, handle: StoreHandle, file: IO[bytes], restrict: in
       embed batch queries.jsonl --model royalty --version 1 --restrict 10000
       embed batch queries.jsonl --exact
     """
-    from embedstore.embeddings import run_batch
+    from embedstore.query.embeddings import run_batch
 
     failed = 0
     for result in run_batch(handle.open(), file, model=model, version=version,

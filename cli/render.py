@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from embedstore.plot import DiffMap, ItemMap
     from embedstore.progress import Progress
-    from embedstore.results import Neighbor
+    from embedstore.query.results import Neighbor
     from embedstore.schema import VersionRecord
 
 
@@ -41,7 +41,7 @@ def emit_neighbors(
 ) -> None:
     """A query's answer: the library's JSON shape, or an item / score table."""
     if as_json:
-        from embedstore.results import answer_json
+        from embedstore.query.results import answer_json
 
         emit_json(answer_json(model, version, query, results=neighbors,
                               approximate=approximate))

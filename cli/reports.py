@@ -12,8 +12,8 @@ import click
 from .render import emit_json, emit_table
 
 if TYPE_CHECKING:
-    from embedstore.diff import VersionDiff
-    from embedstore.evaluate import Evaluation
+    from embedstore.query.diff import VersionDiff
+    from embedstore.query.evaluate import Evaluation
     from embedstore.schema import VersionRecord
     from embedstore.store import Alias, AliasChange
     from embedstore.store.registry import CollectedGarbage, VerifyReport
@@ -48,7 +48,7 @@ def emit_evaluation(evaluation: Evaluation, as_json: bool) -> None:
 
 def emit_versions(listing: list[tuple[VersionRecord, list[str]]], as_json: bool) -> None:
     if as_json:
-        from embedstore.results import versions_json
+        from embedstore.query.results import versions_json
 
         emit_json(versions_json(listing))
         return

@@ -35,7 +35,7 @@ def import_(handle: StoreHandle, file: Path, format_: str | None, vocab_path: Pa
       embed import model.vec --vocab counts.txt
       embed import GoogleNews.bin --model news --index
     """
-    from embedstore.importing import import_file
+    from embedstore.transfer import import_file
 
     emit_version(import_file(file, format=format_, vocab_path=vocab_path, store=handle.location,
                              model=model, name=name, index=index), as_json)
@@ -60,7 +60,7 @@ def export(handle: StoreHandle, output: Path, format_: str, vocab_path: Path | N
       embed export --format word2vec-binary -o vectors.bin --vocab counts.txt --version prod
       embed export --format npy -o vectors.npy --model royalty --json
     """
-    from embedstore.importing import export_version
+    from embedstore.transfer import export_version
 
     count = export_version(output, format=format_, vocab_path=vocab_path, store=handle.open(),
                            model=model, version=version)

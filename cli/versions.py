@@ -172,6 +172,6 @@ def diff(handle: StoreHandle, old: int | str, new: int | str, model: str, k: int
       embed diff 1 2
       embed diff prod 5 --model royalty --k 5 --sample-size 200 --json
     """
-    from embedstore.diff import diff_versions
+    from embedstore.query.diff import diff_versions
 
     emit_diff(diff_versions(handle.open(), model, old, new, k=k, sample=sample), as_json)

@@ -48,26 +48,26 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from .batch import BatchResult
-    from .embeddings import Embeddings
-    from .embeddings import open_embeddings as open
-    from .publish import publish_vectors
-    from .results import Neighbor
-    from .search import ExactSearcher, Searcher
+    from .query.batch import BatchResult
+    from .query.embeddings import Embeddings
+    from .query.embeddings import open_embeddings as open
+    from .query.results import Neighbor
+    from .query.search import ExactSearcher, Searcher
     from .store import Store
-    from .training import train_file, train_pairs
+    from .training.pipeline import train_file, train_pairs
+    from .training.publish import publish_vectors
 
 _LAZY = {
-    "BatchResult": ("batch", "BatchResult"),
-    "Embeddings": ("embeddings", "Embeddings"),
-    "ExactSearcher": ("search", "ExactSearcher"),
-    "Neighbor": ("results", "Neighbor"),
-    "Searcher": ("search", "Searcher"),
-    "open": ("embeddings", "open_embeddings"),
+    "BatchResult": ("query.batch", "BatchResult"),
+    "Embeddings": ("query.embeddings", "Embeddings"),
+    "ExactSearcher": ("query.search", "ExactSearcher"),
+    "Neighbor": ("query.results", "Neighbor"),
+    "Searcher": ("query.search", "Searcher"),
+    "open": ("query.embeddings", "open_embeddings"),
     "Store": ("store", "Store"),
-    "publish_vectors": ("publish", "publish_vectors"),
-    "train_file": ("training", "train_file"),
-    "train_pairs": ("training", "train_pairs"),
+    "publish_vectors": ("training.publish", "publish_vectors"),
+    "train_file": ("training.pipeline", "train_file"),
+    "train_pairs": ("training.pipeline", "train_pairs"),
 }
 
 

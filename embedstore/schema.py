@@ -22,7 +22,7 @@ class SgnsSettings(Record):
     """Every setting of a skip-gram negative-sampling run.
 
     ``epochs=None`` lets the trainer choose from the data's size
-    (:func:`embedstore.sgns.auto_epochs`); ``dim=None`` means 100, or the parent's dimension
+    (:func:`embedstore.methods.sgns.auto_epochs`); ``dim=None`` means 100, or the parent's dimension
     when warm-starting. The record of a version holds the numbers it used.
     """
 
@@ -40,7 +40,7 @@ class SgnsSettings(Record):
 class SvdSettings(Record):
     """Every setting of a count-based run: PPMI, then a randomised truncated SVD.
 
-    See :mod:`embedstore.factorize` for what each one does.
+    See :mod:`embedstore.methods.svd` for what each one does.
     """
 
     method: Literal["svd"] = "svd"
@@ -58,7 +58,7 @@ class SvdSettings(Record):
 class PropagateSettings(Record):
     """Every setting of a propagation run: random vectors smoothed over the pair graph.
 
-    See :mod:`embedstore.propagate` for what each one does.
+    See :mod:`embedstore.methods.propagate` for what each one does.
     """
 
     method: Literal["propagate"] = "propagate"

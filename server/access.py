@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from embedstore import Embeddings, NotFoundError, Store
-from embedstore.embeddings import load_version
+from embedstore.query.embeddings import load_version
 from embedstore.store import VersionInfo
 
 OPEN_VERSIONS_PER_THREAD = 4

@@ -13,7 +13,7 @@ from click.testing import Result
 
 import embedstore
 from embedstore.errors import NotFoundError, StoreError
-from embedstore.indexing import build_index, remove_index
+from embedstore.query.indexing import build_index, remove_index
 from embedstore.store import INDEXES_DIR, TMP_DIR, Store
 from embedstore.store.registry import garbage_collect, verify
 
@@ -189,7 +189,7 @@ def test_index_rm_version_rm_and_gc_remove_index_files(indexed: Path, kind: str,
 
 
 def test_an_index_sits_behind_the_search_seam(indexed: Path) -> None:
-    from embedstore.ann import IndexSearcher
+    from embedstore.query.ann import IndexSearcher
 
     with embedstore.open(indexed) as vectors:
         assert isinstance(vectors.searcher, IndexSearcher)
@@ -301,7 +301,7 @@ def test_an_index_recorded_without_a_kind_is_read_as_hnsw(store: Path) -> None:
 def test_the_help_states_the_defaults_the_index_is_built_with(
         run: Callable[..., Result]) -> None:
     """`embed index build --help` names the defaults the library applies."""
-    from embedstore.ann import hnsw, ivf
+    from embedstore.query.ann import hnsw, ivf
 
     help_text = " ".join(run("index", "build", "--help").output.split())
     assert ("lists searched per query (more: better recall, slower queries) [default: "

@@ -13,9 +13,9 @@ import textwrap
 from pathlib import Path
 
 import embedstore
-from embedstore.importing import export_version
 from embedstore.store import DB_NAME, Store
 from embedstore.store.registry import verify
+from embedstore.transfer import export_version
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 
@@ -67,7 +67,7 @@ WRITER = textwrap.dedent("""
     import sys
     from pathlib import Path
     import embedstore
-    from embedstore.importing import import_file
+    from embedstore.transfer import import_file
     from embedstore.schema import SgnsSettings
     from embedstore.store.registry import remove_version
     from embedstore.store import Store

@@ -23,9 +23,9 @@ import numpy as np
 import pytest
 
 import embedstore
-from embedstore.publish import publish_vectors
 from embedstore.store import INDEXES_DIR, TMP_DIR, VERSIONS_DIR, Store
 from embedstore.store.registry import garbage_collect, verify
+from embedstore.training.publish import publish_vectors
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 KILLS_PER_COMMAND = {"train": 15, "import": 15, "tag": 10, "rm": 10}

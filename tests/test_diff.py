@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import embedstore
-from embedstore.diff import diff_versions
 from embedstore.errors import QueryError
+from embedstore.query.diff import diff_versions
 
 
 def publish(store: Path, items: dict[str, list[float]]) -> None:

@@ -13,11 +13,11 @@ import pytest
 from click.testing import CliRunner
 from embedstore_cli.main import cli
 
-from embedstore.cooccurrence import Cooccurrence
+from embedstore.counting.cooccurrence import Cooccurrence
 from embedstore.errors import InputError
-from embedstore.pairs import read_pairs
-from embedstore.parquet import read_parquet_pairs
-from embedstore.sources import make_pair_data
+from embedstore.inputs.pair_file import read_pairs
+from embedstore.inputs.parquet import read_parquet_pairs
+from embedstore.training.sources import make_pair_data
 
 distributed = pytest.importorskip("distributed")
 
@@ -124,7 +124,7 @@ def test_mistaken_engine_options_are_one_line(tmp_path: Path, options: list[str]
 
 def test_a_scheduler_that_is_not_there_is_named(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("embedstore.distributed.CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("embedstore.engines.cluster.dask_io.CONNECT_TIMEOUT", "1s")
     text = corpus(tmp_path / "corpus.txt", lines=10)
     with pytest.raises(InputError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9"):
         make_pair_data(str(text), f"{tmp_path}/out/", engine="dask",
@@ -198,7 +198,7 @@ def test_cluster_shards_train_to_the_local_vectors_with_auto(tmp_path: Path,
 def test_training_engine_mistakes_are_one_line(tmp_path: Path, options: list[str],
                                                message: str,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("embedstore.distributed.CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("embedstore.engines.cluster.dask_io.CONNECT_TIMEOUT", "1s")
     (tmp_path / "pairs.csv").write_text("a,b\nb,c\n")
     result = CliRunner().invoke(cli, ["--store", str(tmp_path / "store"), "train",
                                       str(tmp_path / "pairs.csv"), *options])

@@ -69,15 +69,15 @@ LIBRARY_DEFAULTS = {
 
 @pytest.mark.parametrize("name", ["train", "pairs"])
 def test_defaults_shown_in_help_are_the_librarys(name: str) -> None:
-    from embedstore.sources import choose_reading
-    from embedstore.training import choose_settings
+    from embedstore.training.pipeline import choose_settings
+    from embedstore.training.sources import choose_reading
 
     shown = {p.name: p.show_default for p in ALL[name].params
              if isinstance(p, click.Option) and isinstance(p.show_default, str)}
     assert shown, "the train and pairs options show the library's defaults"
     for option, text in shown.items():
         if option == "memory_limit":
-            from embedstore.textcount import memory_limit_default_text
+            from embedstore.engines.bounded.text_counts import memory_limit_default_text
 
             assert text == memory_limit_default_text()
             continue
@@ -94,8 +94,8 @@ def test_defaults_shown_in_help_are_the_librarys(name: str) -> None:
 def test_the_cli_offers_the_librarys_training_methods() -> None:
     from embedstore_cli.options import ENGINES, TRAINING_METHODS
 
-    from embedstore.sources import ENGINES as LIBRARY_ENGINES
-    from embedstore.training import METHODS
+    from embedstore.training.pipeline import METHODS
+    from embedstore.training.sources import ENGINES as LIBRARY_ENGINES
 
     assert TRAINING_METHODS == METHODS
     assert ENGINES == LIBRARY_ENGINES

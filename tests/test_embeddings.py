@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 import embedstore
-from embedstore.diff import diff_versions
 from embedstore.errors import UnknownItemError
-from embedstore.evaluate import evaluate_analogies
 from embedstore.plot import map_version
-from embedstore.search import ExactSearcher, Ranked
+from embedstore.query.diff import diff_versions
+from embedstore.query.evaluate import evaluate_analogies
+from embedstore.query.search import ExactSearcher, Ranked
 from embedstore.store import Store
 from tests.conftest import DATA
 
@@ -52,7 +52,7 @@ def axes(store: Path) -> Path:
 @pytest.fixture
 def recording(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     RecordingSearcher.calls = Counter()
-    monkeypatch.setattr("embedstore.embeddings.ExactSearcher", RecordingSearcher)
+    monkeypatch.setattr("embedstore.query.embeddings.ExactSearcher", RecordingSearcher)
     return RecordingSearcher.calls
 
 

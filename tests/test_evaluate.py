@@ -11,7 +11,7 @@ import pytest
 
 import embedstore
 from embedstore.errors import InputError
-from embedstore.evaluate import evaluate_analogies, evaluate_similarity, evaluate_version
+from embedstore.query.evaluate import evaluate_analogies, evaluate_similarity, evaluate_version
 from embedstore.store import Store
 
 ITEMS = {  # most frequent first: row order is frequency order

@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 
 import embedstore
 from embedstore.errors import InputError
-from embedstore.formats import FORMATS, VectorTable, detect_format, read_vectors, write_vectors
+from embedstore.inputs.vector_files import (
+    FORMATS,
+    VectorTable,
+    detect_format,
+    read_vectors,
+    write_vectors,
+)
 
 Run = Callable[..., Result]
 Write = Callable[[str, str | bytes], Path]
@@ -183,7 +189,7 @@ def test_bad_import_stores_nothing(run: Run, store: Path, write: Write) -> None:
 def test_export_refuses_items_with_spaces(store: Path, tmp_path: Path) -> None:
     embedstore.publish_vectors(["new york", "paris"], np.eye(2, dtype=np.float32), store=store)
     with pytest.raises(InputError, match="white space"):
-        embedstore.importing.export_version(tmp_path / "x.txt", store=store)  # type: ignore[attr-defined]
+        embedstore.transfer.export_version(tmp_path / "x.txt", store=store)  # type: ignore[attr-defined]
     assert not (tmp_path / "x.txt").exists()
 
 

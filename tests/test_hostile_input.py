@@ -38,19 +38,19 @@ from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import embedstore
-from embedstore import corpus
-from embedstore.cooccurrence import Cooccurrence
-from embedstore.corpus import build_vocabulary, encode
-from embedstore.embeddings import run_batch
+from embedstore.counting.cooccurrence import Cooccurrence
 from embedstore.errors import EmbedstoreError, InputError
-from embedstore.formats import VectorTable, read_vectors
-from embedstore.importing import export_version, import_file
-from embedstore.pairs import read_pairs
-from embedstore.publish import publish_vectors
+from embedstore.inputs import corpus
+from embedstore.inputs.corpus import build_vocabulary, encode
+from embedstore.inputs.pair_file import read_pairs
+from embedstore.inputs.vector_files import VectorTable, read_vectors
+from embedstore.query.embeddings import run_batch
 from embedstore.schema import SgnsSettings
-from embedstore.sources import count_text
 from embedstore.store import Store
-from embedstore.training import train_pairs
+from embedstore.training.pipeline import train_pairs
+from embedstore.training.publish import publish_vectors
+from embedstore.training.sources import count_text
+from embedstore.transfer import export_version, import_file
 
 
 def nfc(text: str) -> str:
@@ -251,7 +251,7 @@ def run_and_check_store(store: Path, args: list[str], *files: Path,
 
 
 # =============================================================================================
-# 1. Pair files (embedstore.pairs.read_pairs, embed train)
+# 1. Pair files (embedstore.inputs.pair_file.read_pairs, embed train)
 # =============================================================================================
 
 HEADER_NAMES = {("item_a", "item_b"), ("item1", "item2"), ("source", "target"), ("src", "dst")}
@@ -605,7 +605,8 @@ def test_a_messy_but_valid_pair_file_trains(cli_store: Path, workdir: Path) -> N
 
 
 # =============================================================================================
-# 2. Text corpora (embedstore.corpus.build_vocabulary / encode, embedstore.sources.count_text)
+# 2. Text corpora (embedstore.inputs.corpus.build_vocabulary / encode,
+# embedstore.training.sources.count_text)
 # =============================================================================================
 
 ASCII_SPACE = " \t\n\r\x0b\x0c"
@@ -774,7 +775,7 @@ def test_hostile_corpora_count_or_fail_cleanly(workdir: Path, data: st.DataObjec
 
 
 # =============================================================================================
-# 3. Batch queries (embedstore.batch.run_batch, embed batch)
+# 3. Batch queries (embedstore.query.batch.run_batch, embed batch)
 # =============================================================================================
 
 BATCH_ITEMS = ["cat", "dog", "kitten", "'; DROP TABLE items; --",
@@ -993,7 +994,7 @@ def test_bad_version_options_are_usage_errors(batch_store: tuple[Path, Store],
 
 
 # =============================================================================================
-# 4. Vector files (embedstore.formats.read_vectors, embed import)
+# 4. Vector files (embedstore.inputs.vector_files.read_vectors, embed import)
 # =============================================================================================
 
 TEXT_ITEM = st.one_of(

@@ -54,7 +54,8 @@ def import_graph() -> dict[str, set[str]]:
 
 def test_no_import_circle_inside_embedstore() -> None:
     graph = import_graph()
-    assert "embedstore.store" in graph and "embedstore.batch" in graph["embedstore.embeddings"]
+    assert "embedstore.store" in graph
+    assert "embedstore.query.batch" in graph["embedstore.query.embeddings"]
     # The package root only re-exports, lazily; no module may import it back.
     importers_of_root = sorted(name for name, targets in graph.items() if "embedstore" in targets
                                and name != "embedstore")
@@ -82,7 +83,8 @@ def test_no_import_circle_inside_embedstore() -> None:
 SQL = re.compile(r"\.execute(many)?\(|\bsqlite3\b|\bSELECT\b|\bINSERT INTO\b|\bDELETE FROM\b")
 
 
-ENGINES = (PACKAGE / "spill.py", PACKAGE / "textspill.py")
+ENGINES = (PACKAGE / "engines" / "bounded" / "pair_aggregation.py",
+           PACKAGE / "engines" / "bounded" / "spilled_counts.py")
 """DuckDB's aggregation of pair data and of a corpus's spilled counts: SQL on their own
 temporary databases, never the store's."""
 
@@ -162,9 +164,9 @@ def test_a_query_loads_no_more_than_it_needs(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-c", script, str(store)], capture_output=True,
                             text=True, check=True, cwd=ROOT)
     loaded = set(result.stdout.split())
-    assert "embedstore.search" in loaded
+    assert "embedstore.query.search" in loaded
     assert loaded & {"pydantic", "embedstore.schema", "hashlib", "shutil", "uuid", "difflib",
-                     "embedstore.batch", "json", "unicodedata", "usearch", "faiss"} == set()
+                     "embedstore.query.batch", "json", "unicodedata", "usearch", "faiss"} == set()
 
 
 def test_every_package_folder_is_installed() -> None:

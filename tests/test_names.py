@@ -11,9 +11,9 @@ import pytest
 from click.testing import Result
 
 import embedstore
-from embedstore.embeddings import run_batch
 from embedstore.errors import QueryError, StoreError
 from embedstore.names import check_alias_name, check_model_name, normalize_item, parse_version
+from embedstore.query.embeddings import run_batch
 from embedstore.store import Store
 
 Run = Callable[..., Result]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from embedstore.errors import InputError
-from embedstore.pairs import read_pairs
+from embedstore.inputs.pair_file import read_pairs
 
 Write = Callable[[str, str | bytes], Path]
 
@@ -102,7 +102,7 @@ def test_fewer_than_two_items_after_min_count(write: Write) -> None:
 
 def test_memory_follows_distinct_pairs_not_rows(write: Write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     # Force tiny chunks: the accumulator must reduce repeatedly and still sum correctly.
-    monkeypatch.setattr("embedstore.pairs._CHUNK_ROWS", 7)
+    monkeypatch.setattr("embedstore.inputs.pair_file._CHUNK_ROWS", 7)
     rows = "".join(f"a{i % 5},b{i % 3},1\n" for i in range(1000))
     data = read_pairs(write("p.csv", rows))
     assert data.n_pairs == 15

@@ -15,11 +15,11 @@ from click.testing import CliRunner
 from embedstore_cli.main import cli
 
 import embedstore
-from embedstore.cooccurrence import Cooccurrence
+from embedstore.counting.cooccurrence import Cooccurrence
 from embedstore.errors import InputError
-from embedstore.pairs import read_pairs
-from embedstore.parquet import read_parquet_pairs, write_parquet_pairs
-from embedstore.sources import count_text
+from embedstore.inputs.pair_file import read_pairs
+from embedstore.inputs.parquet import read_parquet_pairs, write_parquet_pairs
+from embedstore.training.sources import count_text
 
 
 def assert_same(one: Cooccurrence, other: Cooccurrence) -> None:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from embedstore.errors import TrainingError
-from embedstore.pairs import read_pairs
-from embedstore.propagate import propagation_matrix, train_propagate
+from embedstore.inputs.pair_file import read_pairs
+from embedstore.methods.propagate import propagation_matrix, train_propagate
 from embedstore.schema import PropagateSettings
 from tests.conftest import (
     ANIMALS,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from embedstore.query import analogy_scores, cosine_matrix, inverse, top_k, top_k_rows
+from embedstore.query.scoring import analogy_scores, cosine_matrix, inverse, top_k, top_k_rows
 
 MATRIX = np.array(
     [[1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0, 0, 0], [-1, 0, 0]], dtype=np.float32

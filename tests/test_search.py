@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from embedstore.errors import QueryError
-from embedstore.search import ExactSearcher, Searcher
+from embedstore.query.search import ExactSearcher, Searcher
 
 
 def brute_force(vectors: np.ndarray, target: np.ndarray, k: int, exclude: list[int],
@@ -31,7 +31,7 @@ def matrix() -> np.ndarray:
 def test_nearest_equals_a_brute_force_scan(matrix: np.ndarray, budget: int | None,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     if budget is not None:
-        monkeypatch.setattr("embedstore.search.SCORE_BUDGET", budget)
+        monkeypatch.setattr("embedstore.query.search.SCORE_BUDGET", budget)
     searcher: Searcher = ExactSearcher(matrix, np.linalg.norm(matrix, axis=1))
     targets = matrix[[0, 5, 17, 299]] + 0.01
     exclude = [[0], [5, 6], [], [299, 1]]

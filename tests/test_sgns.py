@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
-from embedstore.pairs import read_pairs
+from embedstore.inputs.pair_file import read_pairs
+from embedstore.methods.sgns import auto_epochs, sum_by_row, train_sgns
 from embedstore.schema import SgnsSettings
-from embedstore.sgns import auto_epochs, sum_by_row, train_sgns
 from tests.conftest import (
     ANIMALS,
     VEHICLES,

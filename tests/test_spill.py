@@ -12,12 +12,16 @@ import pytest
 from click.testing import CliRunner
 from embedstore_cli.main import cli
 
-from embedstore.cooccurrence import Cooccurrence
+from embedstore.counting.cooccurrence import Cooccurrence
+from embedstore.engines.bounded.pair_aggregation import (
+    aggregate_rows,
+    needs_spill,
+    parse_memory_limit,
+)
 from embedstore.errors import InputError
-from embedstore.pairs import read_pairs
-from embedstore.parquet import read_parquet_pairs, write_parquet_pairs
-from embedstore.sources import count_text, read_pair_data
-from embedstore.spill import aggregate_rows, needs_spill, parse_memory_limit
+from embedstore.inputs.pair_file import read_pairs
+from embedstore.inputs.parquet import read_parquet_pairs, write_parquet_pairs
+from embedstore.training.sources import count_text, read_pair_data
 
 LIMIT = 64 * 10**6
 
@@ -160,7 +164,7 @@ def test_bad_memory_limits_are_refused_by_the_cli(tmp_path: Path) -> None:
 def test_train_with_a_memory_limit_publishes_the_same_vectors(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import embedstore
-    import embedstore.sources
+    import embedstore.training.sources
 
     path = write(tmp_path / "pairs.csv", rows(3000, seed=3))
     aggregated: list[object] = []
@@ -169,12 +173,12 @@ def test_train_with_a_memory_limit_publishes_the_same_vectors(
         aggregated.append(aggregate_rows(*args, **options))  # type: ignore[arg-type]
         return aggregated[-1]
 
-    monkeypatch.setattr(embedstore.sources, "aggregate_rows", recorded)
+    monkeypatch.setattr(embedstore.training.sources, "aggregate_rows", recorded)
     runner = CliRunner()
     vectors = []
     for extra in ([], ["--memory-limit", "16MB"]):
         if extra:  # this small file counts as big for the test
-            monkeypatch.setattr("embedstore.spill.SPILL_SHARE", 1e-6)
+            monkeypatch.setattr("embedstore.engines.bounded.pair_aggregation.SPILL_SHARE", 1e-6)
         store = tmp_path / f"store{len(extra)}"
         result = runner.invoke(cli, ["--store", str(store), "train", str(path), "--dim", "8",
                                      "--quiet", *extra])
@@ -199,7 +203,7 @@ def test_a_memory_limit_for_a_dask_cluster_is_refused(tmp_path: Path) -> None:
 def test_embed_pairs_aggregates_pair_data_out_of_core(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path / "pairs.csv", rows(2000, seed=4))
-    monkeypatch.setattr("embedstore.spill.SPILL_SHARE", 1e-6)
+    monkeypatch.setattr("embedstore.engines.bounded.pair_aggregation.SPILL_SHARE", 1e-6)
     result = CliRunner().invoke(cli, ["pairs", str(path), "--pair-input", "-o",
                                       str(tmp_path / "out.csv"), "--memory-limit", "64MB"])
     assert result.exit_code == 0, result.output

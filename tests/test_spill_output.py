@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner
 from embedstore_cli.main import cli
 
-import embedstore.sources
-from embedstore.cooccurrence import Cooccurrence
-from embedstore.pairs import read_pairs
-from embedstore.parquet import read_parquet_pairs, write_parquet_pairs
+import embedstore.training.sources
+from embedstore.counting.cooccurrence import Cooccurrence
+from embedstore.inputs.pair_file import read_pairs
+from embedstore.inputs.parquet import read_parquet_pairs, write_parquet_pairs
 
 
 def by_name(cooc: Cooccurrence) -> tuple[dict[str, float], dict[frozenset[str], float]]:
@@ -29,12 +29,12 @@ def by_name(cooc: Cooccurrence) -> tuple[dict[str, float], dict[frozenset[str], 
 @pytest.fixture
 def out_of_core_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every file counts as big, and reading pairs into Python fails the test."""
-    monkeypatch.setattr("embedstore.spill.SPILL_SHARE", 1e-6)
+    monkeypatch.setattr("embedstore.engines.bounded.pair_aggregation.SPILL_SHARE", 1e-6)
 
     def refused(*args: object, **options: object) -> None:
         raise AssertionError("the pairs were read into Python")
 
-    monkeypatch.setattr(embedstore.sources, "read_pair_data", refused)
+    monkeypatch.setattr(embedstore.training.sources, "read_pair_data", refused)
 
 
 def pair_file(path: Path, rows: int = 3000) -> Path:
@@ -79,7 +79,7 @@ def test_parquet_shards_aggregate_to_one_parquet_file(tmp_path: Path) -> None:
 
 def test_a_bad_row_is_named_and_no_file_is_left(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("embedstore.spill.SPILL_SHARE", 1e-6)
+    monkeypatch.setattr("embedstore.engines.bounded.pair_aggregation.SPILL_SHARE", 1e-6)
     source = tmp_path / "pairs.csv"
     source.write_text("a,b\nc,d\ne,f,x\n")
     result = CliRunner().invoke(cli, ["pairs", str(source), "--pair-input", "-o",

@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 from click.testing import Result
 
-from embedstore.corpus import build_vocabulary
-from embedstore.counting import keep_probability, write_pair_file
+from embedstore.counting.windows import keep_probability, write_pair_file
 from embedstore.errors import InputError
-from embedstore.factorize import orthonormalize, train_svd
-from embedstore.pairs import read_pairs
+from embedstore.inputs.corpus import build_vocabulary
+from embedstore.inputs.pair_file import read_pairs
+from embedstore.methods.svd import orthonormalize, train_svd
 from embedstore.schema import SvdSettings
-from embedstore.sources import count_text
+from embedstore.training.sources import count_text
 from tests.conftest import ANIMALS, VEHICLES, classic_rows
 
 Run = Callable[..., Result]

@@ -13,12 +13,12 @@ from click.testing import CliRunner
 from embedstore_cli.main import cli
 
 import embedstore
-import embedstore.diskppmi
-from embedstore.counting import write_pair_file
+import embedstore.engines.bounded.disk_rows
+from embedstore.counting.windows import write_pair_file
+from embedstore.engines.bounded.text_counts import DiskCooccurrence, count_text_within
 from embedstore.errors import InputError
-from embedstore.sources import count_text
-from embedstore.textcount import DiskCooccurrence, count_text_within
-from embedstore.training import train_file
+from embedstore.training.pipeline import train_file
+from embedstore.training.sources import count_text
 
 LIMIT = "16MB"
 
@@ -42,20 +42,21 @@ def tiny_budgets(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
     def tiny(limit: int) -> bool:
         return limit <= 16 * 10**6
 
-    monkeypatch.setattr("embedstore.textcount.merge_keys_for",
+    monkeypatch.setattr("embedstore.engines.bounded.text_counts.merge_keys_for",
                         lambda limit: 500 if tiny(limit) else 10**9)
-    monkeypatch.setattr("embedstore.textcount.block_bytes_for",
+    monkeypatch.setattr("embedstore.engines.bounded.text_counts.block_bytes_for",
                         lambda limit: 2000 if tiny(limit) else 1 << 20)
-    monkeypatch.setattr("embedstore.diskppmi.ppmi_fits", lambda pairs, limit: not tiny(limit))
-    monkeypatch.setattr("embedstore.diskppmi.BLOCK_SHARE", 1e-5)
+    monkeypatch.setattr("embedstore.engines.bounded.disk_rows.ppmi_fits",
+                        lambda pairs, limit: not tiny(limit))
+    monkeypatch.setattr("embedstore.engines.bounded.disk_rows.BLOCK_SHARE", 1e-5)
     streamed: list[int] = []
-    original = embedstore.diskppmi.disk_ppmi
+    original = embedstore.engines.bounded.disk_rows.disk_ppmi
 
     def recorded(cooc: object, settings: object, limit: int, *rest: object) -> object:
         streamed.append(limit)
         return original(cooc, settings, limit, *rest)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("embedstore.diskppmi.disk_ppmi", recorded)
+    monkeypatch.setattr("embedstore.engines.bounded.disk_rows.disk_ppmi", recorded)
     yield streamed
 
 

@@ -9,12 +9,10 @@ import numpy as np
 import pytest
 
 import embedstore
-from embedstore import fit as fit_module
-from embedstore.cooccurrence import Cooccurrence
+from embedstore.counting.cooccurrence import Cooccurrence
 from embedstore.errors import InputError, TrainingError
-from embedstore.fit import FIT_METHODS, fit, vectors_only
-from embedstore.formats import read_vectors
-from embedstore.pairs import read_pairs
+from embedstore.inputs.pair_file import read_pairs
+from embedstore.inputs.vector_files import read_vectors
 from embedstore.schema import (
     PairFileOptions,
     PropagateSettings,
@@ -23,8 +21,10 @@ from embedstore.schema import (
     SvdSettings,
     TextOptions,
 )
-from embedstore.sources import choose_reading, count_text
-from embedstore.training import auto_method, choose_settings, default_settings, train_file
+from embedstore.training import fitting as fit_module
+from embedstore.training.fitting import FIT_METHODS, fit, vectors_only
+from embedstore.training.pipeline import auto_method, choose_settings, default_settings, train_file
+from embedstore.training.sources import choose_reading, count_text
 from tests.conftest import DATA, grid_analogies_solved, two_attribute_rows
 
 CAFE_NFC, CAFE_NFD = "caf\u00e9", "cafe\u0301"

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from ..embeddings import Embeddings, open_embeddings
 from ..names import normalize_item
+from ..query.embeddings import Embeddings, open_embeddings
 from ..store import StoreLike, opened
 from .points import DEFAULT_K, check_settings, most_frequent, neighbourhood
 from .projection import pad_columns, procrustes_rotation, project, unit_rows

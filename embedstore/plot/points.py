@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
-from ..embeddings import Embeddings, open_embeddings
 from ..errors import InputError, QueryError
 from ..names import normalize_item
+from ..query.embeddings import Embeddings, open_embeddings
 from ..store import StoreLike
 from .groups import cluster_count, find_clusters, read_labels
 from .projection import METHODS, project

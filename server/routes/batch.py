@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import StreamingResponse
 
 from embedstore import Store
-from embedstore.embeddings import run_batch
+from embedstore.query.embeddings import run_batch
 
 from ..context import Context, RestrictQuery, VersionQuery
 from ..errors import PayloadTooLargeError

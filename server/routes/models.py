@@ -10,7 +10,7 @@ from pydantic import AfterValidator
 
 from embedstore import NotFoundError, Store
 from embedstore.inventory import list_versions
-from embedstore.results import versions_json
+from embedstore.query.results import versions_json
 
 from ..access import VersionNotFoundError, close_names
 from ..context import Context, VersionQuery, version_reference

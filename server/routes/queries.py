@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from embedstore import Embeddings
-from embedstore.results import answer_json, similar_query
+from embedstore.query.results import answer_json, similar_query
 
 from ..context import Context, ExactQuery, RestrictQuery, VersionQuery
 from .models import ModelPath

@@ -1,0 +1,1 @@
+"""Co-occurrence counts, the one input of every method: the record and windowed counting of text."""

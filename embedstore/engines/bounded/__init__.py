@@ -1,0 +1,1 @@
+"""The bounded engine: counts and PPMI rows on disk within a memory limit (DuckDB, row blocks)."""

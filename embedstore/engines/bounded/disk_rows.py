@@ -1,0 +1,194 @@
+"""PPMI + randomised SVD when the matrix does not fit in memory: row blocks on disk.
+
+The PPMI matrix ``A`` of :func:`embedstore.methods.svd.ppmi_matrix` and its transpose are built
+as CSR arrays in files (column indices ``int32``, values ``float32``; the row pointers stay in
+memory), one pass over the count matrix's entries in row order (:meth:`SpilledCounts.entries`:
+the count matrix is symmetric, so ``A`` and ``A.T`` have their entries at the same places and
+one sorted pass gives both). Each value is computed by the same expression, in the same
+order, as in memory, and rows keep their columns ascending, as scipy's canonical CSR does, so
+every row of a product, and so the vectors, are the in-memory run's bit for bit.
+
+:class:`DiskRows` is a :class:`~embedstore.methods.svd.Product` that reads one block of rows at a
+time: every product (one per pass of the randomised SVD) streams the file once, and memory
+holds one block, the dense input and the output.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...counting.cooccurrence import Cooccurrence
+from ...errors import TrainingError
+from ...methods.svd import svd_vectors, train_svd
+from ...progress import Progress
+from ...schema import SvdSettings
+from ..memory import default_threads
+from .allocator import return_freed_memory
+from .text_counts import DiskCooccurrence, spill_cooccurrence
+
+PPMI_BYTES_PER_PAIR = 160
+"""Peak bytes per distinct pair of building the PPMI matrix and its transpose in memory (the
+pairs in both directions, their PMI values, scipy's conversions; measured on the benchmark
+corpus: 1.75 GB for 11.2M pairs)."""
+BLOCK_SHARE = 1 / 64
+"""A block of rows read at a time holds at most this share of the memory limit."""
+ENTRY_BYTES = 8  # one int32 column index and one float32 value
+
+
+def ppmi_fits(n_pairs: int, memory_limit: int) -> bool:
+    """Whether building the PPMI matrix of ``n_pairs`` pairs in memory stays within half of
+    ``memory_limit``."""
+    return n_pairs * PPMI_BYTES_PER_PAIR <= memory_limit // 2
+
+
+class DiskRows:
+    """A CSR matrix in two files (``indices`` int32, ``data`` float32) with its row pointers,
+    multiplied by a dense matrix one block of rows at a time."""
+
+    def __init__(self, directory: Path, indptr: np.ndarray, shape: tuple[int, int],
+                 block_entries: int, passes: Iterator[int],
+                 progress: Progress | None = None) -> None:
+        self.indices_path, self.data_path = directory / "indices", directory / "data"
+        self.indptr = indptr
+        self.shape = shape
+        self.passes, self.progress = passes, progress  # passes: shared pass numbers
+        cuts = np.searchsorted(indptr, np.arange(0, indptr[-1], max(1, block_entries)))
+        self.bounds = np.unique(np.r_[0, np.minimum(cuts, shape[0]), shape[0]])
+
+    def blocks(self) -> Iterator[tuple[int, int, Any]]:
+        """(first row, end row, scipy CSR block) in row order, read from the files."""
+        from scipy import sparse
+
+        with self.indices_path.open("rb") as indices, self.data_path.open("rb") as data:
+            for start, stop in zip(self.bounds[:-1], self.bounds[1:], strict=True):
+                first, last = int(self.indptr[start]), int(self.indptr[stop])
+                block_indices = np.fromfile(indices, np.int32, last - first, offset=0)
+                block_data = np.fromfile(data, np.float32, last - first, offset=0)
+                pointers = self.indptr[start:stop + 1] - first
+                yield int(start), int(stop), sparse.csr_matrix(
+                    (block_data, block_indices, pointers), shape=(stop - start, self.shape[1]))
+
+    def __matmul__(self, dense: np.ndarray) -> np.ndarray:
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        dense = np.ascontiguousarray(dense, dtype=np.float32)
+        result = np.empty((self.shape[0], dense.shape[1]), dtype=np.float32)
+        stage = f"svd pass {next(self.passes)}"
+
+        def multiply(start: int, stop: int, block: Any) -> None:
+            result[start:stop] = block @ dense  # scipy releases the GIL
+
+        threads = default_threads()
+        pending: list[Future[None]] = []
+        with ThreadPoolExecutor(threads) as pool:
+            for number, (start, stop, block) in enumerate(self.blocks()):
+                pending.append(pool.submit(multiply, start, stop, block))
+                if len(pending) >= threads:  # at most one block per thread in memory
+                    pending.pop(0).result()
+                if self.progress is not None:
+                    self.progress(stage, number + 1, len(self.bounds) - 1, None)
+            for future in pending:
+                future.result()
+        return result
+
+
+class _CsrWriter:
+    """Appends rows (in order) of a CSR matrix to the files of a :class:`DiskRows`."""
+
+    def __init__(self, directory: Path, n_rows: int) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.directory = directory
+        self.indices = (directory / "indices").open("wb")
+        self.data = (directory / "data").open("wb")
+        self.row_sizes = np.zeros(n_rows, dtype=np.int64)
+
+    def add(self, rows: np.ndarray, columns: np.ndarray, values: np.ndarray) -> None:
+        columns.astype(np.int32).tofile(self.indices)
+        values.astype(np.float32).tofile(self.data)
+        self.row_sizes += np.bincount(rows, minlength=len(self.row_sizes))
+
+    def close(self) -> np.ndarray:
+        """The row pointers."""
+        self.indices.close()
+        self.data.close()
+        return np.r_[0, np.cumsum(self.row_sizes)]
+
+
+def row_sums(cooc: DiskCooccurrence) -> np.ndarray:
+    """Row sums of the symmetric count matrix, added in the order ``np.bincount`` adds them
+    in :func:`~embedstore.methods.svd.ppmi_matrix` (every pair's left side first, then the
+    right side of the off-diagonal pairs), so the sums are the same bits."""
+    sums = np.zeros(cooc.n_items)
+    for left, _, weight in cooc.chunks():
+        np.add.at(sums, left, weight)
+    for left, right, weight in cooc.chunks():
+        off = left != right
+        np.add.at(sums, right[off], weight[off])
+    return sums
+
+
+def disk_ppmi(cooc: DiskCooccurrence, settings: SvdSettings, memory_limit: int,
+              progress: Progress | None = None) -> tuple[DiskRows, DiskRows]:
+    """The products of the PPMI matrix of ``cooc`` and of its transpose, built on disk in
+    ``cooc``'s temporary directory."""
+    n = cooc.n_items
+    sums = row_sums(cooc)
+    context = sums ** settings.context_smoothing
+    context_total = context.sum()
+    root = Path(cooc.counts.directory)
+    forward, backward = _CsrWriter(root / "ppmi", n), _CsrWriter(root / "ppmi-t", n)
+    done = 0
+    for rows, columns, numerators in cooc.counts.entries(n):
+        counts = numerators / cooc.divisor
+        for writer, r, c in ((forward, rows, columns), (backward, columns, rows)):
+            with np.errstate(divide="ignore"):
+                pmi = (np.log(counts) + np.log(context_total) - np.log(sums[r])
+                       - np.log(context[c]) - np.log(settings.shift))
+            positive = pmi > 0  # A.T[i, j] = A[j, i]: the same places, the other formula
+            writer.add(rows[positive], columns[positive], pmi[positive])
+        done += len(rows)
+        if progress is not None:
+            progress("ppmi", done, 2 * cooc.n_pairs, None)
+    cooc.counts.release()  # the counts are no longer needed; DuckDB's memory goes back
+    block_entries = max(1, int(memory_limit * BLOCK_SHARE) // ENTRY_BYTES)
+    shape = (n, n)
+    passes = itertools.count(1)
+    return (DiskRows(root / "ppmi", forward.close(), shape, block_entries, passes, progress),
+            DiskRows(root / "ppmi-t", backward.close(), shape, block_entries, passes, progress))
+
+
+def train_svd_on_disk(cooc: DiskCooccurrence, settings: SvdSettings, memory_limit: int,
+                      progress: Progress | None = None) -> np.ndarray:
+    """:func:`~embedstore.methods.svd.train_svd` for counts on disk: the same vectors."""
+    if cooc.n_pairs == 0:
+        raise TrainingError("no positive pairs to train on; add pairs with a weight above 0")
+    return_freed_memory()
+    forward, backward = disk_ppmi(cooc, settings, memory_limit, progress)
+    if forward.indptr[-1] == 0:
+        raise TrainingError("no pair co-occurs more often than chance (all PMI values are "
+                            "<= 0); add data or lower the shift")
+    try:
+        return svd_vectors(forward, backward, settings, progress)
+    finally:
+        for product in (forward, backward):
+            for path in (product.indices_path, product.data_path):
+                os.remove(path)
+
+
+def train_svd_within(cooc: Cooccurrence | DiskCooccurrence, settings: SvdSettings,
+                     memory_limit: int, progress: Progress | None = None) -> np.ndarray:
+    """:func:`~embedstore.methods.svd.train_svd` within ``memory_limit`` bytes: in memory when
+    the PPMI matrix fits (:func:`ppmi_fits`), else over row blocks on disk (counts in memory
+    are moved to disk first). The vectors are the same bits either way."""
+    if isinstance(cooc, DiskCooccurrence):
+        return train_svd_on_disk(cooc, settings, memory_limit, progress)
+    if ppmi_fits(cooc.n_pairs, memory_limit):
+        return train_svd(cooc, settings, progress)
+    with spill_cooccurrence(cooc, memory_limit, progress) as on_disk:
+        return train_svd_on_disk(on_disk, settings, memory_limit, progress)

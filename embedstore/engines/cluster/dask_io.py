@@ -1,0 +1,243 @@
+"""Counting on an existing Dask cluster: pair files aggregated, or a corpus counted, into
+Parquet shards that :func:`embedstore.training.sources.read_source` (``embed train DIR``) reads.
+
+Nothing here starts a cluster: :func:`count_on_dask` connects to a scheduler's address, hands
+the work to its workers and writes ``part-NNNNN.parquet`` shards (``item_a, item_b, weight``)
+to ``output``, a path every worker can write to. The input (one file, a glob, or a directory of
+Parquet shards) must be readable by the workers, and embedstore must be installed on them (the
+per-partition work is this module's functions).
+
+- Pair files (CSV/TSV, optionally gzipped, or Parquet): rows are trimmed and put in NFC, each
+  pair is written with its two items in string order, and the weights of a pair are summed on
+  the cluster (a shuffled GROUP BY). The items' counts are the pair weight marginals, as for
+  any pair file.
+- A corpus: the workers count tokens per partition of lines (the vocabulary, with
+  ``min_count``, is decided here from their counts, ties in first-seen order as locally), then
+  count each partition's windows with :func:`embedstore.counting.windows.count_blocks`; pair sums
+  are
+  merged on the cluster. With ``sample=0`` the counts are those of ``embed pairs``; with
+  subsampling, each partition draws from its own seed (``seed`` + partition number), so the
+  draws differ from a local run's while following the same distribution.
+
+On the cluster, a CSV row ending in an empty third field (``a,b,``) is read as weight 1
+(pandas cannot tell it from ``a,b``), where the local reader refuses it.
+
+Sums of fractional weights are added in another order than locally, so they may differ in the
+last bit; integer weights (and the window weights of ``--window`` 1, 2 or 4) are exact.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ...errors import InputError
+from ...progress import Progress
+
+PARTITION_BYTES = 64 << 20
+"""Bytes of input per partition (the unit of work a worker takes)."""
+CONNECT_TIMEOUT = "10s"
+"""How long to try reaching the scheduler before giving up."""
+STEPS = 3
+"""Steps reported as ``progress("cluster", step, STEPS, None)``."""
+
+
+@dataclass(frozen=True)
+class ClusterCount:
+    """What a count on the cluster wrote: distinct pairs, the shard directory."""
+
+    n_pairs: int
+    output: str
+
+
+def dask_modules() -> tuple[Any, Any, Any]:
+    try:
+        import dask.bag
+        import dask.dataframe
+        from distributed import Client
+    except ImportError:
+        raise InputError("counting on a Dask cluster needs dask and distributed: "
+                         "pip install 'embedstore[scale]'") from None
+    return dask.bag, dask.dataframe, Client
+
+
+def connect(client_class: Any, scheduler: str) -> Any:
+    """A client of the scheduler at ``scheduler``, or an error saying what to check."""
+    try:
+        return client_class(scheduler, timeout=CONNECT_TIMEOUT)
+    except ValueError as error:  # not an address: no port, an unknown scheme
+        raise InputError(f"{scheduler!r} is not a Dask scheduler address ({error}); give "
+                         "tcp://HOST:8786") from None
+    except (OSError, TimeoutError) as error:
+        raise InputError(f"cannot reach the Dask scheduler at {scheduler} ({error}); check the "
+                         "address (tcp://HOST:8786) and that the cluster is running") from None
+
+
+def count_on_dask(inputs: str, output: str, *, scheduler: str, text: bool,
+                  min_count: int = 5, window: int = 5, sample: float = 1e-3, seed: int = 0,
+                  progress: Progress | None = None) -> ClusterCount:
+    """Count a corpus (``text``) or aggregate pair files on the cluster at ``scheduler`` into
+    Parquet shards under ``output`` (a new or empty directory)."""
+    bag, dataframe, client_class = dask_modules()
+    target = Path(output)
+    if target.is_dir() and any(target.glob("*.parquet")):
+        raise InputError(f"{output}: the directory already holds .parquet files; write the "
+                         "shards to a new or empty directory")
+
+    def step(done: int) -> None:
+        if progress is not None:
+            progress("cluster", done, STEPS, None)
+
+    with connect(client_class, scheduler) as client:
+        step(0)
+        if text:
+            pairs = _count_corpus(client, bag, dataframe, inputs, min_count, window, sample,
+                                  seed)
+            step(1)
+        else:
+            pairs = pair_rows(dataframe, inputs)
+            step(1)
+        summed = pairs.groupby(["item_a", "item_b"], sort=False)["weight"].sum(
+            split_out=max(1, pairs.npartitions)).reset_index()
+        summed.to_parquet(output, write_index=False,
+                          name_function=lambda number: f"part-{number:05d}.parquet")
+        step(2)
+        from ...inputs.parquet import arrow
+
+        pa = arrow()
+        n_pairs = sum(pa.parquet.ParquetFile(shard).metadata.num_rows
+                      for shard in sorted(target.glob("*.parquet")))
+        step(STEPS)
+    return ClusterCount(n_pairs=n_pairs, output=output)
+
+
+def input_files(inputs: str) -> list[str]:
+    path = Path(inputs)
+    if path.is_dir():
+        return sorted(str(p) for p in path.glob("*.parquet"))
+    found = sorted(glob.glob(inputs))
+    if not found:
+        raise InputError(f"{inputs}: no file matches; give a file, a glob (quote it: "
+                         "'logs/*.csv.gz') or a directory of Parquet shards")
+    return found
+
+
+def pair_rows(dataframe: Any, inputs: str, clean: Any = None,
+              header: bool | None = None) -> Any:
+    """The pair rows of the input as a dask DataFrame, each partition passed through ``clean``
+    (default :func:`canonical_rows`: item_a <= item_b, weight float)."""
+    from ...inputs.pair_file import sniff
+    from ...inputs.parquet import is_parquet
+
+    files = input_files(inputs)
+    if is_parquet(Path(files[0])):
+        frame = dataframe.read_parquet(files)
+        if "weight" not in frame.columns:
+            frame = frame.assign(weight=1.0)
+        missing = {"item_a", "item_b"} - set(frame.columns)
+        if missing:
+            raise InputError(f"{files[0]}: no column {', '.join(sorted(missing))}; Parquet pair "
+                             "data has columns item_a, item_b[, weight]")
+        frame = frame[["item_a", "item_b", "weight"]]
+    else:
+        layout = sniff(Path(files[0]), header)
+        frame = dataframe.read_csv(
+            files, sep=layout.delimiter, header=0 if layout.lines_before_data else None,
+            names=["item_a", "item_b", "weight"], dtype=str, keep_default_na=False,
+            na_values=[], blocksize=None if files[0].endswith(".gz") else PARTITION_BYTES,
+            compression="infer", include_path_column="file")
+    return frame.map_partitions(clean or canonical_rows, meta=pair_frame([], [], []))
+
+
+def canonical_rows(frame: Any) -> Any:
+    """A partition of raw rows as checked pairs (:func:`checked_rows`) with the two items of
+    each pair in string order."""
+    checked = checked_rows(frame)
+    a = checked["item_a"].to_numpy(dtype=object)
+    b = checked["item_b"].to_numpy(dtype=object)
+    swap = a > b
+    return pair_frame(np.where(swap, b, a), np.where(swap, a, b), checked["weight"].to_numpy())
+
+
+def checked_rows(frame: Any) -> Any:
+    """A partition of raw rows as checked pairs in their own order: items trimmed and in NFC,
+    the weight a number >= 0 (1 when the row has two fields)."""
+    import pandas as pd
+
+    where = frame["file"].iloc[0] if "file" in frame.columns and len(frame) else "pair data"
+    a = frame["item_a"].astype(str).str.strip().str.normalize("NFC")
+    b = frame["item_b"].astype(str).str.strip().str.normalize("NFC")
+    empty = (a == "") | (b == "") | frame["item_a"].isna() | frame["item_b"].isna()
+    if empty.any():
+        row = frame[empty].iloc[0]
+        raise InputError(f"{where}: empty item in the row {row['item_a']!r}, {row['item_b']!r}"
+                         "; every pair names two non-empty items")
+    raw = frame["weight"]
+    if pd.api.types.is_numeric_dtype(raw.dtype):  # Parquet: a null weight is an error
+        weight = raw.astype("float64")
+    else:  # CSV: a row of two fields (pandas: an empty third field) has weight 1
+        raw = raw.where(raw.notna() & (raw.astype(str).str.strip() != ""), "1")
+        weight = pd.to_numeric(raw, errors="coerce").astype("float64")
+    bad = ~np.isfinite(weight.to_numpy()) | (weight.to_numpy() < 0)
+    if bad.any():
+        row = frame[bad].iloc[0]
+        raise InputError(f"{where}: weight {row['weight']!r} of the pair {row['item_a']!r}, "
+                         f"{row['item_b']!r} is not a finite number >= 0 (use 0 for a "
+                         "negative pair)")
+    return pair_frame(a.to_numpy(dtype=object), b.to_numpy(dtype=object), weight.to_numpy())
+
+
+def _count_corpus(client: Any, bag: Any, dataframe: Any, inputs: str, min_count: int,
+                  window: int, sample: float, seed: int) -> Any:
+    from dask import compute, delayed
+
+    from ...inputs.corpus import vocabulary_from_counts
+
+    files = input_files(inputs)
+    lines = bag.read_text(files, blocksize=None if files[0].endswith(".gz") else PARTITION_BYTES,
+                          encoding="utf-8")
+    parts = lines.to_delayed()
+    counted = compute(*[delayed(token_counts)(part) for part in parts])
+    total: Counter[bytes] = Counter()
+    for partial in counted:  # in partition order: first-seen order as locally
+        total.update(partial)
+    vocabulary = vocabulary_from_counts(total, min_count, inputs)
+    shared = client.scatter(vocabulary, broadcast=True)
+    return dataframe.from_delayed(
+        [delayed(count_partition)(part, shared, window, sample, seed + number)
+         for number, part in enumerate(parts)], meta=pair_frame([], [], []))
+
+
+def token_counts(lines: list[str]) -> Counter[bytes]:
+    """Token counts of a partition of lines, in first-seen order."""
+    return Counter("".join(lines).encode("utf-8").split())
+
+
+def count_partition(lines: list[str], vocabulary: Any, window: int, sample: float,
+                    seed: int) -> Any:
+    """A partition's windowed pair sums as a pandas DataFrame of item names."""
+
+    from ...counting.windows import count_blocks
+    from ...inputs.corpus import LINE_END, LINE_END_ID, encode_lines
+
+    ids_of = {**vocabulary.ids, LINE_END: LINE_END_ID}
+    block = encode_lines([line.encode("utf-8") for line in lines], ids_of)
+    cooc = count_blocks([block], vocabulary, window=window, sample=sample, seed=seed)
+    items = np.array(vocabulary.items, dtype=object)
+    low, high = items[cooc.left], items[cooc.right]
+    swap = low > high
+    return pair_frame(np.where(swap, high, low), np.where(swap, low, high), cooc.weight)
+
+
+def pair_frame(item_a: Any, item_b: Any, weight: Any) -> Any:
+    """A pandas DataFrame of pairs with the one set of column types every partition has."""
+    import pandas as pd
+
+    return pd.DataFrame({"item_a": pd.Series(item_a, dtype="string"),
+                         "item_b": pd.Series(item_b, dtype="string"),
+                         "weight": pd.Series(weight, dtype="float64")})

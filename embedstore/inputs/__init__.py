@@ -1,0 +1,2 @@
+"""Everything that parses a user's bytes: pair files, Parquet pair data, text corpora, vector
+files."""

@@ -1,0 +1,358 @@
+"""Read pair files (``item_a,item_b[,weight]``) into a :class:`Cooccurrence`.
+
+A pair file is CSV or TSV (a tab outside quotes in the first row makes it TSV), optionally
+gzip-compressed (detected from its first bytes, not its name), with an optional header row.
+A missing weight means 1; positive weights are co-occurrence counts and repeated rows add up;
+a weight of 0 marks an explicit negative pair. Pairs are symmetric: ``a,b`` and ``b,a`` are
+the same pair. Items are trimmed and normalised to Unicode NFC, so spellings that differ only
+in normalisation are one item.
+
+The file is read in one streaming pass. Rows are turned into integer ids and reduced into
+distinct pairs chunk by chunk, so memory grows with the distinct items and pairs, not with the
+length of the file. Any bad row stops the read with an :class:`InputError` naming the file and
+the line.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import numpy as np
+
+from ..counting.cooccurrence import Cooccurrence
+from ..errors import InputError
+from ..names import normalize_item
+from ..progress import Progress
+from .textio import decoded_lines, open_binary
+
+HEADER_NAMES = frozenset(
+    {("item_a", "item_b"), ("item1", "item2"), ("source", "target"), ("src", "dst")}
+)
+"""First rows of two columns that are taken for a header (compared case-insensitively)."""
+
+_CHUNK_ROWS = 1 << 20
+
+
+
+@dataclass(frozen=True)
+class Rows:
+    """The reduced content of a pair file: item ids in first-seen order and pair sums
+    (keys sorted ascending), what every pair reader hands to :func:`reduce_rows`."""
+
+    items: list[str]
+    keys: np.ndarray  # int64: (low id << 32) | high id
+    weights: np.ndarray  # float64 summed weight per key
+
+
+def _parse_weight(text: str) -> float | None:
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    if not math.isfinite(value) or value < 0:
+        return None
+    return value
+
+
+def _is_header(row: list[str]) -> bool:
+    if len(row) == 3:
+        return _parse_weight(row[2].strip()) is None and not _looks_numeric(row[2])
+    if len(row) == 2:
+        return (row[0].strip().lower(), row[1].strip().lower()) in HEADER_NAMES
+    return False
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+class PairAccumulator:
+    """Turns rows into ids and keeps the distinct pairs reduced, chunk by chunk."""
+
+    def __init__(self) -> None:
+        self.ids: dict[str, int] = {}
+        self.keys = np.empty(0, dtype=np.int64)
+        self.weights = np.empty(0, dtype=np.float64)
+        self._low: list[int] = []
+        self._high: list[int] = []
+        self._weight: list[float] = []
+
+    def add(self, item_a: str, item_b: str, weight: float) -> None:
+        ids = self.ids
+        a = ids.setdefault(item_a, len(ids))
+        b = ids.setdefault(item_b, len(ids))
+        if a > b:
+            a, b = b, a
+        self._low.append(a)
+        self._high.append(b)
+        self._weight.append(weight)
+        if len(self._low) >= _CHUNK_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self._low:
+            return
+        self.add_ids(np.array(self._low, dtype=np.int64), np.array(self._high, dtype=np.int64),
+                     np.array(self._weight, dtype=np.float64))
+        self._low, self._high, self._weight = [], [], []
+
+    def add_ids(self, a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> None:
+        """Add rows already turned into ids (``int64``), in file order: the weights of a pair
+        are summed left to right in that order, as row by row."""
+        keys = (np.minimum(a, b) << 32) | np.maximum(a, b)
+        keys = np.concatenate([self.keys, keys])
+        weights = np.concatenate([self.weights, weights])
+        self.keys, inverse = np.unique(keys, return_inverse=True)
+        self.weights = np.bincount(inverse, weights=weights, minlength=len(self.keys))
+
+    def rows(self) -> Rows:
+        self.flush()
+        return Rows(items=list(self.ids), keys=self.keys, weights=self.weights)
+
+
+def _csv_problem(path: Path, error: csv.Error, row_line: int, line: int) -> str:
+    """A csv module error as a message naming the line (where the row began, for a field
+    that never ends) and what to do."""
+    text = str(error)
+    if "unexpected end of data" in text:
+        return (f"{path}, line {row_line}: a quote opened on this line never closes; check the "
+                "quoting (a quote inside a quoted field is written twice: \"\")")
+    if "field larger than field limit" in text:
+        return (f"{path}, line {row_line}: a field longer than {csv.field_size_limit()} "
+                "characters; check the quoting (is a quote left open?) or shorten the field")
+    if "new-line character seen in unquoted field" in text:
+        return (f"{path}, line {line}: a carriage return (\\r) inside a row; end lines with "
+                "\\n or \\r\\n, or quote the field")
+    return f"{path}, line {line}: {text}; check the quoting"
+
+
+def _first_row_lines(first: str, lines: Iterator[str]) -> list[str]:
+    """The lines of the first row: more than one when a quoted field holds a line break."""
+    opening = [first]
+    size = len(first)
+    while sum(line.count('"') for line in opening) % 2 and size <= csv.field_size_limit():
+        following = next(lines, None)
+        if following is None:
+            break
+        opening.append(following)
+        size += len(following)
+    return opening
+
+
+def _delimiter(first_row: str) -> str:
+    r"""Tab when the first row has a tab outside quoted fields, else comma.
+
+    >>> _delimiter('"New\tYork",city'), _delimiter('"a\nb"\tc'), _delimiter("a\tb")
+    (',', '\t', '\t')
+    """
+    return "\t" if "\t" in re.sub(r'"[^"]*"', "", first_row) else ","
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How a CSV/TSV pair file begins: its delimiter, and how many lines come before the
+    first data row (blank lines, and the header's lines when there is a header)."""
+
+    delimiter: str
+    lines_before_data: int
+
+
+def _opening(path: Path, lines: Iterator[str]) -> tuple[int, list[str]]:
+    """The blank lines before the first row (the header, or data), and the lines of that row
+    (more than one when a quoted field spans lines); ``lines`` is left after them."""
+    first = next(lines, None)
+    skipped = 0
+    while first is not None and not first.strip():
+        skipped += 1
+        first = next(lines, None)
+    if first is None:
+        raise InputError(f"{path}, line 1: empty file; a pair file has rows item_a,item_b")
+    return skipped, _first_row_lines(first, lines)
+
+
+def sniff(path: Path, header: bool | None) -> Layout:
+    """The :class:`Layout` of a pair file, decided as :func:`read_pairs` decides it."""
+    with open_binary(path) as stream:
+        skipped, opening = _opening(path, decoded_lines(path, stream))
+    delimiter = _delimiter("".join(opening))
+    row = next(csv.reader(opening, delimiter=delimiter), [])
+    is_header = header if header is not None else _is_header(row)
+    return Layout(delimiter, skipped + (len(opening) if is_header else 0))
+
+
+def _read_rows(path: Path, header: bool | None, progress: Progress | None) -> Rows:
+    accumulator = PairAccumulator()
+    total = path.stat().st_size if path.is_file() else 0
+    with open_binary(path) as stream:
+        lines = decoded_lines(path, stream)
+        skipped, opening = _opening(path, lines)
+        delimiter = _delimiter("".join(opening))
+
+        def all_lines() -> Iterator[str]:
+            yield from opening
+            yield from lines
+
+        reader = csv.reader(all_lines(), delimiter=delimiter, strict=True)
+        line_number = skipped
+        try:
+            for row_index, row in enumerate(reader):
+                line_number = reader.line_num + skipped
+                if row_index == 0 and (header if header is not None else _is_header(row)):
+                    continue
+                if not row or (len(row) == 1 and not row[0].strip()):
+                    continue  # blank line
+                if len(row) not in (2, 3):
+                    raise InputError(
+                        f"{path}, line {line_number}: expected 2 or 3 columns "
+                        f"(item_a{delimiter}item_b[{delimiter}weight]), found {len(row)}"
+                    )
+                item_a, item_b = normalize_item(row[0].strip()), normalize_item(row[1].strip())
+                if not item_a or not item_b:
+                    raise InputError(f"{path}, line {line_number}: empty item; every pair names "
+                                     "two non-empty items")
+                weight = 1.0
+                if len(row) == 3:
+                    parsed = _parse_weight(row[2].strip())
+                    if parsed is None:
+                        raise InputError(
+                            f"{path}, line {line_number}: weight {row[2]!r} is not a finite "
+                            "number >= 0 (use 0 for a negative pair)"
+                        )
+                    weight = parsed
+                accumulator.add(item_a, item_b, weight)
+                if progress is not None and row_index % 65536 == 0:
+                    progress("reading", _position(stream), total, None)
+        except csv.Error as exc:
+            raise InputError(_csv_problem(path, exc, line_number + 1,
+                                          reader.line_num + skipped)) from None
+    if progress is not None:
+        progress("reading", total, total, None)
+    rows = accumulator.rows()
+    if len(rows.keys) == 0:
+        raise InputError(f"{path}, line {line_number + 1}: no pairs found; a pair file has rows "
+                         "item_a,item_b[,weight]")
+    return rows
+
+
+def _position(stream: IO[bytes]) -> int:
+    raw = getattr(stream, "fileobj", stream)
+    try:
+        return int(raw.tell())
+    except (OSError, ValueError, AttributeError):
+        return 0
+
+
+def read_pairs(
+    path: str | Path,
+    *,
+    min_count: float = 1,
+    header: bool | None = None,
+    progress: Progress | None = None,
+) -> Cooccurrence:
+    """Read a pair file and aggregate it into distinct items and pairs.
+
+    Parameters
+    ----------
+    path:
+        CSV or TSV file, optionally gzip-compressed.
+    min_count:
+        Items whose count (the summed weight of the positive pairs they are in) is below this
+        are dropped, with their pairs. An item seen only in negative pairs has count 0.
+    header:
+        ``True`` or ``False`` to say whether the first row is a header; ``None`` detects it: a
+        first row is a header when its third field is not a number, or when its two fields are
+        one of :data:`HEADER_NAMES`.
+    progress:
+        Called now and then as ``progress("reading", bytes read, file size, None)``.
+
+    Returns
+    -------
+    Cooccurrence
+        Items ordered by count (descending, ties in first-seen order). A pair whose weights sum
+        to more than 0 is positive; a pair seen only with weight 0 is an explicit negative.
+
+    Raises
+    ------
+    InputError
+        On a missing or unreadable file, bad UTF-8, a row without 2 or 3 columns, an empty
+        item, a weight that is not a finite number >= 0, an empty file, or fewer than two
+        items left after ``min_count``. The message names the file and the line.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "pairs.csv"
+    >>> _ = path.write_text("cat,dog\\ndog,cat,2\\ncat,car,0\\n")
+    >>> data = read_pairs(path, min_count=0)
+    >>> data.items, data.weight.tolist(), data.n_negative_pairs
+    (['cat', 'dog', 'car'], [3.0], 1)
+    """
+    path = Path(path)
+    return reduce_rows(path, _read_rows(path, header, progress), min_count)
+
+
+def reduce_rows(path: Path, rows: Rows, min_count: float) -> Cooccurrence:
+    """Drop the items below ``min_count`` and order the rest by count (ties: first seen)."""
+    # Few copies of the pair arrays at once (they are the biggest thing in memory): zero
+    # weights for the negative pairs add nothing, so the sums are those of the positive pairs.
+    n_items = len(rows.items)
+    positive = rows.weights > 0
+    positive_weight = np.where(positive, rows.weights, 0.0)
+    low, high = rows.keys >> 32, rows.keys & 0xFFFFFFFF
+    counts = np.bincount(low, weights=positive_weight, minlength=n_items)
+    counts += np.bincount(high, weights=positive_weight, minlength=n_items)
+    del positive_weight
+    if not np.isfinite(counts.sum()):
+        item = rows.items[int(np.argmax(counts))]
+        raise InputError(f"{path}: the weights add up to more than {np.finfo(np.float64).max:.3g} "
+                         f"(item {item!r} has the largest sum); scale the weights down")
+    keep = counts >= min_count
+    if int(keep.sum()) < 2:
+        raise InputError(
+            f"{path}: fewer than two items have a count of at least {min_count:g}; "
+            "lower --min-count or add pairs"
+        )
+    order = count_order(counts)
+    order = order[keep[order]]
+    new_id = np.full(len(rows.items), -1, dtype=np.int64)
+    new_id[order] = np.arange(len(order))
+    left = new_id[low]
+    del low
+    right = new_id[high]
+    del high
+    valid = (left >= 0) & (right >= 0)
+    smaller = np.minimum(left, right)
+    np.maximum(left, right, out=right)
+    left = smaller
+    pos, neg = valid & positive, valid & ~positive
+    return Cooccurrence(
+        items=[rows.items[i] for i in order],
+        item_counts=counts[order],
+        left=left[pos],
+        right=right[pos],
+        weight=rows.weights[pos],
+        negative_left=left[neg],
+        negative_right=right[neg],
+    )
+
+
+def count_order(counts: np.ndarray) -> np.ndarray:
+    """Item order: counts descending, ties in first-seen order (a stable sort). Counts are
+    compared to 40 of their 53 bits, so that sums of fractional weights added in another
+    order (on a cluster, out of core) give the same order.
+
+    >>> count_order(np.array([1.0, 3.0, 0.1 + 0.2, 0.3, 3.0])).tolist()
+    [1, 4, 0, 2, 3]
+    """
+    mantissa, exponent = np.frexp(counts)
+    return np.argsort(-np.ldexp(np.round(mantissa * 2.0**40), exponent - 40), kind="stable")

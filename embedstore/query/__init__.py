@@ -1,0 +1,1 @@
+"""The query side: opened versions, the search seam, batch, results, indexes and evaluation."""

@@ -1,0 +1,1 @@
+"""The training pipeline, one way down: read -> count -> fit -> publish."""

@@ -1,0 +1,88 @@
+"""Vector files in and out: import a file as a new version, export a version to a file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputError
+from .inputs.vector_files import VectorTable, detect_format, read_vectors, write_vectors
+from .names import check_model_name
+from .schema import VersionRecord
+from .store import StoreLike, check_writable, file_digest, opened
+from .training.publish import DEFAULT_MODEL, publish_vectors
+
+
+def import_file(
+    path: str | Path,
+    *,
+    format: str | None = None,
+    vocab_path: str | Path | None = None,
+    store: StoreLike = None,
+    model: str = DEFAULT_MODEL,
+    name: str | None = None,
+    index: bool = False,
+) -> VersionRecord:
+    """Publish the vectors of a word2vec, word2vec-binary, GloVe or .npy file as a version.
+
+    The format is detected when not given; item order and counts (from ``vocab_path`` or the
+    .npy vocabulary) are kept. A bad file raises :class:`InputError` and stores nothing.
+    With ``index``, the version's approximate index is built right after it is published.
+    """
+    path = Path(path)
+    check_model_name(model)
+    check_writable(store)
+    if index:
+        from .query.indexing import check_indexing
+
+        check_indexing()
+    format = format or (detect_format(path) if path.is_file() else None)
+    table = read_vectors(path, format, vocab_path)
+    source = file_digest(path)
+    counts = None if table.counts is None else table.counts.astype(np.float64)
+    try:
+        record = publish_vectors(table.items, table.vectors, store=store, model=model,
+                                 name=name, counts=counts, source=source,
+                                 import_format=format or "detected")
+    except InputError as error:  # too few items, or too long a vector: name the file
+        raise InputError(f"{path}: {error}") from None
+    if index:
+        from .query.indexing import index_new_version
+
+        index_new_version(store, record)
+    return record
+
+
+def export_version(
+    path: str | Path,
+    *,
+    format: str = "word2vec",
+    vocab_path: str | Path | None = None,
+    store: StoreLike = None,
+    model: str = DEFAULT_MODEL,
+    version: int | str | None = None,
+) -> int:
+    """Write a version's vectors to ``path`` in ``format``; returns the number of items.
+
+    The file appears complete or not at all (written beside ``path``, then renamed).
+    """
+    with opened(store) as handle:
+        info = handle.version_info(model, version)
+        vectors, _ = handle.load_vectors(info)
+        rows = handle.items_and_counts(info)
+    table = VectorTable([item for item, _ in rows], np.asarray(vectors),
+                        np.array([round(count) for _, count in rows], dtype=np.int64))
+    path = Path(path)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        write_vectors(table, partial, format, vocab_path)
+        os.replace(partial, path)
+        if format == "npy" and vocab_path is None:
+            os.replace(partial.with_suffix(".vocab"), path.with_suffix(".vocab"))
+    except OSError as exc:
+        raise InputError(f"{path}: cannot write ({exc.strerror})") from None
+    finally:
+        partial.unlink(missing_ok=True)
+    return len(table.items)
