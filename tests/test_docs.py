@@ -105,7 +105,11 @@ def test_ci_runs_the_readme_quickstart() -> None:
     block = README.split("## Quickstart")[1].split("```")[1]
     commands = [line for line in block.strip().splitlines() if line.strip()]
     assert len(commands) == 2
-    assert commands[0].startswith("pip install . && embed train")
+    # PEP 668: a distribution's Python refuses pip outside a virtual environment, so the first
+    # line makes one and the second (perhaps in a new shell) activates it again
+    assert commands[0].startswith(
+        "python3 -m venv .venv && . .venv/bin/activate && pip install . && embed train")
+    assert commands[1].startswith(". .venv/bin/activate && pip install -e '.[test]' && ")
     assert "pytest" in commands[1]
     ci_lines = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
     assert [line for line in ci_lines if line in commands] == commands  # both, in order
