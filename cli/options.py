@@ -106,7 +106,7 @@ def index_option(f: F) -> F:
 
 def text_options(f: F) -> F:
     """--window and --sample of text counting, shared by pairs and train (the defaults shown
-    are the library's: tests/test_docs.py keeps them equal)."""
+    are the library's: tests/cli/test_docs.py keeps them equal)."""
     f = click.option("--sample", type=click.FloatRange(0, 1), show_default="0.001",
                      help="Text: word2vec's frequent-word subsampling threshold (0: off).")(f)
     f = click.option("--window", type=click.IntRange(1, 100), show_default="5",

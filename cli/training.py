@@ -1,7 +1,7 @@
 """``embed train`` and ``embed pairs``: from files to counts and versions.
 
 Options left out arrive as None and the library fills in its defaults (``show_default``
-repeats them for --help; tests/test_docs.py keeps the two equal).
+repeats them for --help; tests/cli/test_docs.py keeps the two equal).
 """
 
 from __future__ import annotations

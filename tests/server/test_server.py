@@ -281,7 +281,7 @@ def test_a_missing_store_is_not_ready(start_server: Callable[..., ServerProcess]
 def test_every_http_route_is_in_the_readme() -> None:
     from embedstore_server import create_app
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     api = readme.split("## HTTP API")[1].split("\n## ")[0]
     for path, operations in create_app().openapi()["paths"].items():
         for method in operations:
