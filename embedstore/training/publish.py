@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -96,3 +98,19 @@ def publish_vectors(
     return publish(store, model=model, items=normal, counts=counts, vectors=matrix, name=name,
                    origin="import", source=source, import_format=import_format,
                    duration_seconds=round(time.perf_counter() - started, 3))
+
+
+def source_digest(inputs: str) -> FileDigest:
+    """The input as the version records it: a file or directory by :func:`file_digest`, a
+    glob by the names and digests of the files it matches."""
+    from ..engines.cluster.dask_io import input_files
+    from ..store import file_digest
+    from ..store.files import sha256_of
+
+    path = Path(inputs)
+    if path.exists():
+        return file_digest(path)
+    files = [Path(name) for name in input_files(inputs)]
+    listing = "".join(f"{p.resolve().as_posix()}\t{sha256_of(p)}\n" for p in files)
+    return FileDigest(path=inputs, bytes=sum(p.stat().st_size for p in files),
+                      sha256=hashlib.sha256(listing.encode()).hexdigest())
