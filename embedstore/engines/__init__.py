@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Protocol
 from ..errors import TrainingError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import numpy as np
 
     from ..counting.cooccurrence import Cooccurrence
@@ -64,6 +66,12 @@ class Counts(Protocol):
 
     def pairs(self) -> Cooccurrence:
         """The pairs in memory, for methods that visit pairs one by one."""
+        ...
+
+    def pair_chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]] | None:
+        """Every distinct pair as ``(left, right, weight)`` chunks (explicit negative pairs
+        last, with weight 0), for the version to keep; None where the pairs never come to
+        this machine. Called before the products are built."""
         ...
 
 

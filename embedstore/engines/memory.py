@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +83,12 @@ class MemoryCounts:
 
     def pairs(self) -> Cooccurrence:
         return self.cooccurrence
+
+    def pair_chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        cooc = self.cooccurrence
+        yield cooc.left, cooc.right, cooc.weight
+        if cooc.n_negative_pairs:
+            yield cooc.negative_left, cooc.negative_right, np.zeros(cooc.n_negative_pairs)
 
     def close(self) -> None:
         """Nothing to release (the counts are garbage-collected)."""

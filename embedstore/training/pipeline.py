@@ -10,12 +10,14 @@ is read or any cluster is contacted; then the engine reads the input into counts
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..counting.kept import write_kept_counts
 from ..engines import Counts, EngineChoice, choose_engine
 from ..methods.fitted import WarmStart
 from ..names import check_model_name
@@ -118,22 +120,34 @@ def train_file(path: str | Path, *, store: StoreLike = None, model: str = DEFAUL
                          **choices)
     progress = None if quiet else progress
     started = time.perf_counter()
-    with open_counts(plan.path, plan.reading, plan.engine, progress) as counts:
+    with tempfile.TemporaryDirectory(prefix="embedstore-") as scratch, \
+            open_counts(plan.path, plan.reading, plan.engine, progress) as counts:
         source = source_digest(plan.path)
+        kept = keep_counts(counts, Path(scratch))
         settings, notes = plan.settings_for(counts)
         warm = warm_start(store, model, parent, counts, settings)
         fitted = fit(counts, settings, progress, warm)
-        items, item_counts = counts.items, counts.item_counts
-    record = publish(
-        store, model=model, items=items, counts=item_counts, vectors=fitted.vectors,
-        name=name, source=source, reading=plan.reading, parent=warm.parent if warm else None,
-        settings=fitted.settings, epochs=fitted.epochs, epoch_losses=fitted.epoch_losses,
-        duration_seconds=round(time.perf_counter() - started, 3), notes=notes + fitted.notes)
+        record = publish(
+            store, model=model, items=counts.items, counts=counts.item_counts,
+            vectors=fitted.vectors, kept=kept, name=name, source=source, reading=plan.reading,
+            parent=warm.parent if warm else None, settings=fitted.settings,
+            epochs=fitted.epochs, epoch_losses=fitted.epoch_losses,
+            duration_seconds=round(time.perf_counter() - started, 3),
+            notes=notes + fitted.notes)
     if index:
         from ..query.indexing import index_new_version
 
         index_new_version(store, record, progress)
     return record
+
+
+def keep_counts(counts: Counts, directory: Path) -> dict[str, Path]:
+    """The counts' pairs written to ``directory`` for the version to keep
+    (:mod:`embedstore.counting.kept`); nothing when they never came here (a cluster)."""
+    chunks = counts.pair_chunks()
+    if chunks is None:
+        return {}
+    return write_kept_counts(chunks, counts.n_pairs + counts.n_negative_pairs, directory)
 
 
 def warm_start(store: StoreLike, model: str, parent: int | str | None, counts: Counts,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -23,8 +23,10 @@ MAX_NORM = 1e18
 
 
 def publish(store: StoreLike, *, model: str, items: Sequence[str], counts: np.ndarray,
-            vectors: np.ndarray, **record: Any) -> VersionRecord:
-    """Publish ``vectors`` as the next version of ``model``; ``record`` holds the fields of its
+            vectors: np.ndarray, kept: Mapping[str, Path] | None = None,
+            **record: Any) -> VersionRecord:
+    """Publish ``vectors`` as the next version of ``model``; ``kept`` are files written
+    beforehand that the version keeps (its counts); ``record`` holds the fields of its
     :class:`VersionRecord` besides those the store fills in (number, files, time, size)."""
 
     def make_record(version: int, files: dict[str, FileDigest]) -> VersionRecord:
@@ -34,7 +36,7 @@ def publish(store: StoreLike, *, model: str, items: Sequence[str], counts: np.nd
 
     with opened(store, create=True) as handle:
         return handle.publish(model=model, items=items, counts=counts, vectors=vectors,
-                              make_record=make_record)
+                              make_record=make_record, kept=kept)
 
 
 def check_items(items: Sequence[str]) -> list[str]:

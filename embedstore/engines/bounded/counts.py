@@ -10,6 +10,7 @@ Propagation and sgns take the pairs into memory, saying so in the version's note
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
@@ -74,6 +75,11 @@ class BoundedCounts:
 
             raise no_positive_pmi()
         return forward, backward
+
+    def pair_chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        if isinstance(self.counted, DiskCooccurrence):
+            return self.counted.chunks()
+        return MemoryCounts(self.counted).pair_chunks()
 
     def step_product(self, settings: PropagateSettings) -> RowBlocks:
         return MemoryCounts(self._in_memory(settings.method)).step_product(settings)

@@ -194,6 +194,10 @@ class ClusterMatrix:
     def n_items(self) -> int:
         return len(self.items)
 
+    def pair_chunks(self) -> None:
+        """The pairs stay on the cluster: a version trained there keeps no counts."""
+        return None
+
     def pairs(self) -> Any:
         raise TrainingError("the pairs stay on the Dask cluster; choose --method svd or "
                             "propagate, or train here without --engine dask")
