@@ -120,7 +120,7 @@ def train_file(path: str | Path, *, store: StoreLike = None, model: str = DEFAUL
                          **choices)
     progress = None if quiet else progress
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="embedstore-") as scratch, \
+    with tempfile.TemporaryDirectory(prefix="embedstore-", ignore_cleanup_errors=True) as scratch, \
             open_counts(plan.path, plan.reading, plan.engine, progress) as counts:
         source = source_digest(plan.path)
         kept = keep_counts(counts, Path(scratch))
