@@ -30,7 +30,7 @@ import embedstore.store.files as files_module
 CHANGES = re.compile(r"^\s*(INSERT|UPDATE|DELETE|REPLACE|COMMIT|CREATE|DROP)\b", re.I)
 
 
-class InjectedFault(OSError):
+class InjectedFaultError(OSError):
     """The failure a :class:`FaultPoints` injects into a file operation."""
 
 
@@ -50,7 +50,7 @@ class FaultPoints:
             os._exit(137)
         if database:
             raise sqlite3.OperationalError(f"disk I/O error (injected at {name})")
-        raise InjectedFault(errno.EIO, f"{os.strerror(errno.EIO)} (injected at {name})")
+        raise InjectedFaultError(errno.EIO, f"{os.strerror(errno.EIO)} (injected at {name})")
 
     def wrap(self, name: str, function: Callable[..., Any]) -> Callable[..., Any]:
         def wrapped(*args: Any, **kwargs: Any) -> Any:
@@ -59,9 +59,9 @@ class FaultPoints:
                     and len(self.steps) + 1 == self.fail_at:
                 self.steps.append(name)  # the error goes where its caller asked: nothing
                 if handler is not None and not kwargs.get("ignore_errors"):  # is removed
-                    error = InjectedFault(errno.EIO, f"injected at {name}")
+                    error = InjectedFaultError(errno.EIO, f"injected at {name}")
                     handler(os.rmdir, args[0], error if "onexc" in kwargs else
-                            (InjectedFault, error, None))
+                            (InjectedFaultError, error, None))
                 return None
             self.step(name)
             return function(*args, **kwargs)
