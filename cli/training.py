@@ -105,7 +105,7 @@ def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
       embed train counts/
       embed train clicks.csv.gz --memory-limit 256MB
       embed train data/royalty.csv --model royalty --name first --seed 7
-      embed train clicks.tsv.gz --dim 64 --epochs 10 --min-count 5 --quiet
+      embed train clicks.tsv.gz --method sgns --dim 64 --epochs 10 --min-count 5 --quiet
       embed train new-week.csv --from prod --name retrained
       embed train corpus.txt.gz --text --model words --window 5 --sample 1e-3
       embed train corpus.txt.gz --text --method svd --power-iterations 6 --eigen-weight 0
