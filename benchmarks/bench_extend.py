@@ -2,14 +2,18 @@
 extending a version of a million items.
 
 Protocol (debian-deps): a random 10% of the items is hidden with all their pairs, and a random
-10% of the hidden items' pairs is held out of every run. The default method trains a parent
-version on the rest; ``embed extend`` then adds the hidden items from their (remaining) pairs,
-and ``embed train`` retrains the default on all the (remaining) pairs. Over the hidden items
-only: sibling recall@10 (debian-deps' README: the share of an item's 10 nearest neighbours
-that come from its source package) and held-out hits@10 (each held-out pair ranks each item's
-partner among all items; the share in the top 10). Wall times are fresh processes end to end,
-the median of ``--runs`` runs of each, retrain and extend taking turns so that they share the
-machine's load.
+10% of the hidden items' pairs is held out of every run. The method (the default unless
+``--method`` says otherwise) trains a parent version on the rest; ``embed extend`` then adds
+the hidden items from their (remaining) pairs, and ``embed train`` retrains on all the
+(remaining) pairs. Over the hidden items only: sibling recall@10 (debian-deps' README: the
+share of an item's 10 nearest neighbours that come from its source package) and held-out
+hits@10 (each held-out pair ranks each item's partner among all items; the share in the top
+10). Wall times are fresh processes end to end, the median of ``--runs`` runs of each, retrain
+and extend taking turns so that they share the machine's load; the library's own time is the
+same calls made in this process once its imports are done.
+
+``--sweep`` also folds the hidden items in with other weights of propagate's sharpening and
+with the obvious fold-in (four averaging steps over the parent's final vectors), in process.
 
 The million-item case trains (``embed train``, the default method) a generated graph of
 ``--big-items`` items in groups of 50, each item paired with 4 others of its group on average,
@@ -20,7 +24,7 @@ Usage::
 
     python benchmarks/bench_extend.py --pairs path/to/debian-deps/pairs.csv \\
         --sources path/to/debian-deps/sources.tsv --workdir work/extend [--runs 3] \\
-        [--method '--method svd']
+        [--method '--method svd'] [--sweep]
     python benchmarks/bench_extend.py --workdir work/extend --big-items 1000000 [--big-new 1000]
 """
 
@@ -31,6 +35,7 @@ import json
 import os
 import statistics
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -38,9 +43,11 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bench_queries import run_measured
-from pairbench import _csv, link_ranks, nearest, read_groups, stored_vectors
+from pairbench import _csv, link_ranks, nearest, read_groups, unit_rows
 
+import embedstore
 from embedstore.inputs.pair_file import read_pairs
+from embedstore.training.extend import extend_version
 
 K = 10
 
@@ -92,55 +99,121 @@ def embed(store: Path, *args: str) -> tuple[float, str]:
     return wall, out
 
 
+def version_vectors(store: Path, model: str, version: int
+                    ) -> tuple[list[str], np.ndarray, embedstore.Store]:
+    handle = embedstore.Store.open(store)
+    info, vectors, _ = handle.open_version(model, version)
+    return [item for item, _ in handle.items_and_counts(info)], np.array(vectors), handle
+
+
+class Scores:
+    """Sibling recall@10 and held-out hits@10 over the hidden items, as table rows."""
+
+    def __init__(self, groups: dict[str, str], hidden: set[str],
+                 held: list[tuple[str, str]]) -> None:
+        self.groups, self.hidden, self.held = groups, hidden, held
+        self.base: tuple[float, float] | None = None
+
+    def row(self, name: str, items: list[str], vectors: np.ndarray, wall: str = "") -> str:
+        recall = sibling_recall(items, vectors, self.groups, self.hidden)
+        hits = link_ranks(items, vectors, self.held)[1]
+        self.base = self.base or (recall, hits)
+        return (f"| {name} | {wall} | {recall:.4f} ({recall / self.base[0]:.3f}x) | "
+                f"{hits:.4f} ({hits / self.base[1]:.3f}x) |")
+
+
 def debian(args: argparse.Namespace) -> None:
     workdir, store = args.workdir, args.workdir / "store"
     files, hidden, held = split(args.pairs, workdir, args.seed)
-    groups = read_groups(args.sources)
     method = args.method.split()
     embed(store, "train", str(files["rest"]), "--model", "parent", "--quiet", *method)
-    loads, retrain_walls, extend_walls = [os.getloadavg()[0]], [], []
+    loads, walls = [os.getloadavg()[0]], {"retrain": [], "extend": []}
     for run in range(args.runs):
         wall, _ = embed(store, "train", str(files["all"]), "--model", f"retrain{run}", "--quiet",
                         *method)
-        retrain_walls.append(wall)
+        walls["retrain"].append(wall)
         wall, out = embed(store, "extend", str(files["new"]), "--model", "parent", "--from",
                           "1", "--quiet", "--json")
-        extend_walls.append(wall)
+        walls["extend"].append(wall)
         extended = json.loads(out)
         loads.append(os.getloadavg()[0])
-    rows = {}
-    for name, model, version, walls in (("retrain (`embed train`, all pairs)", "retrain0", None,
-                                         retrain_walls),
-                                        ("`embed extend` of the parent", "parent",
-                                         extended["version"], extend_walls)):
-        items, vectors = stored_vectors_of(store, model, version)
-        rows[name] = (statistics.median(walls), sibling_recall(items, vectors, groups, hidden),
-                      link_ranks(items, vectors, held)[1])
-    parent_items = len(stored_vectors_of(store, "parent", 1)[0])
-    print(f"hidden items: {len(hidden):,}; held-out pairs: {len(held):,}; parent items: "
-          f"{parent_items:,}; new items folded in: {extended['n_items'] - parent_items:,}")
-    print("| run | wall, end to end (median) | sibling recall@10 | held-out hits@10 |")
-    print("|---|---:|---:|---:|")
-    for name, (wall, recall, hits) in rows.items():
-        print(f"| {name} | {wall:.2f} s | {recall:.4f} | {hits:.4f} |")
-    (base_wall, base_recall, base_hits), (wall, recall, hits) = rows.values()
-    print(f"| extend / retrain | {wall / base_wall:.3f}x | {recall / base_recall:.3f}x | "
-          f"{hits / base_hits:.3f}x |")
+    inside = library_times(store, files, method)
+    scores = Scores(read_groups(args.sources), hidden, held)
+    parent_items = len(version_vectors(store, "parent", 1)[0])
+    print(f"hidden items {len(hidden):,}, held-out pairs {len(held):,}, parent items "
+          f"{parent_items:,}, new items folded in {extended['n_items'] - parent_items:,}")
+    print("| run | wall end to end, median (library's own) | sibling recall@10 | "
+          "held-out hits@10 |\n|---|---:|---:|---:|")
+    for name, key, model, version in (("retrain (`embed train`, all pairs)", "retrain",
+                                       "retrain0", 1),
+                                      ("`embed extend` of the parent", "extend", "parent",
+                                       extended["version"])):
+        median = statistics.median(walls[key])
+        ratio = median / statistics.median(walls["retrain"])
+        items, vectors, _ = version_vectors(store, model, version)
+        print(scores.row(name, items, vectors, f"{median:.2f} s, {ratio:.3f}x "
+                                               f"({inside[key]:.2f} s)"))
     print(f"load average (1 min) before and after each pair of runs: "
-          f"{', '.join(f'{load:.2f}' for load in loads)}; walls retrain "
-          f"{', '.join(f'{w:.2f}' for w in retrain_walls)} s, extend "
-          f"{', '.join(f'{w:.2f}' for w in extend_walls)} s; notes: {extended['notes']}")
+          f"{', '.join(f'{load:.2f}' for load in loads)}; walls: {walls}; the library's own "
+          f"extend / retrain: {inside['extend'] / inside['retrain']:.3f}x; notes: "
+          f"{extended['notes']}")
+    if args.sweep:
+        sweep(store, files["new"], extended["version"], scores)
 
 
-def stored_vectors_of(store: Path, model: str, version: int | None
-                      ) -> tuple[list[str], np.ndarray]:
-    import embedstore
+def library_times(store: Path, files: dict[str, Path], method: list[str]) -> dict[str, float]:
+    """Retrain and extend called in this process (imports done): the library's own time."""
+    from embedstore.training.pipeline import train_file
+    from embedstore.training.settings import choose_settings
 
-    if version is None:
-        return stored_vectors(store, model)
-    with embedstore.open(store, model=model, version=version) as vectors:
-        items = [item for item, _ in vectors.store.items_and_counts(vectors.info)]
-        return items, np.array(vectors.row_vectors(list(range(len(items)))))
+    settings = choose_settings(False, method[1] if method else "propagate")
+    started = time.perf_counter()
+    train_file(files["all"], store=store, model="retrain-inside", settings=settings, quiet=True)
+    retrain = time.perf_counter() - started
+    started = time.perf_counter()
+    extend_version(files["new"], store=store, model="parent", parent=1, quiet=True)
+    return {"retrain": retrain, "extend": time.perf_counter() - started}
+
+
+def sweep(store: Path, new: Path, extended: int, scores: Scores) -> None:
+    """Other sharpening weights, and the obvious fold-in, over the same parent."""
+    from embedstore.methods import propagate
+
+    chosen = propagate.SHARPEN
+    for weight in (0.0, 0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0):
+        propagate.SHARPEN = weight
+        record = extend_version(new, store=store, model="parent", parent=1, quiet=True)
+        items, vectors, _ = version_vectors(store, "parent", record.version)
+        print(scores.row(f"propagate fold-in, own part weighed {1 + weight:g}x", items,
+                         vectors))
+    propagate.SHARPEN = chosen
+    items, vectors, handle = version_vectors(store, "parent", extended)
+    n_old = handle.version_info("parent", 1).n_items
+    record = handle.version_record(handle.version_info("parent", extended))
+    pairs = np.load(handle.inside_store(record.files["pairs"].path))
+    for exponent in (0.0, 0.75):
+        print(scores.row(f"four averaging steps over the parent's vectors, partner j weighed "
+                         f"degree(j)^-{exponent:g}", items,
+                         averaged(vectors[:n_old], pairs, len(items), exponent)))
+
+
+def averaged(parent: np.ndarray, pairs: np.ndarray, n_items: int, exponent: float,
+             steps: int = 4) -> np.ndarray:
+    """The obvious fold-in: each new row the weighted mean of its partners' vectors (new
+    partners at their previous step), ``steps`` times."""
+    from scipy import sparse
+
+    n_old = len(parent)
+    rows = np.concatenate([pairs[:, 0], pairs[:, 1]])
+    cols = np.concatenate([pairs[:, 1], pairs[:, 0]])
+    degree = np.bincount(rows, minlength=n_items).astype(np.float64)
+    new = rows >= n_old
+    mean = sparse.csr_matrix((np.maximum(degree[cols[new]], 1) ** -exponent,
+                              (rows[new] - n_old, cols[new])), shape=(n_items - n_old, n_items))
+    vectors = np.vstack([parent, np.zeros((n_items - n_old, parent.shape[1]), np.float32)])
+    for _ in range(steps):
+        vectors[n_old:] = unit_rows(np.asarray(mean @ vectors))
+    return vectors
 
 
 def big(args: argparse.Namespace) -> None:
@@ -150,30 +223,28 @@ def big(args: argparse.Namespace) -> None:
     n, new = args.big_items, args.big_new
     rng = np.random.default_rng(args.seed)
     names = [f"i{i}" for i in range(n)] + [f"new{i}" for i in range(new)]
-    group = 50
     left = np.repeat(np.arange(n), 2)
-    right = (left // group) * group + rng.integers(0, group, len(left))
-    keep = left != right
-    parent = write_pairs(workdir / "parent.csv", names, left[keep], right[keep])
-    targets = rng.integers(0, n // group, new) * group
-    new_left = np.concatenate([np.repeat(np.arange(n, n + new), 5),
-                               np.arange(n, n + new - 1)])
-    new_right = np.concatenate([np.repeat(targets, 5) + rng.integers(0, group, 5 * new),
+    right = (left // 50) * 50 + rng.integers(0, 50, len(left))
+    parent = write_pairs(workdir / "parent.csv", names, left[left != right],
+                         right[left != right])
+    targets = rng.integers(0, n // 50, new) * 50
+    new_left = np.concatenate([np.repeat(np.arange(n, n + new), 5), np.arange(n, n + new - 1)])
+    new_right = np.concatenate([np.repeat(targets, 5) + rng.integers(0, 50, 5 * new),
                                 np.arange(n + 1, n + new)])
     extra = write_pairs(workdir / "new.csv", names, new_left, new_right)
     if not (store / "embedstore.db").exists():
         wall, _ = embed(store, "train", str(parent), "--quiet")
         print(f"trained the {n:,}-item parent in {wall:.1f} s", file=sys.stderr)
-    load = os.getloadavg()[0]
-    walls, durations = [], []
+    load, walls = os.getloadavg()[0], []
     for _ in range(args.runs):
-        wall, out = embed(store, "extend", str(extra), "--from", "1", "--quiet", "--json")
-        walls.append(wall)
-        durations.append(json.loads(out)["duration_seconds"])
+        walls.append(embed(store, "extend", str(extra), "--from", "1", "--quiet")[0])
+    started = time.perf_counter()
+    extend_version(extra, store=store, parent=1, quiet=True)
+    inside = time.perf_counter() - started
     print(f"| extend a {n:,}-item parent by {new:,} items ({len(new_left):,} pairs) | "
           f"{statistics.median(walls):.2f} s end to end (runs: "
-          f"{', '.join(f'{w:.2f}' for w in walls)}) | {statistics.median(durations):.2f} s "
-          f"inside (read, fold in, publish) | load {load:.2f} -> {os.getloadavg()[0]:.2f} |")
+          f"{', '.join(f'{w:.2f}' for w in walls)}) | {inside:.2f} s in the library | load "
+          f"{load:.2f} -> {os.getloadavg()[0]:.2f} |")
 
 
 def main() -> None:
@@ -183,10 +254,11 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, required=True)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--big-items", type=int, default=0)
-    parser.add_argument("--big-new", type=int, default=1000)
     parser.add_argument("--method", default="", help="embed train options of the parent and "
                         "the retrain (default: none, the default method)")
+    parser.add_argument("--sweep", action="store_true", help="propagate: other weights")
+    parser.add_argument("--big-items", type=int, default=0)
+    parser.add_argument("--big-new", type=int, default=1000)
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     if args.pairs and args.sources:

@@ -186,23 +186,21 @@ def sharpened_rows(extension: Extension, rows: np.ndarray, median: float, scale:
     """The parent's vectors of ``rows`` (sorted), each with its own part weighed
     ``1 + SHARPEN`` times: ``v + SHARPEN (v - (v . m) m)``, ``m`` the unit mean of the row's
     partners in the parent's step operator (its off-diagonal part), re-normalised."""
-    counts, n_old = extension.counts, extension.n_old
-    marked = np.zeros(n_old, dtype=bool)
-    marked[rows] = True
-    touching = marked[counts.left] | marked[counts.right]
-    entry_rows, entry_cols, weights = both_directions(
-        counts.left[touching], counts.right[touching], counts.weight[touching])
-    mine = marked[entry_rows]
-    entry_rows, entry_cols, weights = entry_rows[mine], entry_cols[mine], weights[mine]
-    values = np.where(weights > 0, relative_weights(weights, median),
-                      -settings.negative_weight) * scale[entry_cols]
-    columns, inverse = np.unique(entry_cols, return_inverse=True)
     from scipy import sparse
 
-    neighbours = sparse.csr_matrix(
-        (values, (np.searchsorted(rows, entry_rows), inverse)), shape=(len(rows), len(columns)))
-    mean = unit_rows(np.asarray(neighbours @ np.asarray(extension.vectors[columns],
-                                                          dtype=np.float64)), copy=False)
-    own = np.asarray(extension.vectors[rows], dtype=np.float64)
+    counts, n_old = extension.counts, extension.n_old
+    local = np.full(n_old, -1, dtype=np.int64)
+    local[rows] = np.arange(len(rows))
+    touching = (local[counts.left] >= 0) | (local[counts.right] >= 0)
+    entry_rows, entry_cols, weights = both_directions(
+        counts.left[touching], counts.right[touching], counts.weight[touching])
+    mine = local[entry_rows] >= 0
+    entry_rows, entry_cols, weights = local[entry_rows[mine]], entry_cols[mine], weights[mine]
+    values = np.where(weights > 0, relative_weights(weights, median),
+                      -settings.negative_weight) * scale[entry_cols]
+    neighbours = sparse.csr_matrix((values.astype(np.float32), (entry_rows, entry_cols)),
+                                   shape=(len(rows), n_old))
+    mean = unit_rows(np.asarray(neighbours @ np.asarray(extension.vectors)), copy=False)
+    own = np.array(extension.vectors[rows], dtype=np.float32)
     own_part = own - mean * np.einsum("ij,ij->i", mean, own)[:, None]
-    return unit_rows((own + SHARPEN * own_part).astype(np.float32), copy=False)
+    return unit_rows(own + SHARPEN * own_part, copy=False)

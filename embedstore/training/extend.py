@@ -198,10 +198,10 @@ def _parent_rows(handle: Store, info: VersionInfo, items: list[str]) -> dict[str
     of stores older than NFC names are found (:meth:`~embedstore.store.Store.rows_of`)."""
     if 4 * len(items) < info.n_items:
         return handle.rows_of(info, items)
-    rows = {item: row for row, (item, _) in enumerate(handle.items_and_counts(info))}
+    rows = handle.all_rows(info)
     found = {item: rows[item] for item in items if item in rows}
     return found | handle.rows_of(info, [item for item in items
-                                         if item not in rows and not item.isascii()])
+                                         if item not in found and not item.isascii()])
 
 
 def _method(record: VersionRecord) -> Method:

@@ -169,16 +169,37 @@ def test_explain_and_a_second_extension_read_the_new_versions_counts(tmp_path: P
     assert sum(item.startswith("g0-") for item in neighbours) >= 4
 
 
-def test_a_duplicate_items_svd_fold_in_is_that_items_vector(tmp_path: Path,
-                                                            store: Path) -> None:
-    rows = group_rows(groups=5, size=10)
-    train_file(write_rows(tmp_path / "parent.csv", rows), store=store,
-               settings=SvdSettings(dim=40), quiet=True)
-    twin = [row.replace("g2-3", "twin") for row in rows if "g2-3" in row]
-    extend_version(write_rows(tmp_path / "new.csv", twin), store=store, quiet=True)
-    items, vectors, _ = stored(store, 2)
+def irregular_rows(seed: int) -> list[str]:
+    """The group graph with random weighted pairs across it: no symmetry, so singular
+    values of every size."""
+    rng = np.random.default_rng(seed)
+    return group_rows(groups=5, size=10) + [
+        f"g{a // 10}-{a % 10},g{b // 10}-{b % 10},{w}" for a, b, w in
+        zip(rng.integers(0, 50, 80), rng.integers(0, 50, 80), rng.integers(1, 5, 80),
+            strict=True) if a != b]
+
+
+@pytest.mark.parametrize("context", [True, False])
+def test_a_duplicate_items_svd_fold_in_is_that_items_vector(tmp_path: Path, store: Path,
+                                                            context: bool) -> None:
+    """The fold-in of an item's own PPMI row gives back its vector, also for a version a warm
+    start turned (it keeps the rotation)."""
+    settings = SvdSettings(dim=8, add_context=context, power_iterations=10)
+    train_file(write_rows(tmp_path / "other.csv", irregular_rows(4)), store=store,
+               settings=settings, quiet=True)
+    rows = irregular_rows(3)
+    warm = train_file(write_rows(tmp_path / "parent.csv", rows), store=store,
+                      settings=settings, parent=1, quiet=True)
+    with Store.open(store) as handle:
+        rotation = np.load(handle.inside_store(warm.files["rotation"].path))
+    assert np.abs(rotation - np.eye(8)).max() > 0.5 and SINGULAR_VALUES in warm.files
+    twin = [row.replace("g2-3", "twin") for row in rows if "g2-3" in row.split(",")[:2]]
+    record = extend_version(write_rows(tmp_path / "new.csv", twin), store=store, quiet=True)
+    items, vectors, _ = stored(store, record.version)
     unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-    assert float(unit[items.index("twin")] @ unit[items.index("g2-3")]) > 0.99
+    cosines = unit @ unit[items.index("twin")]
+    assert float(cosines[items.index("g2-3")]) > 0.98
+    assert items[int(np.argsort(-cosines)[1])] == "g2-3"
 
 
 def test_svds_fold_map_is_estimated_from_the_vectors_when_not_kept(tmp_path: Path,
@@ -248,3 +269,28 @@ def test_extend_version_is_part_of_the_python_api(tmp_path: Path, store: Path) -
     record = embedstore.extend_version(write_rows(tmp_path / "new.csv", ["lion,cat"]),
                                        store=store, name="lions", quiet=True)
     assert (record.version, record.name, record.n_items) == (2, "lions", 9)
+
+
+def test_a_parent_removed_while_it_is_extended_is_not_extended(
+        tmp_path: Path, store: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from embedstore.methods import propagate
+    from embedstore.store.registry import remove_version
+
+    train_file(write_rows(tmp_path / "parent.csv", group_rows()), store=store, quiet=True)
+    train_file(write_rows(tmp_path / "parent.csv", group_rows()), store=store, quiet=True)
+    fold_in = propagate.fold_in_propagate
+
+    def removing(*args: object) -> object:
+        with Store.open(store) as other:
+            remove_version(other, "default", 1)
+        return fold_in(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(propagate, "fold_in_propagate", removing)
+    from embedstore.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match="version 1 was removed while it was extended; "
+                                            "nothing was published"):
+        extend_version(write_rows(tmp_path / "new.csv", ["a,g0-0"]), store=store, parent=1)
+    with Store.open(store) as handle:
+        assert [info.version for info in handle.version_infos("default")] == [2]
+        assert [report.ok for report in verify(handle, "default")] == [True]
