@@ -5,12 +5,13 @@ Protocol (debian-deps): a random 10% of the items is hidden with all their pairs
 10% of the hidden items' pairs is held out of every run. The method (the default unless
 ``--method`` says otherwise) trains a parent version on the rest; ``embed extend`` then adds
 the hidden items from their (remaining) pairs, and ``embed train`` retrains on all the
-(remaining) pairs. Over the hidden items only: sibling recall@10 (debian-deps' README: the
-share of an item's 10 nearest neighbours that come from its source package) and held-out
-hits@10 (each held-out pair ranks each item's partner among all items; the share in the top
-10). Wall times are fresh processes end to end, the median of ``--runs`` runs of each, retrain
-and extend taking turns so that they share the machine's load; the library's own time is the
-same calls made in this process once its imports are done.
+(remaining) pairs. Over the hidden items (and held-out pairs) that both versions hold:
+sibling recall@10 (debian-deps' README: the share of an item's 10 nearest neighbours that come
+from its source package) and held-out hits@10 (each held-out pair ranks each item's partner
+among all items; the share in the top 10). Wall times are fresh processes end to end, the
+median of ``--runs`` runs of each, retrain and extend taking turns so that they share the
+machine's load; the library's own time is the same calls made in this process once its
+imports are done.
 
 ``--sweep`` also folds the hidden items in with other weights of propagate's sharpening and
 with the obvious fold-in (four averaging steps over the parent's final vectors), in process.
@@ -138,9 +139,13 @@ def debian(args: argparse.Namespace) -> None:
         extended = json.loads(out)
         loads.append(os.getloadavg()[0])
     inside = library_times(store, files, method)
-    scores = Scores(read_groups(args.sources), hidden, held)
+    both = (set(version_vectors(store, "retrain0", 1)[0])
+            & set(version_vectors(store, "parent", extended["version"])[0]))
+    held = [(a, b) for a, b in held if a in both and b in both]
+    scores = Scores(read_groups(args.sources), hidden & both, held)
     parent_items = len(version_vectors(store, "parent", 1)[0])
-    print(f"hidden items {len(hidden):,}, held-out pairs {len(held):,}, parent items "
+    print(f"hidden items {len(hidden & both):,} (of {len(hidden):,}: those in both versions), "
+          f"held-out pairs {len(held):,}, parent items "
           f"{parent_items:,}, new items folded in {extended['n_items'] - parent_items:,}")
     print("| run | wall end to end, median (library's own) | sibling recall@10 | "
           "held-out hits@10 |\n|---|---:|---:|---:|")
