@@ -1,0 +1,1 @@
+"""The training methods, each written once."""
