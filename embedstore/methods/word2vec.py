@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -77,31 +77,57 @@ def _with_pieces(starts: np.ndarray, n_tokens: int) -> np.ndarray:
     return np.r_[starts, n_tokens].astype(np.int64)
 
 
-def corpus_from_blocks(blocks: Iterable[Block], n_tokens: int | None = None) -> TextCorpus:
-    """The :class:`TextCorpus` of :func:`embedstore.corpus.encode`'s blocks: tokens below
-    ``min_count`` (id -1) dropped, one sentence per line (lines left empty vanish).
-    ``n_tokens`` (the vocabulary's total count) lets the token array be filled in place."""
-    tokens = np.empty(n_tokens, np.int32) if n_tokens is not None else None
-    parts: list[np.ndarray] = []
-    starts: list[np.ndarray] = []
-    filled = 0
-    for block in blocks:
+class CorpusCollector:
+    """Keeps the blocks of :func:`embedstore.corpus.encode` that pass through it as a
+    :class:`TextCorpus` (tokens below ``min_count`` dropped, one sentence per line, lines left
+    empty vanish), so that one read of the text serves both counting and skip-gram:
+    ``count_blocks(collector.passing(encode(path, vocabulary)), ...)``. ``n_tokens`` (the
+    vocabulary's total count) lets the token array be filled in place, without a second copy.
+    """
+
+    def __init__(self, n_tokens: int | None = None) -> None:
+        self.n_tokens = n_tokens
+        self.tokens = np.empty(n_tokens, np.int32) if n_tokens is not None else None
+        self.parts: list[np.ndarray] = []
+        self.starts: list[np.ndarray] = []
+        self.filled = 0
+
+    def add(self, block: Block) -> None:
         known = block.ids >= 0
         ids, line = block.ids[known], block.line[known]
         if len(ids) == 0:
-            continue
-        starts.append(filled + np.flatnonzero(np.r_[True, line[1:] != line[:-1]]))
-        if tokens is not None:
-            tokens[filled : filled + len(ids)] = ids
+            return
+        self.starts.append(self.filled + np.flatnonzero(np.r_[True, line[1:] != line[:-1]]))
+        if self.tokens is not None:
+            self.tokens[self.filled : self.filled + len(ids)] = ids
         else:
-            parts.append(ids.astype(np.int32))
-        filled += len(ids)
-    if tokens is None:
-        tokens = np.concatenate(parts) if parts else np.empty(0, np.int32)
-    elif filled != n_tokens:
-        raise ValueError(f"the blocks hold {filled} known tokens, not {n_tokens}")
-    offsets = np.concatenate(starts) if starts else np.empty(0, np.int64)
-    return TextCorpus(tokens, _with_pieces(offsets, filled))
+            self.parts.append(ids.astype(np.int32))
+        self.filled += len(ids)
+
+    def passing(self, blocks: Iterable[Block]) -> Iterator[Block]:
+        """``blocks`` unchanged, each kept on its way."""
+        for block in blocks:
+            self.add(block)
+            yield block
+
+    def corpus(self) -> TextCorpus:
+        """What has passed, as a :class:`TextCorpus`."""
+        tokens = self.tokens
+        if tokens is None:
+            tokens = np.concatenate(self.parts) if self.parts else np.empty(0, np.int32)
+        elif self.filled != self.n_tokens:
+            raise ValueError(f"the blocks hold {self.filled} known tokens, not {self.n_tokens}")
+        offsets = np.concatenate(self.starts) if self.starts else np.empty(0, np.int64)
+        return TextCorpus(tokens, _with_pieces(offsets, self.filled))
+
+
+def corpus_from_blocks(blocks: Iterable[Block], n_tokens: int | None = None) -> TextCorpus:
+    """The :class:`TextCorpus` of :func:`embedstore.corpus.encode`'s blocks (see
+    :class:`CorpusCollector`)."""
+    collector = CorpusCollector(n_tokens)
+    for block in blocks:
+        collector.add(block)
+    return collector.corpus()
 
 
 def corpus_from_sentences(sentences: Iterable[Sequence[int]]) -> TextCorpus:
@@ -125,6 +151,26 @@ def keep_thresholds(counts: np.ndarray, sample: float) -> np.ndarray:
     """
     chance = keep_probability(np.asarray(counts), int(np.sum(counts)), sample)
     return np.floor(chance * 2.0**32).astype(np.uint64)
+
+
+START_NORM = 2.5
+"""Mean row norm :func:`rescaled_start` gives count-based vectors: about what skip-gram's own
+word vectors reach (2.1 after 5 epochs on the benchmark corpus). PPMI + SVD vectors (``U
+S^0.25``) are about 15 times shorter; started from them as they are, an epoch of skip-gram
+loses most of what they knew (see ``benchmarks/RESULTS.md``)."""
+
+
+def rescaled_start(vectors: np.ndarray, mean_norm: float = START_NORM) -> np.ndarray:
+    """``vectors`` times one factor, so that their rows' mean norm is ``mean_norm``: a
+    start for skip-gram (a float32 copy; zero vectors stay zero).
+
+    >>> rescaled_start(np.array([[3.0, 4.0], [0.0, 1.0]]), 1.5).tolist()
+    [[1.5, 2.0], [0.0, 0.5]]
+    """
+    norms = np.linalg.norm(vectors, axis=1)
+    mean = float(norms.mean()) if len(norms) else 0.0
+    factor = mean_norm / mean if mean > 0 else 1.0
+    return (np.asarray(vectors, dtype=np.float32) * np.float32(factor)).astype(np.float32)
 
 
 def _start_matrix(given: np.ndarray | None, n_items: int, dim: int, name: str,
