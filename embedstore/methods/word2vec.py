@@ -181,7 +181,10 @@ def _start_matrix(given: np.ndarray | None, n_items: int, dim: int, name: str,
     if given is None:
         if fill is None:
             return np.zeros((n_items, dim), np.float32)
-        return ((fill.random((n_items, dim), dtype=np.float32) - 0.5) / dim).astype(np.float32)
+        start = fill.random((n_items, dim), dtype=np.float32)
+        start -= np.float32(0.5)  # in place: no second matrix
+        start /= np.float32(dim)
+        return start
     if given.shape != (n_items, dim):
         raise TrainingError(f"{name} has shape {given.shape}; training needs ({n_items}, {dim})"
                             " (one row per vocabulary item)")
@@ -204,8 +207,12 @@ def _check(counts: np.ndarray, corpus: TextCorpus, dim: int, epochs: int, window
                             "negative >= 0 and threads >= 1")
     if len(counts) < 2 or np.any(np.asarray(counts) <= 0):
         raise TrainingError("skip-gram needs at least two items, each counted at least once")
-    if corpus.n_tokens and int(corpus.tokens.max()) >= len(counts):
-        raise TrainingError("the corpus holds ids beyond the vocabulary's counts")
+    if corpus.n_tokens and not 0 <= int(corpus.tokens.min()) <= int(corpus.tokens.max()) \
+            < len(counts):
+        raise TrainingError("the corpus holds ids outside the vocabulary's counts")
+    if corpus.starts[0] != 0 or corpus.starts[-1] != corpus.n_tokens or \
+            np.any(np.diff(corpus.starts) < 0):
+        raise TrainingError("the corpus's sentence offsets do not cover its tokens in order")
 
 
 def train_word2vec(
