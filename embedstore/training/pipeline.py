@@ -19,9 +19,9 @@ from typing import Any
 
 from ..counting.kept import write_kept_counts
 from ..engines import Counts, EngineChoice, choose_engine
+from ..errors import TrainingError
 from ..methods.fitted import WarmStart
 from ..methods.registry import METHODS
-from ..errors import TrainingError
 from ..names import check_model_name
 from ..progress import Progress
 from ..schema import PairFileOptions, Record, TextOptions, VersionRecord
