@@ -19,6 +19,7 @@ from pathlib import Path
 
 from embedstore import Embeddings, NotFoundError, Store
 from embedstore.query.embeddings import load_version
+from embedstore.query.gathering import Gatherers
 from embedstore.store import VersionInfo
 
 OPEN_VERSIONS_PER_THREAD = 4
@@ -36,8 +37,11 @@ class VersionNotFoundError(NotFoundError):
 class StoreAccess:
     """The store at ``path`` as each request thread sees it."""
 
-    def __init__(self, path: Path | None) -> None:
+    def __init__(self, path: Path | None, gatherers: Gatherers | None = None) -> None:
         self.path = path
+        self.gatherers = gatherers
+        """Shared searchers answering concurrent queries of a version together (None: each
+        thread's queries alone)."""
         self._local = threading.local()
 
     def _store(self) -> Store:
@@ -86,6 +90,8 @@ class StoreAccess:
             if embeddings is None:
                 store.end_snapshot()  # map the files under the store's lock, in a new snapshot
                 embeddings = load_version(store, model, version)
+                if self.gatherers is not None:
+                    self.gatherers.attach(embeddings)
                 info = embeddings.info
                 opened[info.id] = embeddings
                 while len(opened) > OPEN_VERSIONS_PER_THREAD:

@@ -12,6 +12,7 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from embedstore import __version__
+from embedstore.query.gathering import Gatherers
 
 from .access import StoreAccess
 from .auth import key_check
@@ -40,8 +41,11 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The application serving ``settings.store`` (default settings: the default store)."""
     settings = settings or Settings()
-    access = StoreAccess(settings.store)
-    context = Context(settings=settings, access=access, metrics=Metrics(access))
+    gatherers = Gatherers(max_targets=settings.batch_size, wait=settings.batch_wait_ms / 1000)
+    access = StoreAccess(settings.store, gatherers)
+    metrics = Metrics(access)
+    gatherers.observe = metrics.batched
+    context = Context(settings=settings, access=access, metrics=metrics)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -68,6 +68,7 @@ class Embeddings:
         self._vectors = vectors
         self._norms = norms
         self._exact: ExactSearcher | None = None
+        self._shared_exact: Searcher | None = None
         if searcher is not None:
             self.searcher: Searcher = searcher
         elif index is not None:
@@ -85,7 +86,17 @@ class Embeddings:
     def searcher_for(self, exact: bool = False) -> Searcher:
         """The searcher answering a query: the version's index, unless ``exact`` (or it has
         none)."""
-        return self._exact_searcher() if exact else self.searcher
+        if not exact:
+            return self.searcher
+        return self._shared_exact or self._exact_searcher()
+
+    def share_searchers(self, searcher: Searcher, exact: Searcher) -> None:
+        """Answer queries through ``searcher`` (and ``exact`` ones through ``exact``) from now
+        on: searchers shared by the threads that open this version, such as the
+        :class:`~embedstore.query.gathering.GatheringSearcher` a server gives them, which
+        answers their concurrent queries together."""
+        self.searcher = searcher
+        self._shared_exact = exact
 
     def approximate(self, exact: bool = False) -> bool:
         """Whether a ``similar`` or 3CosAdd ``analogy`` answer (``exact`` as given) comes from
