@@ -12,12 +12,12 @@ from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from embedstore import __version__
-from embedstore.query.gathering import Gatherers
 
 from .access import StoreAccess
 from .auth import key_check
 from .context import Context
 from .errors import ErrorBody, install_error_handlers
+from .gather import Gatherer
 from .metrics import Metrics, MetricsMiddleware
 from .routes.batch import batch_router
 from .routes.health import health_router
@@ -41,16 +41,17 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The application serving ``settings.store`` (default settings: the default store)."""
     settings = settings or Settings()
-    gatherers = Gatherers(max_targets=settings.batch_size, wait=settings.batch_wait_ms / 1000)
-    access = StoreAccess(settings.store, gatherers)
+    access = StoreAccess(settings.store)
     metrics = Metrics(access)
-    gatherers.observe = metrics.batched
-    context = Context(settings=settings, access=access, metrics=metrics)
+    gatherer = Gatherer(batch_size=settings.batch_size, wait=settings.batch_wait_ms / 1000,
+                        observe=metrics.batched)
+    context = Context(settings=settings, access=access, metrics=metrics, gatherer=gatherer)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.query_threads
         yield
+        gatherer.close()
 
     app = FastAPI(title="embedstore", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan)

@@ -35,9 +35,16 @@ def run_server(*, store: Path | None, host: str, port: int, workers: int | None,
                api_key: str | None, cors_origins: list[str],
                batch_wait_ms: float | None = None) -> None:
     """Serve ``store`` until interrupted. Settings reach every worker through the environment.
-    BLAS keeps numpy's default threads (every core, unless ``OPENBLAS_NUM_THREADS`` and the like
-    say otherwise): a worker runs one product at a time, for a batch of concurrent queries."""
+    BLAS runs one thread per product (unless ``OPENBLAS_NUM_THREADS`` and the like say
+    otherwise): a worker runs one product at a time, for a batch of concurrent queries, and
+    splits it by rows over every core itself."""
     workers = workers or default_workers()
+    for variable in BLAS_VARIABLES:  # before numpy is first imported, here or in a worker
+        # Split by rows over our own threads, one BLAS thread each: a multi-threaded BLAS
+        # call waits for its slowest thread at every step, and beside other work on the
+        # machine (or another worker's product) its time grew eightfold where split
+        # products stayed within twice (benchmarks/RESULTS.md).
+        os.environ.setdefault(variable, "1")
     if store is not None:
         os.environ[STORE_VARIABLE] = str(store.resolve())
     if api_key:

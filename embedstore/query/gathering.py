@@ -18,25 +18,22 @@ at a time, while later calls queue up for the next one.
   are only gathered with calls asking the same ``k`` (its candidates depend on ``k``).
 - **Failures stay alone.** When a batch's call to the searcher fails, its calls are answered
   again one by one, so a bad call fails alone and the others are answered.
-- **One product at a time.** Batches of every version of a :class:`Gatherers` share one lock,
-  so their products never compete for the cores.
+- **One product at a time.** Gathering searchers given the same ``product_lock`` (those of
+  every version a process serves) never run two products at once, so products do not compete
+  for the cores.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-import weakref
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .questions import Question, answer_together
 from .search import Ranked, Searcher, check_k
-
-if TYPE_CHECKING:
-    from .embeddings import Embeddings
 
 DEFAULT_MAX_TARGETS = 64
 """Targets answered by one batch at most (the exact searcher's tile of targets)."""
@@ -61,10 +58,7 @@ Observer = Callable[[BatchStats], None]
 
 @dataclass(eq=False)
 class _Call:
-    targets: np.ndarray
-    k: int
-    exclude: list[list[int]]
-    limit: int | None
+    question: Question
     arrived: float = field(default_factory=time.monotonic)
     ready: threading.Event = field(default_factory=threading.Event)
     lead: bool = False
@@ -109,7 +103,8 @@ class GatheringSearcher:
         scores: list[np.ndarray] = []
         for start in range(0, len(targets), self.max_targets):  # a large call takes turns
             stop = start + self.max_targets
-            found = self._gathered(_Call(targets[start:stop], k, excluded[start:stop], limit))
+            found = self._gathered(_Call(Question(self.searcher, targets[start:stop], k,
+                                                  excluded[start:stop], limit)))
             rows += found[0]
             scores += found[1]
         return rows, scores
@@ -141,8 +136,8 @@ class GatheringSearcher:
             with self._product:
                 self._answer(batch)
             if self._observe is not None:
-                self._observe(BatchStats(len(batch), sum(len(c.targets) for c in batch),
-                                         waited, began - batch[0].arrived))
+                self._observe(BatchStats(len(batch), _targets(batch), waited,
+                                         began - batch[0].arrived))
         finally:
             for call in batch:
                 if call.answer is None and call.error is None:
@@ -162,7 +157,7 @@ class GatheringSearcher:
         with self._state:
             waited = False
             deadline = self._queue[0].arrived + self.wait
-            while len(self._queue) > 1 and self._queued_targets() < self.max_targets:
+            while len(self._queue) > 1 and _targets(self._queue) < self.max_targets:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
@@ -170,85 +165,21 @@ class GatheringSearcher:
                 self._state.wait(remaining)
             batch, total = [], 0
             for call in self._queue:
-                if batch and total + len(call.targets) > self.max_targets:
+                if batch and total + len(call.question.targets) > self.max_targets:
                     break
                 batch.append(call)
-                total += len(call.targets)
+                total += len(call.question.targets)
             del self._queue[: len(batch)]
             return batch, waited
 
-    def _queued_targets(self) -> int:
-        return sum(len(call.targets) for call in self._queue)
-
     def _answer(self, batch: list[_Call]) -> None:
-        """Answer the calls of a batch, with one searcher call per group of calls that can
-        share one (same ``limit``; for an index, same ``k``)."""
-        groups: dict[tuple[int | None, int | None], list[_Call]] = {}
-        for call in batch:
-            groups.setdefault((call.limit, call.k if self.approximate else None), []).append(call)
-        for (limit, _), calls in groups.items():
-            try:
-                self._answer_together(calls, limit)
-            except Exception as error:
-                if len(calls) == 1:
-                    calls[0].error = error
-                    continue
-                for call in calls:  # find the one that fails: each alone
-                    try:
-                        self._answer_together([call], limit)
-                    except Exception as alone:
-                        call.error = alone
-
-    def _answer_together(self, calls: list[_Call], limit: int | None) -> None:
-        targets = calls[0].targets if len(calls) == 1 else \
-            np.concatenate([call.targets for call in calls])
-        exclude = [rows for call in calls for rows in call.exclude]
-        rows, scores = self.searcher.nearest(targets, max(call.k for call in calls), exclude,
-                                             limit)
-        start = 0
-        for call in calls:
-            stop = start + len(call.targets)
-            call.answer = ([found[: call.k] for found in rows[start:stop]],
-                           [found[: call.k] for found in scores[start:stop]])
-            start = stop
+        for call, answer in zip(batch, answer_together([c.question for c in batch]),
+                                strict=True):
+            if isinstance(answer, Exception):
+                call.error = answer
+            else:
+                call.answer = answer
 
 
-class Gatherers:
-    """The gathering searchers of every version that the threads of one process open: one per
-    searcher of a version (its index and its exact search), all sharing one product lock.
-
-    :meth:`attach` gives an opened version the shared searchers of that version (and of the
-    same index file); they live while some opened version uses them.
-    """
-
-    def __init__(self, *, max_targets: int = DEFAULT_MAX_TARGETS, wait: float = DEFAULT_WAIT,
-                 observe: Observer | None = None) -> None:
-        self.max_targets = max_targets
-        self.wait = wait
-        self.observe = observe
-        """Called with each batch's :class:`BatchStats` (by the thread that answered it)."""
-        self._product = threading.Lock()
-        self._lock = threading.Lock()
-        self._shared: weakref.WeakValueDictionary[tuple[int, str | None], GatheringSearcher] = \
-            weakref.WeakValueDictionary()
-
-    def _gathering(self, searcher: Searcher) -> GatheringSearcher:
-        return GatheringSearcher(searcher, max_targets=self.max_targets, wait=self.wait,
-                                 product_lock=self._product, observe=self._noted)
-
-    def _noted(self, stats: BatchStats) -> None:
-        if self.observe is not None:
-            self.observe(stats)
-
-    def attach(self, embeddings: Embeddings) -> None:
-        """Make ``embeddings`` answer through its version's shared gathering searchers."""
-        key = (embeddings.info.id, embeddings.index_file)
-        with self._lock:
-            shared = self._shared.get(key)
-            if shared is None:
-                exact = embeddings.searcher_for(exact=True)
-                shared = self._gathering(embeddings.searcher)
-                if embeddings.searcher is not exact:
-                    shared.exact = self._gathering(exact)
-                self._shared[key] = shared
-        embeddings.share_searchers(shared, shared.exact)
+def _targets(calls: list[_Call]) -> int:
+    return sum(len(call.question.targets) for call in calls)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol
 
 import numpy as np
@@ -23,6 +24,18 @@ SCORE_BUDGET = 1 << 22
 """Most similarity scores held at once (16 MiB of float32, small enough to stay in cache)."""
 QUERY_TILE = 64
 """Targets scored together by one matrix product (measured best in benchmarks/)."""
+SPLIT_SCORES = 1 << 15
+"""Products of fewer scores than this are not split over threads (not worth the hand-off)."""
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """A process-wide pool of ``threads`` threads for products split by rows."""
+    with _POOLS_LOCK:
+        if threads not in _POOLS:
+            _POOLS[threads] = ThreadPoolExecutor(threads, thread_name_prefix="embedstore-scan")
+        return _POOLS[threads]
 
 Ranked = tuple[list[np.ndarray], list[np.ndarray]]
 """Per target: ``int64`` rows, best first, and their ``float32`` scores."""
@@ -75,9 +88,13 @@ class ExactSearcher:
     """
 
     approximate = False
+    parts = 1
+    """Threads a product is split over, by blocks of rows (each block a product of its own,
+    best run on one BLAS thread): a server sets it to its cores, as it runs one product at
+    a time; 1 leaves the threads to BLAS."""
 
     def __init__(self, vectors: np.ndarray, norms: np.ndarray) -> None:
-        self._vectors = vectors
+        self._vectors = np.asarray(vectors)  # a plain view: slicing a memmap costs more
         self._inverse_norms = inverse(norms)
         self._local = threading.local()
 
@@ -121,21 +138,27 @@ class ExactSearcher:
     def _shortlists(self, vectors: np.ndarray, inverse_norms: np.ndarray,
                     queries: np.ndarray, k: int, exclude: list[list[int]]) -> list[np.ndarray]:
         """Per query, the rows that may be among its best ``k`` (see :func:`shortlist`), found
-        block by block of at most ``SCORE_BUDGET / len(queries)`` rows."""
+        block by block of at most ``SCORE_BUDGET / len(queries)`` rows, the blocks split over
+        :attr:`parts` threads."""
         n = len(vectors)
         block = max(1, SCORE_BUDGET // len(queries))
+        parts = self.parts if n * len(queries) >= SPLIT_SCORES else 1
+        block = min(block, max(1, -(-n // parts)))
         margins = score_margins(queries)
-        found: list[list[np.ndarray]] = [[] for _ in queries]
-        for first in range(0, n, block):
+
+        def scan(first: int) -> list[np.ndarray]:
             last = min(first + block, n)
             local = exclude if n <= block else \
                 [[row - first for row in rows if first <= row < last] for rows in exclude]
             out = self._scratch_scores() if len(queries) == 1 else None
             scores = ranking_scores(vectors[first:last], inverse_norms[first:last], queries,
                                     out=out)
-            for i, rows in enumerate(shortlist(scores, k, local, margins)):
-                found[i].append(rows + first)
-        return [np.concatenate(parts) for parts in found]
+            return [rows + first for rows in shortlist(scores, k, local, margins)]
+
+        firsts = range(0, n, block)
+        found = list(_pool(parts).map(scan, firsts)) if parts > 1 and len(firsts) > 1 else \
+            [scan(first) for first in firsts]
+        return [np.concatenate([lists[i] for lists in found]) for i in range(len(queries))]
 
     def cosines(self, targets: np.ndarray, limit: int | None = None) -> np.ndarray:
         vectors, inverse_norms = self._candidates(limit)

@@ -1,8 +1,10 @@
 """The queries resource: neighbours, analogies, vectors and similarities of one version.
 
 Each answer has exactly the shape ``embed similar --json`` (or ``analogy``) prints, and names
-the version it came from. Handlers are plain functions: FastAPI runs them in its thread pool,
-so numpy work never blocks the event loop.
+the version it came from. ``similar`` and ``analogy`` run on the event loop: they look their
+items up through a slot lent to the request (its own connection and snapshot) and await their
+answer from the gatherer (:mod:`..gather`), whose products run on a thread of their own.
+``vector`` and ``similarity`` are plain functions, run in FastAPI's thread pool.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ class SimilarityAnswer(BaseModel):
 
 def queries_router(context: Context) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["queries"])
-    access, metrics = context.access, context.metrics
+    access, metrics, gatherer = context.access, context.metrics, context.gatherer
 
     def answer(vectors: Embeddings, query: dict[str, Any], **values: Any) -> JSONResponse:
         metrics.answered(vectors.model, vectors.version)
@@ -66,7 +68,7 @@ def queries_router(context: Context) -> APIRouter:
 
     @router.get("/models/{model}/similar", response_model=NeighborsAnswer,
                 summary="Nearest neighbours of one item, or of several with items to avoid")
-    def similar(
+    async def similar(
         model: ModelPath,
         item: Annotated[list[str], Query(
             min_length=1, description="Item; repeat it to ask for several at once.",
@@ -80,29 +82,34 @@ def queries_router(context: Context) -> APIRouter:
         `embed similar ITEM... --minus ITEM --json` prints. Several items (and `minus`) ask
         for the mean of their unit vectors minus those of `minus`, as gensim's
         `most_similar(positive, negative)` does. A version with an index answers through it
-        (`"approximate": true`) unless `exact`."""
-        with access.version(model, version) as vectors:
-            return answer(vectors, similar_query(item, minus, k),
-                          results=vectors.similar(*item, k=k, restrict=restrict, minus=minus,
-                                                  exact=exact),
-                          approximate=vectors.approximate(exact))
+        (`"approximate": true`) unless `exact`. Concurrent requests are answered together."""
+        async with access.lend() as slot:
+            with slot.version(model, version) as vectors:
+                question = vectors.similar_question(*item, k=k, restrict=restrict, minus=minus,
+                                                    exact=exact)
+                (results,) = vectors.neighbors(await gatherer.ask(question))
+                return answer(vectors, similar_query(item, minus, k), results=results,
+                              approximate=vectors.approximate(exact))
 
     @router.get("/models/{model}/analogy", response_model=NeighborsAnswer,
                 summary="Items nearest to a - b + c (king - man + woman)")
-    def analogy(
+    async def analogy(
         model: ModelPath, a: Item, b: Item, c: Item, k: KQuery = 10,
         method: Annotated[Literal["add", "mul"], Query(
             description="add: 3CosAdd; mul: 3CosMul.")] = "add",
         version: VersionQuery = None, restrict: RestrictQuery = None,
         exact: ExactQuery = False,
     ) -> JSONResponse:
-        """What `embed analogy A B C --json` prints."""
-        with access.version(model, version) as vectors:
-            neighbors = vectors.analogy(a, b, c, k=k, method=method, restrict=restrict,
-                                        exact=exact)
-            return answer(vectors, {"op": "analogy", "a": a, "b": b, "c": c, "k": k,
-                                    "method": method}, results=neighbors,
-                          approximate=vectors.approximate(exact or method == "mul"))
+        """What `embed analogy A B C --json` prints. Concurrent requests are answered
+        together."""
+        async with access.lend() as slot:
+            with slot.version(model, version) as vectors:
+                question = vectors.analogy_question(a, b, c, k=k, method=method,
+                                                    restrict=restrict, exact=exact)
+                (results,) = vectors.neighbors(await gatherer.ask(question))
+                return answer(vectors, {"op": "analogy", "a": a, "b": b, "c": c, "k": k,
+                                        "method": method}, results=results,
+                              approximate=vectors.approximate(exact or method == "mul"))
 
     @router.get("/models/{model}/vector", response_model=VectorAnswer,
                 summary="The stored vector of an item")

@@ -58,7 +58,7 @@ class IndexSearcher:
     def __init__(self, index: Candidates, vectors: np.ndarray, norms: np.ndarray,
                  exact: Callable[[], ExactSearcher]) -> None:
         self._index = index
-        self._vectors = vectors
+        self._vectors = np.asarray(vectors)  # a plain view: slicing a memmap costs more
         self._norms = norms
         self._exact = exact
 
