@@ -10,7 +10,9 @@ routes keeps a slot of its own; requests answered on the event loop (``similar``
 ``analogy``, whose products are gathered into batches) borrow a slot from a pool for their
 length, so each keeps its own snapshot while it waits for its batch. A version's mapped
 vectors, norms, index and searchers are opened once per process and shared by every slot,
-which only wraps them with its own connection for item look-ups.
+which only wraps them with its own connection for item look-ups. A lent slot leaves the close
+spellings of unknown items out (a scan of the vocabulary would hold up the loop):
+:meth:`StoreAccess.unknown_item` finds them on a thread.
 """
 
 from __future__ import annotations
@@ -52,8 +54,10 @@ class Slot:
     """One connection to the store, the versions resolved and opened through it, and whether
     another connection has written since it last looked."""
 
-    def __init__(self, path: Path | None, shared: SharedVersions) -> None:
+    def __init__(self, path: Path | None, shared: SharedVersions, suggest: bool = True) -> None:
         self.store = Store.open(path)
+        self.suggest = suggest
+        """Whether unknown items' errors name close spellings (see Embeddings.suggest)."""
         self._shared = shared
         self._opened: OrderedDict[int, Embeddings] = OrderedDict()
         self._resolved: dict[tuple[str, int | str | None], VersionInfo] = {}
@@ -95,6 +99,7 @@ class Slot:
             embeddings = self._opened.get(info.id)
             if embeddings is None:
                 embeddings = self._shared.bound(store, model, version, info)
+                embeddings.suggest = self.suggest
                 self._opened[embeddings.info.id] = embeddings
                 while len(self._opened) > OPEN_VERSIONS_PER_SLOT:
                     self._opened.popitem(last=False)
@@ -170,6 +175,15 @@ class StoreAccess:
         with self._slot().version(model, version) as embeddings:
             yield embeddings
 
+    def unknown_item(self, model: str, version: int, item: str) -> Exception:
+        """The error for ``item`` missing from a version, with close spellings: what a lent
+        slot leaves out, found on this thread."""
+        try:
+            with self.version(model, version) as vectors:
+                return vectors.unknown(item)
+        except NotFoundError as error:  # the version went away meanwhile
+            return error
+
     @asynccontextmanager
     async def lend(self) -> AsyncIterator[Slot]:
         """A slot for one request answered on the event loop (and only there: its connection
@@ -177,7 +191,8 @@ class StoreAccess:
         if self._lendable is None:
             self._lendable = asyncio.Semaphore(MAX_LENT_SLOTS)
         async with self._lendable:
-            slot = self._free.pop() if self._free else Slot(self.path, self._shared)
+            slot = self._free.pop() if self._free else Slot(self.path, self._shared,
+                                                            suggest=False)
             try:
                 yield slot
             finally:

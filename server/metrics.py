@@ -62,7 +62,7 @@ class Metrics:
 
     def batched(self, stats: BatchStats) -> None:
         """Note one batch of gathered queries (the observer of :class:`Gatherers`)."""
-        self.batch_size.observe(stats.targets)
+        self.batch_size.observe(stats.calls)
         self.batch_queued.observe(stats.queued_seconds)
         if stats.waited:
             self.batch_waits.inc()

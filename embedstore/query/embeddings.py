@@ -63,6 +63,9 @@ class Embeddings:
         self._norms = norms
         self._exact: ExactSearcher | None = None
         self._origin: Embeddings | None = None
+        self.suggest = True
+        """Whether an unknown item's error names close spellings (a scan of the vocabulary,
+        which a server answering on its event loop leaves to another thread)."""
         if searcher is not None:
             self.searcher: Searcher = searcher
         elif index is not None:
@@ -143,7 +146,7 @@ class Embeddings:
 
     def unknown(self, item: str) -> UnknownItemError:
         return UnknownItemError(item, self.model, self.version,
-                                self.store.close_items(self.info, item))
+                                self.store.close_items(self.info, item) if self.suggest else [])
 
     def items_at(self, rows: Iterable[int]) -> list[str]:
         """The items of ``rows`` (row order is frequency order: row 0 is the most frequent)."""

@@ -9,13 +9,16 @@ answer from the gatherer (:mod:`..gather`), whose products run on a thread of th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
+import anyio.to_thread
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from embedstore import Embeddings
+from embedstore import Embeddings, UnknownItemError
+from embedstore.query.questions import Question
 from embedstore.query.results import answer_json, similar_query
 
 from ..context import Context, ExactQuery, RestrictQuery, VersionQuery
@@ -62,6 +65,14 @@ def queries_router(context: Context) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["queries"])
     access, metrics, gatherer = context.access, context.metrics, context.gatherer
 
+    async def spelled(ask: Callable[[], Question]) -> Question:
+        """``ask()``, whose unknown item's error gets its close spellings on a thread."""
+        try:
+            return ask()
+        except UnknownItemError as error:
+            raise await anyio.to_thread.run_sync(
+                access.unknown_item, error.model, error.version, error.item) from None
+
     def answer(vectors: Embeddings, query: dict[str, Any], **values: Any) -> JSONResponse:
         metrics.answered(vectors.model, vectors.version)
         return JSONResponse(answer_json(vectors.model, vectors.version, query, **values))
@@ -85,8 +96,8 @@ def queries_router(context: Context) -> APIRouter:
         (`"approximate": true`) unless `exact`. Concurrent requests are answered together."""
         async with access.lend() as slot:
             with slot.version(model, version) as vectors:
-                question = vectors.similar_question(*item, k=k, restrict=restrict, minus=minus,
-                                                    exact=exact)
+                question = await spelled(lambda: vectors.similar_question(
+                    *item, k=k, restrict=restrict, minus=minus, exact=exact))
                 (results,) = vectors.neighbors(await gatherer.ask(question))
                 return answer(vectors, similar_query(item, minus, k), results=results,
                               approximate=vectors.approximate(exact))
@@ -104,8 +115,8 @@ def queries_router(context: Context) -> APIRouter:
         together."""
         async with access.lend() as slot:
             with slot.version(model, version) as vectors:
-                question = vectors.analogy_question(a, b, c, k=k, method=method,
-                                                    restrict=restrict, exact=exact)
+                question = await spelled(lambda: vectors.analogy_question(
+                    a, b, c, k=k, method=method, restrict=restrict, exact=exact))
                 (results,) = vectors.neighbors(await gatherer.ask(question))
                 return answer(vectors, {"op": "analogy", "a": a, "b": b, "c": c, "k": k,
                                         "method": method}, results=results,

@@ -98,13 +98,16 @@ def test_gathered_answers_are_the_answers_alone_bit_for_bit() -> None:
     assert len(set(scores[0][:3].tolist())) == 1
 
 
-@pytest.mark.parametrize("tile", [1, 3, QUERY_TILE])
+@pytest.mark.parametrize(("tile", "parts"), [(1, 1), (3, 1), (QUERY_TILE, 1), (QUERY_TILE, 3)])
 def test_exact_search_scores_a_target_the_same_in_any_company(
-        tile: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The matrix product rounds differently for one target and for many; the answers do not."""
+        tile: int, parts: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The matrix product rounds differently for one target and for many (and for a product
+    split over threads); the answers do not."""
     monkeypatch.setattr("embedstore.query.search.QUERY_TILE", tile)
+    monkeypatch.setattr("embedstore.query.search.SPLIT_SCORES", 1)
     vectors = tied_matrix()
     exact = ExactSearcher(vectors, np.linalg.norm(vectors, axis=1))
+    exact.parts = parts
     queries = calls(vectors)[:20]
     targets = np.stack([target for target, *_ in queries])
     for budget in (None, 7 * 1000):  # whole rows, or blocks of rows
