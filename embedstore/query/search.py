@@ -155,9 +155,23 @@ class ExactSearcher:
                                     out=out)
             return [rows + first for rows in shortlist(scores, k, local, margins)]
 
-        firsts = range(0, n, block)
-        found = list(_pool(parts).map(scan, firsts)) if parts > 1 and len(firsts) > 1 else \
-            [scan(first) for first in firsts]
+        firsts = list(range(0, n, block))
+        found: list[list[np.ndarray]] = [[] for _ in firsts]
+        pending = iter(range(len(firsts)))
+        lock = threading.Lock()
+
+        def work() -> None:  # this thread and its helpers take the next block until none
+            while True:
+                with lock:
+                    j = next(pending, None)
+                if j is None:
+                    return
+                found[j] = scan(firsts[j])
+
+        helpers = [_pool(parts - 1).submit(work) for _ in range(min(parts, len(firsts)) - 1)]
+        work()
+        for helper in helpers:
+            helper.result()
         return [np.concatenate([lists[i] for lists in found]) for i in range(len(queries))]
 
     def cosines(self, targets: np.ndarray, limit: int | None = None) -> np.ndarray:
