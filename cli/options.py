@@ -7,6 +7,8 @@ from typing import Any, TypeVar
 
 import click
 
+from embedstore.methods.registry import METHODS
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -39,7 +41,7 @@ class MemoryLimit(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> int:
-        from embedstore.engines.bounded.pair_aggregation import parse_memory_limit
+        from embedstore.engines.bounded.budget import parse_memory_limit
         from embedstore.errors import InputError
 
         if isinstance(value, int):
@@ -58,13 +60,10 @@ def memory_limit_option(f: F) -> F:
         help="Pair data bigger than half this is aggregated out of core by DuckDB; a corpus's "
              "pairs that outgrow it are summed there, and an SVD whose PPMI matrix would not "
              "fit streams over blocks on disk (same counts and vectors).")(f)
-TRAINING_METHODS = ("auto", "propagate", "sgns", "svd")
-ENGINES = ("local", "dask")
-"""``embed pairs --engine`` choices: ``embedstore.training.sources.ENGINES`` (a test keeps them
-equal)."""
-"""``embed train --method`` choices: the library's ``embedstore.training.pipeline.METHODS``,
-spelled out
-here so that starting the CLI does not import the training code (a test keeps them equal)."""
+
+
+TRAINING_METHODS = ("auto", *METHODS)
+"""``embed train --method`` choices, from the library's one record per method."""
 
 
 def model_option(help: str = "Model to use.") -> Callable[[F], F]:
@@ -106,7 +105,7 @@ def index_option(f: F) -> F:
 
 def text_options(f: F) -> F:
     """--window and --sample of text counting, shared by pairs and train (the defaults shown
-    are the library's: tests/test_docs.py keeps them equal)."""
+    are the library's: tests/cli/test_docs.py keeps them equal)."""
     f = click.option("--sample", type=click.FloatRange(0, 1), show_default="0.001",
                      help="Text: word2vec's frequent-word subsampling threshold (0: off).")(f)
     f = click.option("--window", type=click.IntRange(1, 100), show_default="5",

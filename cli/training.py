@@ -1,7 +1,7 @@
 """``embed train`` and ``embed pairs``: from files to counts and versions.
 
 Options left out arrive as None and the library fills in its defaults (``show_default``
-repeats them for --help; tests/test_docs.py keeps the two equal).
+repeats them for --help; tests/cli/test_docs.py keeps the two equal).
 """
 
 from __future__ import annotations
@@ -10,9 +10,10 @@ from pathlib import Path
 
 import click
 
+from embedstore.engines import ENGINES
+
 from .context import StoreHandle, pass_store
 from .options import (
-    ENGINES,
     TRAINING_METHODS,
     VERSION,
     index_option,
@@ -115,7 +116,7 @@ def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
       embed train counts/ --engine dask --scheduler tcp://HOST:8786 --method svd
     """
     from embedstore.training.pipeline import train_file
-    from embedstore.training.sources import choose_reading
+    from embedstore.training.settings import choose_reading
 
     given = {"seed": seed, "add_context": context_vectors, **settings}
     reading = choose_reading(text, min_count=min_count, header=header, window=window,
@@ -164,7 +165,7 @@ def pairs(inputs: str, output: str, pair_input: bool, engine: str, scheduler: st
       embed pairs 'logs/*.csv.gz' --pair-input --engine dask --scheduler tcp://HOST:8786 -o counts/
       embed pairs corpus.txt.gz --engine dask --scheduler tcp://HOST:8786 -o counts/
     """
-    from embedstore.training.sources import make_pair_data
+    from embedstore.training.pair_data import make_pair_data
 
     with progress_bar(quiet) as progress:
         written = make_pair_data(inputs, output, pair_input=pair_input, engine=engine,

@@ -182,3 +182,21 @@ def start_server() -> Iterator[Callable[..., ServerProcess]]:
     yield start
     for server in servers:
         server.stop()
+
+
+# The hostile-input tests' module-scoped places (see tests/hostile.py).
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("hostile")
+
+@pytest.fixture(scope="module")
+def cli_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A store that already holds one trained version, so that changes to it show."""
+    root = tmp_path_factory.mktemp("cli-store")
+    pairs = root / "seed.csv"
+    pairs.write_text("cat,dog\ndog,puppy\ncar,truck\n", encoding="utf-8")
+    from embedstore.schema import SgnsSettings
+    from embedstore.training.pipeline import train_pairs
+
+    train_pairs(pairs, store=root / "store", settings=SgnsSettings(dim=4, epochs=1))
+    return root / "store"

@@ -22,6 +22,7 @@ from embedstore.query.questions import Question
 from embedstore.query.results import answer_json, similar_query
 
 from ..context import Context, ExactQuery, RestrictQuery, VersionQuery
+from ..metrics import Metrics
 from .models import ModelPath
 
 MAX_K = 10_000
@@ -61,21 +62,34 @@ class SimilarityAnswer(BaseModel):
     score: float
 
 
+def answered(metrics: Metrics, vectors: Embeddings, query: dict[str, Any],
+             **values: Any) -> JSONResponse:
+    metrics.answered(vectors.model, vectors.version)
+    return JSONResponse(answer_json(vectors.model, vectors.version, query, **values))
+
+
+async def gathered(context: Context, model: str, version: int | str | None,
+                   build: Callable[[Embeddings], Question], query: dict[str, Any],
+                   exact: bool) -> JSONResponse:
+    """The answer to a ``similar`` or ``analogy`` request: its items looked up through a slot
+    lent to it, its question answered in a batch (an unknown item's close spellings are
+    looked for on a thread)."""
+    async with context.access.lend() as slot:
+        with slot.version(model, version) as vectors:
+            try:
+                question = build(vectors)
+            except UnknownItemError as error:
+                raise await anyio.to_thread.run_sync(
+                    context.access.unknown_item, error.model, error.version, error.item
+                ) from None
+            (results,) = vectors.neighbors(await context.gatherer.ask(question))
+            return answered(context.metrics, vectors, query, results=results,
+                            approximate=vectors.approximate(exact))
+
+
 def queries_router(context: Context) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["queries"])
-    access, metrics, gatherer = context.access, context.metrics, context.gatherer
-
-    async def spelled(ask: Callable[[], Question]) -> Question:
-        """``ask()``, whose unknown item's error gets its close spellings on a thread."""
-        try:
-            return ask()
-        except UnknownItemError as error:
-            raise await anyio.to_thread.run_sync(
-                access.unknown_item, error.model, error.version, error.item) from None
-
-    def answer(vectors: Embeddings, query: dict[str, Any], **values: Any) -> JSONResponse:
-        metrics.answered(vectors.model, vectors.version)
-        return JSONResponse(answer_json(vectors.model, vectors.version, query, **values))
+    access, metrics = context.access, context.metrics
 
     @router.get("/models/{model}/similar", response_model=NeighborsAnswer,
                 summary="Nearest neighbours of one item, or of several with items to avoid")
@@ -94,13 +108,9 @@ def queries_router(context: Context) -> APIRouter:
         for the mean of their unit vectors minus those of `minus`, as gensim's
         `most_similar(positive, negative)` does. A version with an index answers through it
         (`"approximate": true`) unless `exact`. Concurrent requests are answered together."""
-        async with access.lend() as slot:
-            with slot.version(model, version) as vectors:
-                question = await spelled(lambda: vectors.similar_question(
-                    *item, k=k, restrict=restrict, minus=minus, exact=exact))
-                (results,) = vectors.neighbors(await gatherer.ask(question))
-                return answer(vectors, similar_query(item, minus, k), results=results,
-                              approximate=vectors.approximate(exact))
+        return await gathered(context, model, version, lambda vectors: vectors.similar_question(
+            *item, k=k, restrict=restrict, minus=minus, exact=exact),
+            similar_query(item, minus, k), exact)
 
     @router.get("/models/{model}/analogy", response_model=NeighborsAnswer,
                 summary="Items nearest to a - b + c (king - man + woman)")
@@ -113,22 +123,18 @@ def queries_router(context: Context) -> APIRouter:
     ) -> JSONResponse:
         """What `embed analogy A B C --json` prints. Concurrent requests are answered
         together."""
-        async with access.lend() as slot:
-            with slot.version(model, version) as vectors:
-                question = await spelled(lambda: vectors.analogy_question(
-                    a, b, c, k=k, method=method, restrict=restrict, exact=exact))
-                (results,) = vectors.neighbors(await gatherer.ask(question))
-                return answer(vectors, {"op": "analogy", "a": a, "b": b, "c": c, "k": k,
-                                        "method": method}, results=results,
-                              approximate=vectors.approximate(exact or method == "mul"))
+        return await gathered(context, model, version, lambda vectors: vectors.analogy_question(
+            a, b, c, k=k, method=method, restrict=restrict, exact=exact),
+            {"op": "analogy", "a": a, "b": b, "c": c, "k": k, "method": method},
+            exact or method == "mul")
 
     @router.get("/models/{model}/vector", response_model=VectorAnswer,
                 summary="The stored vector of an item")
     def vector(model: ModelPath, item: Item, version: VersionQuery = None) -> JSONResponse:
         """The answer of a batch line `{"op": "vector", "item": ...}`."""
         with access.version(model, version) as vectors:
-            return answer(vectors, {"op": "vector", "item": item},
-                          vector=vectors.vector(item).tolist())
+            return answered(metrics, vectors, {"op": "vector", "item": item},
+                            vector=vectors.vector(item).tolist())
 
     @router.get("/models/{model}/similarity", response_model=SimilarityAnswer,
                 summary="Cosine similarity of two items")
@@ -136,8 +142,8 @@ def queries_router(context: Context) -> APIRouter:
                    version: VersionQuery = None) -> JSONResponse:
         """The answer of a batch line `{"op": "similarity", "a": ..., "b": ...}`."""
         with access.version(model, version) as vectors:
-            return answer(vectors, {"op": "similarity", "a": a, "b": b},
-                          score=vectors.similarity(a, b))
+            return answered(metrics, vectors, {"op": "similarity", "a": a, "b": b},
+                            score=vectors.similarity(a, b))
 
     return router
 

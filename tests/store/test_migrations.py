@@ -14,7 +14,7 @@ from embedstore.store import DB_NAME, Store
 from embedstore.store.migrations import ALL_MIGRATIONS, KNOWN_NAMES
 from embedstore.store.registry import verify
 
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "schema1-store"
+FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "schema1-store"
 NFC_CAFE, NFD_CAFE = "caf\u00e9", "cafe\u0301"
 
 

@@ -19,7 +19,7 @@ from embedstore.store import DB_NAME, TMP_DIR, VERSIONS_DIR
 from embedstore.store import connection as connection_module
 from embedstore.store import files as files_module
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 Run = Callable[..., Result]
 
 

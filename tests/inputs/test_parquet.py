@@ -95,7 +95,7 @@ def named(cooc: Cooccurrence) -> tuple[dict[str, float], set[tuple[str, str, flo
 
 
 def test_shards_are_not_written_over_others(tmp_path: Path) -> None:
-    counts = read_pairs(Path(__file__).parent.parent / "data" / "sample.csv")
+    counts = read_pairs(Path(__file__).resolve().parents[2] / "data" / "sample.csv")
     write_parquet_pairs(counts, str(tmp_path / "shards") + "/")
     with pytest.raises(InputError, match=r"already holds \.parquet files"):
         write_parquet_pairs(counts, tmp_path / "shards")

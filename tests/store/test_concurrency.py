@@ -17,7 +17,7 @@ from embedstore.store import DB_NAME, Store
 from embedstore.store.registry import verify
 from embedstore.transfer import export_version
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 
 READER = textwrap.dedent("""
     import json, sys

@@ -281,7 +281,7 @@ def test_a_missing_store_is_not_ready(start_server: Callable[..., ServerProcess]
 def test_every_http_route_is_in_the_readme() -> None:
     from embedstore_server import create_app
 
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     api = readme.split("## HTTP API")[1].split("\n## ")[0]
     for path, operations in create_app().openapi()["paths"].items():
         for method in operations:
@@ -290,3 +290,12 @@ def test_every_http_route_is_in_the_readme() -> None:
                 route = path.split("{model}/")[-1] if "{model}" in path else path
                 assert any(route.split("/")[-1].replace("{version}", "prod") in line
                            for line in api.splitlines() if line.startswith("curl ")), path
+
+
+def test_explain_answers_what_embed_explain_prints(client: httpx.Client,
+                                                   shared_store: Path) -> None:
+    answer = client.get("/v1/models/default/explain?a=cat&b=kitten&k=3&version=1")
+    assert answer.status_code == 200
+    assert answer.json() == embed_json(shared_store, "explain", "cat", "kitten", "--k", "3",
+                                       "--version", "1")
+    assert client.get("/v1/models/default/explain?a=cat&b=nope").status_code == 404

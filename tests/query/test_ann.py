@@ -121,7 +121,7 @@ def test_batch_lines_choose_exact_and_say_approximate(indexed: Path,
 
 def test_train_and_import_build_the_index(run: Callable[..., Result], store: Path,
                                           tmp_path: Path) -> None:
-    data = Path(__file__).resolve().parent.parent / "data"
+    data = Path(__file__).resolve().parents[2] / "data"
     assert run("train", str(data / "sample.csv"), "--index", "--quiet").exit_code == 0
     vec = tmp_path / "small.vec"
     vec.write_text("3 2\na 1 0\nb 0.9 0.1\nc 0 1\n", encoding="utf-8")
@@ -202,7 +202,7 @@ def test_the_server_routes_say_whether_the_index_answered(indexed: Path) -> None
     pytest.importorskip("fastapi", reason="the serve extra is not installed")
     from embedstore_server import Settings
 
-    from tests.test_server_live import in_process
+    from tests.server.test_server_live import in_process
 
     similar = "/v1/models/default/similar?item=item3&k=4"
     analogy = "/v1/models/default/analogy?a=item1&b=item2&c=item3&k=4"

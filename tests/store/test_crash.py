@@ -27,7 +27,7 @@ from embedstore.store import INDEXES_DIR, TMP_DIR, VERSIONS_DIR, Store
 from embedstore.store.registry import garbage_collect, verify
 from embedstore.training.publish import publish_vectors
 
-DATA = Path(__file__).resolve().parent.parent / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 KILLS_PER_COMMAND = {"train": 15, "import": 15, "tag": 10, "rm": 10}
 SEED = 20261125
 
