@@ -36,7 +36,8 @@ class Settings(BaseModel):
     max_batch_bytes: int = Field(default=16 << 20, ge=1,
                                  description="Largest POST /v1/batch body, in bytes.")
     query_threads: int = Field(default=8, ge=1,
-                               description="Threads answering queries in each process.")
+                               description="Threads answering the plain routes in each process "
+                                           "(similar and analogy run on the event loop).")
     batch_wait_ms: float = Field(
         default=DEFAULT_BATCH_WAIT_MS, ge=0, le=MAX_BATCH_WAIT_MS,
         description="Milliseconds a batch of concurrent similar/analogy queries waits for more "

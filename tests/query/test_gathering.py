@@ -6,12 +6,15 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+import embedstore
 from embedstore.errors import QueryError
 from embedstore.query.gathering import BatchStats, GatheringSearcher
+from embedstore.query.questions import answer_together
 from embedstore.query.search import QUERY_TILE, ExactSearcher, Ranked
 
 
@@ -170,3 +173,33 @@ def test_a_call_with_more_targets_than_a_batch_takes_turns() -> None:
     assert [r.tolist() for r in rows] == [r.tolist() for r in expected_rows]
     assert [s.tobytes() for s in scores] == [s.tobytes() for s in expected_scores]
     assert [stats.targets for stats in batches] == [4, 4, 2]
+
+
+@pytest.mark.parametrize("kind", ["ivf", "hnsw"])
+def test_an_index_answers_questions_together_as_alone(store: Path, kind: str) -> None:
+    """faiss and usearch search a batch's targets in one call; each answer is its own."""
+    pytest.importorskip({"ivf": "faiss", "hnsw": "usearch"}[kind])
+    from embedstore.query.indexing import build_index
+
+    vectors = tied_matrix()[:3000]
+    embedstore.publish_vectors([f"w{row}" for row in range(3000)], vectors, store=store)
+    build_index(store, kind=kind, threads=1)
+    with embedstore.open(store) as opened:
+        assert opened.approximate()
+        questions = [opened.similar_question(f"w{row}", k=[5, 10][row % 2],
+                                             restrict=[None, 2000][row % 3 == 0])
+                     for row in range(0, 3000, 75)]
+        questions.append(opened.analogy_question("w1", "w2", "w3", k=4, method="mul"))
+        together = answer_together(questions)
+        for question, answer in zip(questions, together, strict=True):
+            assert not isinstance(answer, Exception)
+            rows, scores = question.ask()
+            assert [r.tolist() for r in answer[0]] == [r.tolist() for r in rows]
+            assert [s.tobytes() for s in answer[1]] == [s.tobytes() for s in scores]
+        exact_rows, exact_scores = opened.similar_question("w100", k=5, exact=True).ask()
+        rows, scores = opened.similar_question("w100", k=5).ask()
+        found = set(rows[0].tolist()) & set(exact_rows[0].tolist())
+        assert found  # an index's score of a row is exact search's, bit for bit
+        for row in found:
+            assert scores[0][rows[0].tolist().index(row)].tobytes() == \
+                exact_scores[0][exact_rows[0].tolist().index(row)].tobytes()
