@@ -27,8 +27,9 @@ from ..engines.bounded.text_counts import (
 )
 from ..errors import InputError
 from ..inputs.corpus import build_vocabulary, encode
-from ..inputs.pair_file import read_pairs, reduce_rows
+from ..inputs.pair_file import check_pair_file, read_pairs, reduce_rows
 from ..inputs.parquet import (
+    check_parquet,
     is_directory_target,
     is_parquet,
     is_parquet_target,
@@ -106,14 +107,23 @@ def read_pair_data(path: str | Path, *, min_count: float = 1, header: bool | Non
     limit = memory_limit or default_memory_limit()
     if path.exists() and (spill if spill is not None else needs_spill(path, limit)):
         rows = aggregate_rows(path, memory_limit=limit, header=header, progress=progress)
-        if rows is not None:
-            if len(rows.keys) == 0:
-                raise InputError(f"{path}: no pairs found; pair data has rows "
-                                 "item_a,item_b[,weight]")
+        if rows is not None and len(rows.keys):
             return reduce_rows(path, rows, min_count)
+        check_pair_data(path, header)
     if is_parquet(path):
         return read_parquet_pairs(path, min_count=min_count, progress=progress)
     return read_pairs(path, min_count=min_count, header=header, progress=progress)
+
+
+def check_pair_data(path: Path, header: bool | None) -> None:
+    """What DuckDB refused, or found no pairs in, named as the in-memory readers name it (the
+    first bad row in file order), in one pass that keeps nothing; a file they accept (one
+    DuckDB does not read as they do: a quoted field holding a line break, mixed line endings)
+    passes, to be read in memory."""
+    if is_parquet(path):
+        check_parquet(path)
+    else:
+        check_pair_file(path, header)
 
 
 ENGINES = ("local", "dask")
@@ -162,9 +172,10 @@ def make_pair_data(inputs: str, output: str, *, pair_input: bool = False,
         return PairOutput(counted.n_pairs, None, output)
     if pair_input:
         aggregated = _aggregate_to_parquet(inputs, output, memory_limit, progress)
-        if aggregated is not None:
+        if isinstance(aggregated, PairOutput):
             return aggregated
-        cooc = read_pair_data(inputs, min_count=0, memory_limit=memory_limit, progress=progress)
+        cooc = read_pair_data(inputs, min_count=0, memory_limit=memory_limit, progress=progress,
+                              spill=False if aggregated is False else None)
         if is_parquet_target(output):
             write_parquet_pairs(cooc, output)
         else:
@@ -178,17 +189,21 @@ def make_pair_data(inputs: str, output: str, *, pair_input: bool = False,
 
 
 def _aggregate_to_parquet(inputs: str, output: str, memory_limit: int | None,
-                          progress: Progress | None) -> PairOutput | None:
+                          progress: Progress | None) -> PairOutput | bool | None:
     """Big pair data written to one ``.parquet`` file by DuckDB, out of core and without
-    coming into Python (:func:`embedstore.engines.bounded.pair_aggregation.write_aggregated`); None
-    when the data is
-    small, the output is not one Parquet file, or a row needs the in-memory reader."""
+    coming into Python (:func:`embedstore.engines.bounded.pair_aggregation.write_aggregated`);
+    None when the data is small or the output is not one Parquet file, False when DuckDB
+    could not read it as the in-memory readers do (after :func:`check_pair_data` found no bad
+    row)."""
     path, limit = Path(inputs), memory_limit or default_memory_limit()
     if is_directory_target(output) or not is_parquet_target(output) or not path.exists() \
             or not needs_spill(path, limit):
         return None
     n_pairs = write_aggregated(path, Path(output), memory_limit=limit, progress=progress)
-    return None if n_pairs is None else PairOutput(n_pairs, None, output)
+    if n_pairs is None:
+        check_pair_data(path, None)
+        return False
+    return PairOutput(n_pairs, None, output)
 
 
 def text_to_pair_file(corpus: str | Path, output: str | Path, *, min_count: int | None = None,
