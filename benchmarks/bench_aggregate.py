@@ -53,7 +53,7 @@ with tempfile.TemporaryDirectory() as scratch:
 TRAIN = """
 import sys
 from embedstore.training.sources import read_pair_data
-from embedstore.engines.bounded.pair_aggregation import parse_memory_limit
+from embedstore.engines.bounded.budget import parse_memory_limit
 cooc = read_pair_data(sys.argv[1], spill=True, memory_limit=parse_memory_limit(sys.argv[2]))
 print(cooc.n_pairs + cooc.n_negative_pairs)
 """

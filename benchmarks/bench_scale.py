@@ -37,7 +37,7 @@ from bench_queries import run_measured
 READ = """
 import sys, time, numpy as np
 from embedstore.training.sources import read_pair_data
-from embedstore.engines.bounded.pair_aggregation import parse_memory_limit
+from embedstore.engines.bounded.budget import parse_memory_limit
 start = time.perf_counter()
 cooc = read_pair_data(sys.argv[1], spill=sys.argv[2] == "spill",
                       memory_limit=parse_memory_limit(sys.argv[3]))
@@ -51,7 +51,7 @@ print(cooc.n_items, cooc.n_pairs, seconds)
 
 DUCKDB = """
 import sys, tempfile, duckdb
-from embedstore.engines.bounded.pair_aggregation import parse_memory_limit
+from embedstore.engines.bounded.budget import parse_memory_limit
 with tempfile.TemporaryDirectory() as scratch:
     con = duckdb.connect(scratch + "/db.duckdb")
     con.execute("SET enable_progress_bar = false")

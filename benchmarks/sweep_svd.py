@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 import embedstore
-from embedstore.methods.svd import train_svd
 from embedstore.query.evaluate import evaluate_analogies, evaluate_similarity
 from embedstore.schema import SvdSettings
+from embedstore.training.fitting import train_in_memory as train_svd
 from embedstore.training.sources import count_text
 
 

@@ -17,8 +17,10 @@ import click
 
 from embedstore import EmbedstoreError, __version__
 
+from .completion import completion
 from .context import StoreHandle
 from .evaluation import eval_
+from .explaining import explain
 from .indexing import index
 from .plotting import plot
 from .querying import analogy, batch, similar
@@ -62,8 +64,8 @@ def cli(ctx: click.Context, store_path: Path | None) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in (train, pairs, eval_, similar, analogy, batch, versions, info, import_, export,
-                tag, aliases, rm, gc, verify, diff, index, plot, serve):
+for command in (train, pairs, eval_, similar, analogy, explain, batch, versions, info, import_,
+                export, tag, aliases, rm, gc, verify, diff, index, plot, serve, completion):
     cli.add_command(command)
 
 

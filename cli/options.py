@@ -6,6 +6,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
+
+from embedstore.methods.registry import METHODS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -15,6 +18,13 @@ class VersionRef(click.ParamType):
     library's one parser of version references."""
 
     name = "VERSION"
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter,
+                       incomplete: str) -> list[CompletionItem]:
+        """The model's version numbers (newest first) and aliases."""
+        from .completion import complete_version
+
+        return complete_version(ctx, param, incomplete)
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> int | str:
@@ -39,7 +49,7 @@ class MemoryLimit(click.ParamType):
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> int:
-        from embedstore.engines.bounded.pair_aggregation import parse_memory_limit
+        from embedstore.engines.bounded.budget import parse_memory_limit
         from embedstore.errors import InputError
 
         if isinstance(value, int):
@@ -58,17 +68,17 @@ def memory_limit_option(f: F) -> F:
         help="Pair data bigger than half this is aggregated out of core by DuckDB; a corpus's "
              "pairs that outgrow it are summed there, and an SVD whose PPMI matrix would not "
              "fit streams over blocks on disk (same counts and vectors).")(f)
-TRAINING_METHODS = ("auto", "propagate", "sgns", "svd")
-ENGINES = ("local", "dask")
-"""``embed pairs --engine`` choices: ``embedstore.training.sources.ENGINES`` (a test keeps them
-equal)."""
-"""``embed train --method`` choices: the library's ``embedstore.training.pipeline.METHODS``,
-spelled out
-here so that starting the CLI does not import the training code (a test keeps them equal)."""
+
+
+TRAINING_METHODS = ("auto", *METHODS)
+"""``embed train --method`` choices, from the library's one record per method."""
 
 
 def model_option(help: str = "Model to use.") -> Callable[[F], F]:
-    return click.option("--model", default="default", show_default=True, help=help)
+    from .completion import complete_model
+
+    return click.option("--model", default="default", show_default=True, help=help,
+                        shell_complete=complete_model)
 
 
 def json_option(help: str = "Print JSON.") -> Callable[[F], F]:

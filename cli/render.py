@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from embedstore.plot import DiffMap, ItemMap
     from embedstore.progress import Progress
+    from embedstore.query.explain import Explanation
     from embedstore.query.results import Neighbor
     from embedstore.schema import VersionRecord
 
@@ -47,6 +48,22 @@ def emit_neighbors(
                               approximate=approximate))
         return
     emit_table([(n.item, f"{n.score:.4f}") for n in neighbors])
+
+
+def emit_explanation(found: Explanation, as_json: bool) -> None:
+    """``embed explain``'s answer: the library's JSON shape, or a cosine line and tables."""
+    if as_json:
+        emit_json(found.to_json())
+        return
+    click.echo(f"cosine {found.cosine:.4f} ({found.method}; partners weighed by "
+               f"{found.measure})")
+    click.echo(f"shared partners of {found.a} and {found.b}: contribution, weight with each")
+    emit_table([(p.item, f"{p.contribution:.4f}", f"{p.weight_a:.4g}", f"{p.weight_b:.4g}")
+                for p in found.shared] or [("  (none)",)])
+    for name, partners in ((found.a, found.only_a), (found.b, found.only_b)):
+        other = found.b if name == found.a else found.a
+        click.echo(f"partners of {name} that {other} lacks: weight")
+        emit_table([(p.item, f"{p.weight:.4g}") for p in partners] or [("  (none)",)])
 
 
 def emit_version(record: VersionRecord, as_json: bool) -> None:

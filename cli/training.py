@@ -10,9 +10,10 @@ from pathlib import Path
 
 import click
 
+from embedstore.engines import ENGINES
+
 from .context import StoreHandle, pass_store
 from .options import (
-    ENGINES,
     TRAINING_METHODS,
     VERSION,
     index_option,
@@ -104,7 +105,7 @@ def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
       embed train counts/
       embed train clicks.csv.gz --memory-limit 256MB
       embed train data/royalty.csv --model royalty --name first --seed 7
-      embed train clicks.tsv.gz --dim 64 --epochs 10 --min-count 5 --quiet
+      embed train clicks.tsv.gz --method sgns --dim 64 --epochs 10 --min-count 5 --quiet
       embed train new-week.csv --from prod --name retrained
       embed train corpus.txt.gz --text --model words --window 5 --sample 1e-3
       embed train corpus.txt.gz --text --method svd --power-iterations 6 --eigen-weight 0
@@ -115,7 +116,7 @@ def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
       embed train counts/ --engine dask --scheduler tcp://HOST:8786 --method svd
     """
     from embedstore.training.pipeline import train_file
-    from embedstore.training.sources import choose_reading
+    from embedstore.training.settings import choose_reading
 
     given = {"seed": seed, "add_context": context_vectors, **settings}
     reading = choose_reading(text, min_count=min_count, header=header, window=window,
@@ -164,7 +165,7 @@ def pairs(inputs: str, output: str, pair_input: bool, engine: str, scheduler: st
       embed pairs 'logs/*.csv.gz' --pair-input --engine dask --scheduler tcp://HOST:8786 -o counts/
       embed pairs corpus.txt.gz --engine dask --scheduler tcp://HOST:8786 -o counts/
     """
-    from embedstore.training.sources import make_pair_data
+    from embedstore.training.pair_data import make_pair_data
 
     with progress_bar(quiet) as progress:
         written = make_pair_data(inputs, output, pair_input=pair_input, engine=engine,

@@ -19,6 +19,7 @@ from .context import Context
 from .errors import ErrorBody, install_error_handlers
 from .metrics import Metrics, MetricsMiddleware
 from .routes.batch import batch_router
+from .routes.explain import explain_router
 from .routes.health import health_router
 from .routes.maps import maps_router
 from .routes.models import models_router
@@ -53,8 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     guarded = [Depends(key_check(settings.api_key))]
     app.include_router(health_router(context))
-    for router in (models_router(context), queries_router(context), maps_router(context),
-                   batch_router(context)):
+    for router in (models_router(context), queries_router(context), explain_router(context),
+                   maps_router(context), batch_router(context)):
         app.include_router(router, dependencies=guarded, responses=ERRORS)
     app.include_router(page_router(context), dependencies=guarded)
     if settings.cors_origins:

@@ -102,9 +102,10 @@ def test_no_sql_outside_the_store_package() -> None:
     assert SQL.search((STORE / "catalog.py").read_text(encoding="utf-8"))  # the check can fire
 
 
-def test_no_file_in_the_library_or_cli_is_over_450_lines() -> None:
+def test_no_file_in_the_library_cli_or_server_is_over_450_lines() -> None:
     sizes = {str(path.relative_to(ROOT)): len(path.read_text(encoding="utf-8").splitlines())
-             for folder in ("embedstore", "cli") for path in (ROOT / folder).rglob("*.py")}
+             for folder in ("embedstore", "cli", "server")
+             for path in (ROOT / folder).rglob("*.py")}
     assert max(sizes.values()) > 100  # the measure sees real files
     assert {name: n for name, n in sizes.items() if n > MAX_LINES} == {}
 
@@ -184,3 +185,71 @@ def test_every_package_folder_is_installed() -> None:
             found.add(".".join([package, *parts]))
     assert {"embedstore", "embedstore.store", "embedstore_cli"} <= found
     assert sorted(found) == sorted(setuptools["packages"])
+
+
+MAX_FUNCTION_LINES = 60
+MAX_TOP_MODULES = 12
+
+
+def code_lines(node: ast.FunctionDef | ast.AsyncFunctionDef, lines: list[str]) -> int:
+    """Non-blank lines of a function, its docstring left out."""
+    docstring = node.body[0] if ast.get_docstring(node) else None
+    return sum(1 for number in range(node.lineno, (node.end_lineno or node.lineno) + 1)
+               if lines[number - 1].strip() and not (
+                   docstring is not None
+                   and docstring.lineno <= number <= (docstring.end_lineno or 0)))
+
+
+def test_no_function_in_the_library_cli_or_server_is_over_60_lines() -> None:
+    lengths = {}
+    for folder in ("embedstore", "cli", "server"):
+        for path in (ROOT / folder).rglob("*.py"):
+            source = path.read_text(encoding="utf-8")
+            lines = source.splitlines()
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    lengths[f"{path.relative_to(ROOT)}:{node.name}"] = code_lines(node, lines)
+    assert max(lengths.values()) > 30  # the measure sees real functions
+    assert {name: n for name, n in lengths.items() if n > MAX_FUNCTION_LINES} == {}
+
+
+def test_the_library_root_holds_few_modules_and_every_package_says_what_it_holds() -> None:
+    top = sorted(path.name for path in PACKAGE.glob("*.py"))
+    assert "errors.py" in top and len(top) <= MAX_TOP_MODULES, top
+    for init in PACKAGE.rglob("__init__.py"):
+        docstring = ast.get_docstring(ast.parse(init.read_text(encoding="utf-8")))
+        assert docstring, f"{init.relative_to(ROOT)} has no docstring"
+    for stage in ("inputs", "counting", "engines", "methods", "training", "query", "store"):
+        assert (PACKAGE / stage / "__init__.py").exists()
+
+
+def test_each_formula_has_one_home_that_every_engine_calls() -> None:
+    """The PPMI entry and propagation's step operator are written once, in the methods, and
+    each engine builds its matrices through them; Procrustes and unit rows live in one
+    module."""
+    engines = {"engines/memory.py", "engines/bounded/disk_rows.py",
+               "engines/cluster/matrix.py"}
+    for name in engines:
+        assert "pmi_values(" in (PACKAGE / name).read_text(encoding="utf-8"), name
+    for name in ("engines/memory.py", "engines/cluster/propagation.py"):
+        assert "step_matrix(" in (PACKAGE / name).read_text(encoding="utf-8"), name
+    writers = {str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+               if re.search(r"np\.log\(shift\)|np\.log\(settings\.shift\)",
+                            path.read_text(encoding="utf-8"))}
+    assert writers == {"methods/ppmi.py"}
+    for pattern, home in ((r"np\.linalg\.svd\(cross\)", "geometry.py"),
+                          (r"def (unit_rows|normalize_rows|procrustes\w*)\(", "geometry.py")):
+        found = {str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+                 if re.search(pattern, path.read_text(encoding="utf-8"))}
+        assert found == {home}, (pattern, found)
+
+
+def test_the_suite_tests_the_code_of_this_checkout() -> None:
+    """An installed copy elsewhere (an old wheel in site-packages) must not be what passes."""
+    import embedstore_cli
+    import embedstore_server
+
+    import embedstore
+
+    for module in (embedstore, embedstore_cli, embedstore_server):
+        assert Path(module.__file__ or "").resolve().is_relative_to(ROOT), module.__file__

@@ -52,3 +52,15 @@ class Cooccurrence:
     @property
     def n_negative_pairs(self) -> int:
         return int(self.negative_left.shape[0])
+
+
+def both_directions(left: np.ndarray, right: np.ndarray,
+                    values: np.ndarray | None = None) -> tuple[np.ndarray, ...]:
+    """The entries of a symmetric matrix from its pairs (``left <= right``): each pair in
+    both directions, a pair of an item with itself once; rows first, then columns, then the
+    values if given."""
+    off = left != right
+    found = (np.concatenate([left, right[off]]), np.concatenate([right, left[off]]))
+    if values is None:
+        return found
+    return (*found, np.concatenate([values, values[off]]))

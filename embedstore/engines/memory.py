@@ -1,11 +1,20 @@
-"""One sparse matrix product split by rows over the cores."""
+"""The in-memory engine: counts as numpy arrays, and sparse products split by rows over the
+cores."""
 
 from __future__ import annotations
 
 import itertools
 import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+
+from ..counting.cooccurrence import Cooccurrence, both_directions
+from ..methods.ppmi import context_weights, no_positive_pmi, pmi_values
+from ..methods.propagate import hub_scale, relative_weights, step_matrix
+from ..schema import PropagateSettings, SvdSettings
 
 
 def default_threads() -> int:
@@ -18,7 +27,8 @@ class RowBlocks:
     GIL in its sparse products); results are identical to one product, whatever the number
     of threads."""
 
-    def __init__(self, matrix, threads: int) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, matrix: Any, threads: int | None = None) -> None:
+        threads = threads or default_threads()
         self.shape = matrix.shape
         bounds = np.searchsorted(matrix.indptr, np.linspace(0, matrix.nnz, threads + 1))
         bounds[0], bounds[-1] = 0, matrix.shape[0]
@@ -32,3 +42,81 @@ class RowBlocks:
             return np.asarray(self.blocks[0] @ dense)
         with ThreadPoolExecutor(len(self.blocks)) as pool:
             return np.vstack(list(pool.map(lambda block: block @ dense, self.blocks)))
+
+
+@dataclass
+class MemoryCounts:
+    """Counts held in memory (a :class:`~embedstore.counting.cooccurrence.Cooccurrence`),
+    seen through the engine seam (:class:`embedstore.engines.Counts`)."""
+
+    cooccurrence: Cooccurrence
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def items(self) -> list[str]:
+        return self.cooccurrence.items
+
+    @property
+    def item_counts(self) -> np.ndarray:
+        return self.cooccurrence.item_counts
+
+    @property
+    def n_items(self) -> int:
+        return self.cooccurrence.n_items
+
+    @property
+    def n_pairs(self) -> int:
+        return self.cooccurrence.n_pairs
+
+    @property
+    def n_negative_pairs(self) -> int:
+        return self.cooccurrence.n_negative_pairs
+
+    def ppmi_products(self, settings: SvdSettings) -> tuple[RowBlocks, RowBlocks]:
+        matrix = ppmi_matrix(self.cooccurrence, settings)
+        if matrix.nnz == 0:
+            raise no_positive_pmi()
+        return RowBlocks(matrix), RowBlocks(matrix.T.tocsr())
+
+    def step_product(self, settings: PropagateSettings) -> RowBlocks:
+        return RowBlocks(propagation_matrix(self.cooccurrence, settings))
+
+    def pairs(self) -> Cooccurrence:
+        return self.cooccurrence
+
+    def pair_chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        cooc = self.cooccurrence
+        yield cooc.left, cooc.right, cooc.weight
+        if cooc.n_negative_pairs:
+            yield cooc.negative_left, cooc.negative_right, np.zeros(cooc.n_negative_pairs)
+
+    def close(self) -> None:
+        """Nothing to release (the counts are garbage-collected)."""
+
+
+def propagation_matrix(cooc: Cooccurrence, settings: PropagateSettings) -> Any:
+    """Propagation's step operator for counts in memory
+    (:func:`embedstore.methods.propagate.step_matrix`)."""
+    n = cooc.n_items
+    rows, cols, weights = both_directions(cooc.left, cooc.right, cooc.weight)
+    edge = relative_weights(weights)
+    scale = hub_scale(np.bincount(rows, weights=edge, minlength=n), settings)
+    negatives = (both_directions(cooc.negative_left, cooc.negative_right)
+                 if cooc.n_negative_pairs else None)
+    return step_matrix((n, n), rows, cols, edge, scale, settings, negatives=negatives)
+
+
+def ppmi_matrix(cooc: Cooccurrence, settings: SvdSettings) -> Any:
+    """The PPMI matrix of counts in memory (:func:`embedstore.methods.ppmi.pmi_values`), as a
+    float32 ``scipy.sparse.csr_matrix``."""
+    from scipy import sparse
+
+    n = cooc.n_items
+    rows, cols, counts = both_directions(cooc.left, cooc.right, cooc.weight)
+    row_sums = np.bincount(rows, weights=counts, minlength=n)
+    context = context_weights(row_sums, settings)
+    pmi = pmi_values(counts, row_sums[rows], context[cols], np.log(context.sum()),
+                     settings.shift)
+    positive = pmi > 0
+    return sparse.csr_matrix((pmi[positive].astype(np.float32),
+                              (rows[positive], cols[positive])), shape=(n, n))

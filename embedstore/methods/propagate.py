@@ -20,50 +20,53 @@ end up pointing apart. Deterministic for a seed, whatever the number of threads.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..counting.cooccurrence import Cooccurrence
-from ..engines.memory import RowBlocks, default_threads
-from ..errors import TrainingError
+from ..geometry import unit_rows
 from ..progress import Progress
 from ..schema import PropagateSettings
+from .fitted import Fitted, WarmStart
 
 if TYPE_CHECKING:
-    from .svd import Product
+    from ..engines import Counts, Product
 
 
-def propagation_matrix(cooc: Cooccurrence, settings: PropagateSettings):  # type: ignore[no-untyped-def]
-    """The step operator ``A D^-p + self_weight I - negative_weight N D^-p`` (float32 CSR)."""
+def hub_scale(degree: np.ndarray, settings: PropagateSettings) -> np.ndarray:
+    """``degree(j) ** -degree_exponent`` for every item (items without pairs: 1)."""
+    return np.where(degree > 0, degree, 1.0) ** -settings.degree_exponent
+
+
+def step_matrix(shape: tuple[int, int], rows: np.ndarray, cols: np.ndarray, edge: np.ndarray,
+                scale: np.ndarray, settings: PropagateSettings, *, first_row: int = 0,
+                negatives: tuple[np.ndarray, np.ndarray] | None = None) -> Any:
+    """Rows ``first_row`` onwards (``shape[0]`` of them) of the step operator
+    ``A D^-p + self_weight I - negative_weight N D^-p`` as a float32 CSR matrix: the one
+    formula every engine builds propagation with.
+
+    ``rows`` (block-local) and ``cols`` are the positive entries with relative weights
+    ``edge`` (:func:`relative_weights`), ``scale`` is :func:`hub_scale` of every item, and
+    ``negatives`` the (block-local) rows and columns of explicit negative pairs.
+    """
     from scipy import sparse
 
-    n = cooc.n_items
-    off = cooc.left != cooc.right
-    rows = np.concatenate([cooc.left, cooc.right[off]])
-    cols = np.concatenate([cooc.right, cooc.left[off]])
-    edge = relative_weights(np.concatenate([cooc.weight, cooc.weight[off]]))
-    degree = np.bincount(rows, weights=edge, minlength=n)
-    scale = np.where(degree > 0, degree, 1.0) ** -settings.degree_exponent
-    values = edge * scale[cols]
-    parts_rows, parts_cols, parts_values = [rows, np.arange(n)], [cols, np.arange(n)], [
-        values, np.full(n, settings.self_weight)]
-    if cooc.n_negative_pairs and settings.negative_weight > 0:
-        neg_off = cooc.negative_left != cooc.negative_right
-        nrows = np.concatenate([cooc.negative_left, cooc.negative_right[neg_off]])
-        ncols = np.concatenate([cooc.negative_right, cooc.negative_left[neg_off]])
-        parts_rows.append(nrows)
-        parts_cols.append(ncols)
-        parts_values.append(-settings.negative_weight * scale[ncols])
+    diagonal = np.arange(shape[0])
+    parts_rows, parts_cols = [rows, diagonal], [cols, diagonal + first_row]
+    parts_values = [edge * scale[cols], np.full(shape[0], settings.self_weight)]
+    if negatives is not None and settings.negative_weight > 0:
+        parts_rows.append(negatives[0])
+        parts_cols.append(negatives[1])
+        parts_values.append(-settings.negative_weight * scale[negatives[1]])
     return sparse.csr_matrix(
         (np.concatenate(parts_values).astype(np.float32),
-         (np.concatenate(parts_rows), np.concatenate(parts_cols))), shape=(n, n))
+         (np.concatenate(parts_rows), np.concatenate(parts_cols))), shape=shape)
 
 
 def relative_weights(weights: np.ndarray, median: float | None = None) -> np.ndarray:
-    """Pair weights divided by their median (or ``median``), capped at a million times it: a file of
-    unweighted rows keeps weight 1 everywhere, counts keep their ratios, and extreme but
-    finite weights stay finite in every product.
+    """Pair weights divided by their median (or ``median``), capped at a million times it: a
+    file of unweighted rows keeps weight 1 everywhere, counts keep their ratios, and extreme
+    but finite weights stay finite in every product.
 
     >>> relative_weights(np.array([1.0, 1.0, 4.0])).tolist()
     [1.0, 1.0, 4.0]
@@ -76,35 +79,27 @@ def relative_weights(weights: np.ndarray, median: float | None = None) -> np.nda
         return np.minimum(weights / median, 1e6) if median > 0 else np.ones_like(weights)
 
 
-def normalize_rows(vectors: np.ndarray) -> np.ndarray:
-    """Each row scaled to unit length in place (zero rows stay zero); returns ``vectors``."""
-    norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))
-    vectors /= np.where(norms > 0, norms, 1.0)[:, None]
-    return vectors
-
-
-def train_propagate(cooc: Cooccurrence, settings: PropagateSettings,
-                    progress: Progress | None = None) -> np.ndarray:
+def fit_propagate(counts: Counts, settings: PropagateSettings, progress: Progress | None,
+                  warm: WarmStart | None = None) -> Fitted:
     """Item vectors (``float32``, ``n_items x dim``, unit rows) by propagation."""
-    if cooc.n_pairs == 0:
-        raise TrainingError("no positive pairs to train on; add pairs with a weight above 0")
-    step = RowBlocks(propagation_matrix(cooc, settings), default_threads())
-    return propagate_vectors(step, cooc.n_items, settings, progress)
+    vectors = propagate_vectors(counts.step_product(settings), counts.n_items, settings,
+                                progress)
+    return Fitted(vectors, settings)
 
 
 def propagate_vectors(step: Product, n_items: int, settings: PropagateSettings,
                       progress: Progress | None = None) -> np.ndarray:
-    """The propagation steps from seeded random vectors, through the step operator's product
-    (in memory, or on a cluster)."""
+    """The propagation steps from seeded random vectors, through the step operator's
+    product (wherever it lives)."""
     dim = settings.dim or 100
     rng = np.random.default_rng(settings.seed)
-    vectors = normalize_rows(rng.standard_normal((n_items, dim), dtype=np.float32))
+    vectors = unit_rows(rng.standard_normal((n_items, dim), dtype=np.float32), copy=False)
     first_kept = min(settings.average_from, settings.steps)
     kept = np.zeros_like(vectors)
     for done in range(1, settings.steps + 1):
-        vectors = normalize_rows(step @ vectors)
+        vectors = unit_rows(step @ vectors, copy=False)
         if done >= first_kept:
             kept += vectors
         if progress is not None:
             progress("propagating", done, settings.steps, None)
-    return normalize_rows(kept)
+    return unit_rows(kept, copy=False)

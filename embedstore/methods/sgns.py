@@ -22,13 +22,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..counting.cooccurrence import Cooccurrence
+from ..counting.cooccurrence import Cooccurrence, both_directions
 from ..errors import TrainingError
 from ..progress import Progress
 from ..schema import SgnsSettings
+from .fitted import Fitted, WarmStart
+from .registry import DEFAULT_DIM
+
+if TYPE_CHECKING:
+    from ..engines import Counts
 
 MIN_TRAINING_STEPS = 100_000
 """With ``epochs=None`` the run lasts at least this many directed-pair visits (at most
@@ -60,12 +66,8 @@ def auto_epochs(n_directed_pairs: int) -> int:
     return max(MIN_AUTO_EPOCHS, min(MAX_AUTO_EPOCHS, wanted))
 
 
-def _directed(cooc: Cooccurrence) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    off_diagonal = cooc.left != cooc.right
-    center = np.concatenate([cooc.left, cooc.right[off_diagonal]])
-    context = np.concatenate([cooc.right, cooc.left[off_diagonal]])
-    weight = np.concatenate([cooc.weight, cooc.weight[off_diagonal]])
-    return center, context, weight
+def _directed(cooc: Cooccurrence) -> tuple[np.ndarray, ...]:
+    return both_directions(cooc.left, cooc.right, cooc.weight)
 
 
 def _epoch_visits(weight: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -108,7 +110,13 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-DEFAULT_DIM = 100
+def fit_sgns(counts: Counts, settings: SgnsSettings, progress: Progress | None,
+             warm: WarmStart | None = None) -> Fitted:
+    """Skip-gram over the engine's pairs in memory, continuing from ``warm`` if given."""
+    result = train_sgns(counts.pairs(), settings, progress=progress,
+                        initial=(warm.vectors, warm.known) if warm is not None else None)
+    return Fitted(result.vectors, settings.model_copy(update={"epochs": result.epochs}),
+                  result.epochs, result.epoch_losses)
 
 
 def train_sgns(
@@ -142,19 +150,11 @@ def train_sgns(
     if cooc.n_pairs == 0:
         raise TrainingError("no positive pairs to train on; add pairs with a weight above 0")
     rng = np.random.default_rng(settings.seed)
-    n_items, k = cooc.n_items, settings.negative
-    dim = settings.dim or DEFAULT_DIM
-    item_vectors = ((rng.random((n_items, dim)) - 0.5) / dim).astype(np.float32)
-    if initial is not None:
-        start_vectors, known = initial
-        item_vectors[known] = start_vectors[known]
-    context_vectors = np.zeros((n_items, dim), dtype=np.float32)
-    item_sq = np.zeros(n_items, dtype=np.float32)
-    context_sq = np.zeros(n_items, dtype=np.float32)
-
-    noise = cooc.item_counts.astype(np.float64) ** settings.ns_exponent
-    noise_cdf = np.cumsum(noise / noise.sum())
-    noise_cdf[-1] = 1.0
+    k = settings.negative
+    item_vectors, context_vectors = _start_vectors(cooc.n_items, settings, rng, initial)
+    item_sq = np.zeros(cooc.n_items, dtype=np.float32)
+    context_sq = np.zeros(cooc.n_items, dtype=np.float32)
+    noise_cdf = _noise_cdf(cooc.item_counts, settings.ns_exponent)
 
     center, context, weight = _directed(cooc)
     neg_center = np.concatenate([cooc.negative_left, cooc.negative_right])
@@ -195,6 +195,27 @@ def train_sgns(
             raise TrainingError(f"training diverged in epoch {last}; lower --lr")
     losses = (loss_sums[1:] / np.maximum(visit_counts[1:], 1.0)).tolist()
     return SgnsResult(vectors=item_vectors, epochs=epochs, epoch_losses=losses)
+
+
+def _start_vectors(n_items: int, settings: SgnsSettings, rng: np.random.Generator,
+                   initial: tuple[np.ndarray, np.ndarray] | None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Item vectors uniform in ``[-0.5, 0.5) / dim`` (rows a warm start knows taken from
+    it), and context vectors at zero, as word2vec starts them."""
+    dim = settings.dim or DEFAULT_DIM
+    item_vectors = ((rng.random((n_items, dim)) - 0.5) / dim).astype(np.float32)
+    if initial is not None:
+        start_vectors, known = initial
+        item_vectors[known] = start_vectors[known]
+    return item_vectors, np.zeros((n_items, dim), dtype=np.float32)
+
+
+def _noise_cdf(item_counts: np.ndarray, exponent: float) -> np.ndarray:
+    """The cumulative distribution negatives are drawn from: counts ** ``exponent``."""
+    noise = item_counts.astype(np.float64) ** exponent
+    noise_cdf = np.cumsum(noise / noise.sum())
+    noise_cdf[-1] = 1.0
+    return noise_cdf
 
 
 def _step(

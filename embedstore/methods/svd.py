@@ -17,37 +17,16 @@ symmetric PPMI matrix). Deterministic for a seed. When ``dim`` exceeds what the 
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..counting.cooccurrence import Cooccurrence
-from ..engines.memory import RowBlocks
-from ..errors import TrainingError
 from ..progress import Progress
 from ..schema import SvdSettings
+from .fitted import Fitted, WarmStart
 
-
-def ppmi_matrix(cooc: Cooccurrence, settings: SvdSettings):  # type: ignore[no-untyped-def]
-    """The PPMI matrix of ``cooc`` as a symmetric-pattern ``scipy.sparse.csr_matrix``."""
-    from scipy import sparse
-
-    n = cooc.n_items
-    off = cooc.left != cooc.right
-    rows = np.concatenate([cooc.left, cooc.right[off]])
-    cols = np.concatenate([cooc.right, cooc.left[off]])
-    counts = np.concatenate([cooc.weight, cooc.weight[off]])
-    row_sums = np.bincount(rows, weights=counts, minlength=n)
-    context = row_sums ** settings.context_smoothing
-    total = counts.sum()
-    context_total = context.sum()
-    with np.errstate(divide="ignore"):
-        pmi = (np.log(counts) + np.log(context_total) - np.log(row_sums[rows])
-               - np.log(context[cols]) - np.log(settings.shift))
-    positive = pmi > 0
-    del total
-    return sparse.csr_matrix((pmi[positive].astype(np.float32),
-                              (rows[positive], cols[positive])), shape=(n, n))
+if TYPE_CHECKING:
+    from ..engines import Counts, Product
 
 
 def orthonormalize(matrix: np.ndarray) -> np.ndarray:
@@ -67,25 +46,6 @@ def orthonormalize(matrix: np.ndarray) -> np.ndarray:
         except np.linalg.LinAlgError:
             pass
     return np.linalg.qr(np.asarray(matrix, dtype=np.float64))[0]
-
-
-class Product(Protocol):
-    """A linear map given by its product with a dense matrix: ``product @ dense``. The
-    randomised SVD sees its matrix only through two of these (the matrix and its transpose),
-    so the matrix may live in memory, in blocks on disk or on a cluster."""
-
-    shape: tuple[int, int]
-
-    def __matmul__(self, dense: np.ndarray) -> np.ndarray: ...
-
-
-def in_memory_products(matrix) -> tuple[Product, Product]:  # type: ignore[no-untyped-def]
-    """The products of a sparse ``matrix`` and of its transpose, split by rows over the
-    cores."""
-    import os
-
-    threads = max(1, min(4, os.cpu_count() or 1))
-    return RowBlocks(matrix, threads), RowBlocks(matrix.T.tocsr(), threads)
 
 
 def randomized_svd(forward: Product, backward: Product, rank: int, power_iterations: int,
@@ -119,6 +79,14 @@ def randomized_svd(forward: Product, backward: Product, rank: int, power_iterati
     return basis @ left, singular, right
 
 
+def fit_svd(counts: Counts, settings: SvdSettings, progress: Progress | None,
+            warm: WarmStart | None = None) -> Fitted:
+    """Item vectors (``float32``, ``n_items x dim``) from PPMI + randomised SVD, over the
+    PPMI products the engine builds."""
+    forward, backward = counts.ppmi_products(settings)
+    return Fitted(svd_vectors(forward, backward, settings, progress), settings)
+
+
 def remove_top_components(vectors: np.ndarray, count: int) -> np.ndarray:
     """"All-but-the-top" (Mu and Viswanath 2018): subtract the mean vector, then the
     projections on the ``count`` leading principal directions, which carry frequency more
@@ -127,19 +95,6 @@ def remove_top_components(vectors: np.ndarray, count: int) -> np.ndarray:
     _, _, directions = np.linalg.svd(centred[: min(len(centred), 50_000)], full_matrices=False)
     top = directions[:count]
     return centred - (centred @ top.T) @ top
-
-
-def train_svd(cooc: Cooccurrence, settings: SvdSettings,
-              progress: Progress | None = None) -> np.ndarray:
-    """Item vectors (``float32``, ``n_items x dim``) from PPMI + randomised SVD."""
-    if cooc.n_pairs == 0:
-        raise TrainingError("no positive pairs to train on; add pairs with a weight above 0")
-    matrix = ppmi_matrix(cooc, settings)
-    if matrix.nnz == 0:
-        raise TrainingError("no pair co-occurs more often than chance (all PMI values are "
-                            "<= 0); add data or lower the shift")
-    forward, backward = in_memory_products(matrix)
-    return svd_vectors(forward, backward, settings, progress)
 
 
 def svd_vectors(forward: Product, backward: Product, settings: SvdSettings,

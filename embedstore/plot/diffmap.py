@@ -14,11 +14,12 @@ from typing import Any
 
 import numpy as np
 
+from ..geometry import pad_columns, procrustes_rotation, unit_rows
 from ..names import normalize_item
 from ..query.embeddings import Embeddings, open_embeddings
 from ..store import StoreLike, opened
 from .points import DEFAULT_K, check_settings, most_frequent, neighbourhood
-from .projection import pad_columns, procrustes_rotation, project, unit_rows
+from .projection import project
 
 ANCHORS = 5000
 """Most shared items the rotation is fitted on (the most frequent of the old version)."""
@@ -65,7 +66,8 @@ class DiffMap:
 def _vectors_of(vectors: Embeddings, items: list[str]) -> dict[str, np.ndarray]:
     rows = vectors.known_rows(items)
     present = [item for item in items if item in rows]
-    matrix = unit_rows(vectors.row_vectors([rows[item] for item in present]))
+    matrix = unit_rows(np.asarray(vectors.row_vectors([rows[item] for item in present]),
+                                 dtype=np.float64))
     return dict(zip(present, matrix, strict=True))
 
 

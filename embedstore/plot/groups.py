@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
+from ..geometry import unit_rows
 from ..names import normalize_item
-from .projection import unit_rows
 
 FEWEST_CLUSTERS = 2
 MOST_CLUSTERS = 10
@@ -90,7 +90,7 @@ def find_clusters(vectors: np.ndarray, n_clusters: int, seed: int) -> list[str]:
     >>> find_clusters(rows, 2, seed=0)
     ['cluster 1', 'cluster 1', 'cluster 2', 'cluster 2']
     """
-    unit = unit_rows(vectors)
+    unit = unit_rows(np.asarray(vectors, dtype=np.float64))
     if len(unit) == 0:
         return []
     n_clusters = max(1, min(n_clusters, len(unit)))

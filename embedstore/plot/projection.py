@@ -8,17 +8,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import EmbedstoreError, QueryError
+from ..geometry import unit_rows
 
 METHODS = ("pca", "tsne")
 TSNE_PERPLEXITY = 30.0
 TSNE_FEWEST_ITEMS = 5
-
-
-def unit_rows(vectors: np.ndarray) -> np.ndarray:
-    """Rows scaled to length 1 (all-zero rows stay zero): cosine geometry as Euclidean."""
-    matrix = np.asarray(vectors, dtype=np.float64)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return np.divide(matrix, norms, out=np.zeros_like(matrix), where=norms > 0)
 
 
 def pca_2d(vectors: np.ndarray) -> np.ndarray:
@@ -76,7 +70,8 @@ def tsne_2d(vectors: np.ndarray, seed: int) -> np.ndarray:
     # gives the same picture on any machine), and OpenMP threads spinning on a busy machine
     # cost far more than they gain on maps of this size (measured: 500 items, 26 s -> 1.4 s).
     with threadpool_limits(limits=1):
-        points = tsne.fit_transform(unit_rows(vectors).astype(np.float32))
+        unit = unit_rows(np.asarray(vectors, dtype=np.float64))
+        points = tsne.fit_transform(unit.astype(np.float32))
     return np.asarray(points, dtype=np.float64)
 
 
@@ -85,7 +80,7 @@ def project(vectors: np.ndarray, method: str, seed: int) -> np.ndarray:
     the square [-1, 1] x [-1, 1] with the aspect ratio kept."""
     if method not in METHODS:
         raise QueryError(f"unknown projection method {method!r}; use one of {METHODS}")
-    unit = unit_rows(vectors)
+    unit = unit_rows(np.asarray(vectors, dtype=np.float64))
     points = pca_2d(unit) if method == "pca" else tsne_2d(unit, seed)
     return fit_square(points)
 
@@ -102,28 +97,3 @@ def fit_square(points: np.ndarray) -> np.ndarray:
     half = float((high - low).max()) / 2
     centred = points - (low + high) / 2
     return centred / half if half > 0 else centred
-
-
-def procrustes_rotation(moving: np.ndarray, fixed: np.ndarray) -> np.ndarray:
-    """The orthogonal matrix ``R`` that minimises ``|moving @ R - fixed|`` (Schoenemann).
-
-    Rows are the same items in two spaces. Spaces of different dimension are zero-padded to
-    the larger one, so ``R`` is square of that size; pad ``moving`` the same way
-    (:func:`pad_columns`) before applying it.
-
-    >>> angle = np.pi / 3
-    >>> turn = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
-    >>> fixed = np.array([[1.0, 0.0], [0.0, 2.0], [3.0, 1.0]])
-    >>> rotation = procrustes_rotation(fixed @ turn, fixed)
-    >>> bool(np.allclose(fixed @ turn @ rotation, fixed))
-    True
-    """
-    width = max(moving.shape[1], fixed.shape[1])
-    cross = pad_columns(moving, width).T @ pad_columns(fixed, width)
-    left, _, right = np.linalg.svd(cross)
-    return left @ right
-
-
-def pad_columns(matrix: np.ndarray, width: int) -> np.ndarray:
-    """``matrix`` with zero columns appended up to ``width`` columns."""
-    return np.hstack([matrix, np.zeros((len(matrix), width - matrix.shape[1]))])

@@ -113,63 +113,87 @@ class _Query:
 def _parse(line: int, raw: dict[str, Any] | str | bytes, model: str, version: int | str | None,
            restrict: int | None, exact: bool = False) -> _Query:
     query = _Query(line=line, model=model, version=version, restrict=restrict, exact=exact)
+    decoded = _decode(line, raw)
+    if isinstance(decoded, str):
+        query.error = decoded
+        return query
+    query.id = decoded.get("id")
+    for step in (_parse_op, _parse_items, _parse_options, _parse_references):
+        query.error = step(line, decoded, query)
+        if query.error is not None:
+            break
+    return query
+
+
+def _decode(line: int, raw: dict[str, Any] | str | bytes) -> dict[str, Any] | str:
+    """The line as a JSON object, or the error saying why it is not one."""
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError:
-            query.error = f"line {line}: not valid UTF-8"
-            return query
+            return f"line {line}: not valid UTF-8"
     if isinstance(raw, str):
         if line == 1 and raw.startswith("\ufeff"):  # a byte order mark opening the input
             raw = raw[1:]
         try:
             raw = json.loads(raw)
         except json.JSONDecodeError as exc:
-            query.error = f"line {line}: not valid JSON ({exc.msg})"
-            return query
+            return f"line {line}: not valid JSON ({exc.msg})"
         except ValueError:  # Python reads integers of at most 4300 digits
-            query.error = f"line {line}: a number too long to read (over 4300 digits)"
-            return query
+            return f"line {line}: a number too long to read (over 4300 digits)"
         except RecursionError:
-            query.error = f"line {line}: not valid JSON (nested too deeply)"
-            return query
+            return f"line {line}: not valid JSON (nested too deeply)"
     if not isinstance(raw, dict):
-        query.error = f"line {line}: a query must be a JSON object"
-        return query
-    query.id = raw.get("id")
+        return f"line {line}: a query must be a JSON object"
+    return raw
+
+
+def _parse_op(line: int, raw: dict[str, Any], query: _Query) -> str | None:
     op = raw.get("op")
     if not isinstance(op, str) or op not in OPS:
-        query.error = f"line {line}: unknown op {op!r}; use one of {', '.join(OPS)}"
-        return query
+        return f"line {line}: unknown op {op!r}; use one of {', '.join(OPS)}"
     query.op = op
+    return None
+
+
+def _parse_items(line: int, raw: dict[str, Any], query: _Query) -> str | None:
+    """The items a query names: ``items`` and ``minus`` lists, or the op's own fields."""
+    op = query.op
     if op == "similar" and ("items" in raw or "minus" in raw):
-        query.error = _parse_similar_lists(line, raw, query.fields)
-        if query.error is not None:
-            return query
+        error = _parse_similar_lists(line, raw, query.fields)
+        if error is not None:
+            return error
     for name in () if "items" in query.fields else OPS[op]:
         value = raw.get(name)
         if not isinstance(value, str) or not value:
-            query.error = f"line {line}: {op} needs {name!r} as a non-empty string"
-            return query
+            return f"line {line}: {op} needs {name!r} as a non-empty string"
         if not _is_unicode(value):
-            query.error = f"line {line}: {name!r} holds a lone surrogate, which is not Unicode"
-            return query
+            return f"line {line}: {name!r} holds a lone surrogate, which is not Unicode"
         query.fields[name] = value
+    return None
+
+
+def _parse_options(line: int, raw: dict[str, Any], query: _Query) -> str | None:
+    """``k`` and the analogy ``method``."""
+    op = query.op
     if op in ("similar", "analogy"):
         k = raw.get("k", 10)
         if not isinstance(k, int) or isinstance(k, bool) or k < 1:
-            query.error = f"line {line}: k must be a whole number of at least 1"
-            return query
+            return f"line {line}: k must be a whole number of at least 1"
         query.fields["k"] = k
-    if op == "similar" and "items" in query.fields:
-        echo = similar_query(query.fields["items"], query.fields["minus"], k)
-        query.fields = {key: value for key, value in echo.items() if key != "op"}
+        if op == "similar" and "items" in query.fields:
+            echo = similar_query(query.fields["items"], query.fields["minus"], k)
+            query.fields = {key: value for key, value in echo.items() if key != "op"}
     if op == "analogy":
         method = raw.get("method", "add")
         if method not in ("add", "mul"):
-            query.error = f"line {line}: method must be 'add' or 'mul'"
-            return query
+            return f"line {line}: method must be 'add' or 'mul'"
         query.fields["method"] = method
+    return None
+
+
+def _parse_references(line: int, raw: dict[str, Any], query: _Query) -> str | None:
+    """``model``, ``version``, ``restrict`` and ``exact``, each checked for its kind."""
     for name in ("model", "version", "restrict"):
         if name in raw and raw[name] is not None:
             value = raw[name]
@@ -179,15 +203,13 @@ def _parse(line: int, raw: dict[str, Any] | str | bytes, model: str, version: in
             if not valid:
                 kind = {"model": "a string", "version": "a version number or an alias",
                         "restrict": "a whole number of at least 1"}[name]
-                query.error = f"line {line}: {name} must be {kind}"
-                return query
+                return f"line {line}: {name} must be {kind}"
             setattr(query, name, value)
     if "exact" in raw and raw["exact"] is not None:
         if not isinstance(raw["exact"], bool):
-            query.error = f"line {line}: exact must be true or false"
-            return query
+            return f"line {line}: exact must be true or false"
         query.exact = raw["exact"]
-    return query
+    return None
 
 
 def _parse_similar_lists(line: int, raw: dict[str, Any], fields: dict[str, Any]) -> str | None:

@@ -17,7 +17,7 @@ or absent, and published files are never written again.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -100,11 +100,14 @@ class Files(Vocabulary):
         counts: np.ndarray,
         vectors: np.ndarray,
         make_record: Callable[[int, dict[str, FileDigest]], VersionRecord],
+        kept: Mapping[str, Path] | None = None,
     ) -> VersionRecord:
         """Write a new version of ``model`` and return its record.
 
         ``make_record(version, files)`` builds the metadata once the version number and the
-        files' checksums are known. The version becomes visible atomically, in full.
+        files' checksums are known. ``kept`` names further files written beforehand (``.npy``
+        files, by key) that become part of the version, moved in beside its vectors and
+        checksummed with them. The version becomes visible atomically, in full.
         """
         import shutil  # the modules of writing stay out of the query path
         import uuid
@@ -122,6 +125,8 @@ class Files(Vocabulary):
                     "vectors": write_array(staging / VECTORS_FILE, vectors, self.path),
                     "norms": write_array(staging / NORMS_FILE, norms, self.path),
                 }
+                for key, source in (kept or {}).items():
+                    files[key] = keep_file(source, staging / f"{key}.npy", self.path)
                 files = {key: record.model_copy(update={"path": record.path.replace(
                     f"{TMP_DIR}/", f"{VERSIONS_DIR}/", 1)}) for key, record in files.items()}
                 final.parent.mkdir(exist_ok=True)
@@ -139,6 +144,17 @@ class Files(Vocabulary):
             except BaseException:
                 shutil.rmtree(final, ignore_errors=True)
                 raise
+
+
+def keep_file(source: Path, path: Path, root: Path) -> FileDigest:
+    """Move ``source`` to ``path`` (copying across file systems), flush it to disk and return
+    its checksum record."""
+    import shutil
+
+    shutil.move(source, path)
+    with path.open("rb+") as handle:
+        os.fsync(handle.fileno())
+    return file_digest(path, path.relative_to(root).as_posix())
 
 
 def write_array(path: Path, array: np.ndarray, root: Path) -> FileDigest:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,8 +23,10 @@ MAX_NORM = 1e18
 
 
 def publish(store: StoreLike, *, model: str, items: Sequence[str], counts: np.ndarray,
-            vectors: np.ndarray, **record: Any) -> VersionRecord:
-    """Publish ``vectors`` as the next version of ``model``; ``record`` holds the fields of its
+            vectors: np.ndarray, kept: Mapping[str, Path] | None = None,
+            **record: Any) -> VersionRecord:
+    """Publish ``vectors`` as the next version of ``model``; ``kept`` are files written
+    beforehand that the version keeps (its counts); ``record`` holds the fields of its
     :class:`VersionRecord` besides those the store fills in (number, files, time, size)."""
 
     def make_record(version: int, files: dict[str, FileDigest]) -> VersionRecord:
@@ -32,7 +36,7 @@ def publish(store: StoreLike, *, model: str, items: Sequence[str], counts: np.nd
 
     with opened(store, create=True) as handle:
         return handle.publish(model=model, items=items, counts=counts, vectors=vectors,
-                              make_record=make_record)
+                              make_record=make_record, kept=kept)
 
 
 def check_items(items: Sequence[str]) -> list[str]:
@@ -96,3 +100,19 @@ def publish_vectors(
     return publish(store, model=model, items=normal, counts=counts, vectors=matrix, name=name,
                    origin="import", source=source, import_format=import_format,
                    duration_seconds=round(time.perf_counter() - started, 3))
+
+
+def source_digest(inputs: str) -> FileDigest:
+    """The input as the version records it: a file or directory by :func:`file_digest`, a
+    glob by the names and digests of the files it matches."""
+    from ..engines.cluster.dask_io import input_files
+    from ..store import file_digest
+    from ..store.files import sha256_of
+
+    path = Path(inputs)
+    if path.exists():
+        return file_digest(path)
+    files = [Path(name) for name in input_files(inputs)]
+    listing = "".join(f"{p.resolve().as_posix()}\t{sha256_of(p)}\n" for p in files)
+    return FileDigest(path=inputs, bytes=sum(p.stat().st_size for p in files),
+                      sha256=hashlib.sha256(listing.encode()).hexdigest())

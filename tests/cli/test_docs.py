@@ -69,15 +69,14 @@ LIBRARY_DEFAULTS = {
 
 @pytest.mark.parametrize("name", ["train", "pairs"])
 def test_defaults_shown_in_help_are_the_librarys(name: str) -> None:
-    from embedstore.training.pipeline import choose_settings
-    from embedstore.training.sources import choose_reading
+    from embedstore.training.settings import choose_reading, choose_settings
 
     shown = {p.name: p.show_default for p in ALL[name].params
              if isinstance(p, click.Option) and isinstance(p.show_default, str)}
     assert shown, "the train and pairs options show the library's defaults"
     for option, text in shown.items():
         if option == "memory_limit":
-            from embedstore.engines.bounded.text_counts import memory_limit_default_text
+            from embedstore.engines.bounded.budget import memory_limit_default_text
 
             assert text == memory_limit_default_text()
             continue
@@ -92,13 +91,20 @@ def test_defaults_shown_in_help_are_the_librarys(name: str) -> None:
 
 
 def test_the_cli_offers_the_librarys_training_methods() -> None:
-    from embedstore_cli.options import ENGINES, TRAINING_METHODS
+    import click
+    from embedstore_cli.main import cli
 
-    from embedstore.training.pipeline import METHODS
-    from embedstore.training.sources import ENGINES as LIBRARY_ENGINES
+    from embedstore.engines import ENGINES
+    from embedstore.training.settings import METHOD_CHOICES
 
-    assert TRAINING_METHODS == METHODS
-    assert ENGINES == LIBRARY_ENGINES
+    def choices(command: str, option: str) -> tuple[str, ...]:
+        found = cli.commands[command]
+        (param,) = [p for p in found.params if p.name == option]
+        assert isinstance(param.type, click.Choice)
+        return tuple(param.type.choices)
+
+    assert choices("train", "method") == METHOD_CHOICES == ("auto", "propagate", "sgns", "svd")
+    assert choices("train", "engine") == choices("pairs", "engine") == ENGINES
 
 
 def test_ci_runs_the_readme_quickstart() -> None:

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from embedstore_cli.main import cli
 
 import embedstore
-import embedstore.engines.bounded.disk_rows
+import embedstore.engines.bounded.counts
 from embedstore.counting.windows import write_pair_file
 from embedstore.engines.bounded.text_counts import DiskCooccurrence, count_text_within
 from embedstore.errors import InputError
@@ -46,17 +46,17 @@ def tiny_budgets(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
                         lambda limit: 500 if tiny(limit) else 10**9)
     monkeypatch.setattr("embedstore.engines.bounded.text_counts.block_bytes_for",
                         lambda limit: 2000 if tiny(limit) else 1 << 20)
-    monkeypatch.setattr("embedstore.engines.bounded.disk_rows.ppmi_fits",
+    monkeypatch.setattr("embedstore.engines.bounded.counts.ppmi_fits",
                         lambda pairs, limit: not tiny(limit))
     monkeypatch.setattr("embedstore.engines.bounded.disk_rows.BLOCK_SHARE", 1e-5)
     streamed: list[int] = []
-    original = embedstore.engines.bounded.disk_rows.disk_ppmi
+    original = embedstore.engines.bounded.counts.disk_ppmi
 
     def recorded(cooc: object, settings: object, limit: int, *rest: object) -> object:
         streamed.append(limit)
         return original(cooc, settings, limit, *rest)  # type: ignore[arg-type]
 
-    monkeypatch.setattr("embedstore.engines.bounded.disk_rows.disk_ppmi", recorded)
+    monkeypatch.setattr("embedstore.engines.bounded.counts.disk_ppmi", recorded)
     yield streamed
 
 

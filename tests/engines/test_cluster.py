@@ -18,7 +18,7 @@ from embedstore.counting.cooccurrence import Cooccurrence
 from embedstore.errors import InputError
 from embedstore.inputs.pair_file import read_pairs
 from embedstore.inputs.parquet import read_parquet_pairs
-from embedstore.training.sources import make_pair_data
+from embedstore.training.pair_data import make_pair_data
 
 distributed = pytest.importorskip("distributed")
 
@@ -267,3 +267,15 @@ def test_sgns_is_refused_on_the_cluster(tmp_path: Path, scheduler: str) -> None:
                                       "--engine", "dask", "--scheduler", scheduler])
     assert result.exit_code == 1
     assert result.output.startswith("Error: --engine dask trains with svd or propagate")
+
+
+def test_sgns_is_refused_before_any_scheduler_is_contacted(tmp_path: Path) -> None:
+    """Nothing listens at port 9: a refusal that had tried to connect would say so."""
+    (tmp_path / "pairs.csv").write_text("a,b\nb,c\n")
+    result = CliRunner().invoke(cli, ["--store", str(tmp_path / "store"), "train",
+                                      str(tmp_path / "pairs.csv"), "--method", "sgns",
+                                      "--engine", "dask", "--scheduler", "tcp://127.0.0.1:9"])
+    assert result.exit_code == 1
+    assert result.output == ("Error: --engine dask trains with svd or propagate, not sgns; "
+                             "choose --method svd, or train here without --engine dask\n")
+    assert not (tmp_path / "store").exists()

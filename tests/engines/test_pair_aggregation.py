@@ -13,11 +13,8 @@ from click.testing import CliRunner
 from embedstore_cli.main import cli
 
 from embedstore.counting.cooccurrence import Cooccurrence
-from embedstore.engines.bounded.pair_aggregation import (
-    aggregate_rows,
-    needs_spill,
-    parse_memory_limit,
-)
+from embedstore.engines.bounded.budget import needs_spill, parse_memory_limit
+from embedstore.engines.bounded.pair_aggregation import aggregate_rows
 from embedstore.errors import InputError
 from embedstore.inputs.pair_file import read_pairs
 from embedstore.inputs.parquet import read_parquet_pairs, write_parquet_pairs
@@ -180,7 +177,7 @@ def test_train_with_a_memory_limit_publishes_the_same_vectors(
     vectors = []
     for extra in ([], ["--memory-limit", "16MB"]):
         if extra:  # this small file counts as big for the test
-            monkeypatch.setattr("embedstore.engines.bounded.pair_aggregation.SPILL_SHARE", 1e-6)
+            monkeypatch.setattr("embedstore.engines.bounded.budget.SPILL_SHARE", 1e-6)
         store = tmp_path / f"store{len(extra)}"
         result = runner.invoke(cli, ["--store", str(store), "train", str(path), "--dim", "8",
                                      "--quiet", *extra])
@@ -198,14 +195,14 @@ def test_a_memory_limit_for_a_dask_cluster_is_refused(tmp_path: Path) -> None:
                                       "--engine", "dask", "--scheduler", "tcp://127.0.0.1:1",
                                       "--memory-limit", "256MB"])
     assert result.exit_code == 1
-    assert result.output.startswith("Error: --memory-limit bounds counting and aggregating on "
-                                    "this machine")
+    assert result.output.startswith("Error: --memory-limit works on this machine only; leave "
+                                    "it out with --engine dask")
 
 
 def test_embed_pairs_aggregates_pair_data_out_of_core(tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path / "pairs.csv", rows(2000, seed=4))
-    monkeypatch.setattr("embedstore.engines.bounded.pair_aggregation.SPILL_SHARE", 1e-6)
+    monkeypatch.setattr("embedstore.engines.bounded.budget.SPILL_SHARE", 1e-6)
     result = CliRunner().invoke(cli, ["pairs", str(path), "--pair-input", "-o",
                                       str(tmp_path / "out.csv"), "--memory-limit", "64MB"])
     assert result.exit_code == 0, result.output

@@ -29,7 +29,7 @@ def by_name(cooc: Cooccurrence) -> tuple[dict[str, float], dict[frozenset[str], 
 @pytest.fixture
 def out_of_core_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every file counts as big, and reading pairs into Python fails the test."""
-    monkeypatch.setattr("embedstore.engines.bounded.pair_aggregation.SPILL_SHARE", 1e-6)
+    monkeypatch.setattr("embedstore.engines.bounded.budget.SPILL_SHARE", 1e-6)
 
     def refused(*args: object, **options: object) -> None:
         raise AssertionError("the pairs were read into Python")
@@ -79,7 +79,7 @@ def test_parquet_shards_aggregate_to_one_parquet_file(tmp_path: Path) -> None:
 
 def test_a_bad_row_is_named_and_no_file_is_left(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("embedstore.engines.bounded.pair_aggregation.SPILL_SHARE", 1e-6)
+    monkeypatch.setattr("embedstore.engines.bounded.budget.SPILL_SHARE", 1e-6)
     source = tmp_path / "pairs.csv"
     source.write_text("a,b\nc,d\ne,f,x\n")
     result = CliRunner().invoke(cli, ["pairs", str(source), "--pair-input", "-o",

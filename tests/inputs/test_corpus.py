@@ -13,8 +13,9 @@ from embedstore.counting.windows import keep_probability, write_pair_file
 from embedstore.errors import InputError
 from embedstore.inputs.corpus import build_vocabulary
 from embedstore.inputs.pair_file import read_pairs
-from embedstore.methods.svd import orthonormalize, train_svd
+from embedstore.methods.svd import orthonormalize
 from embedstore.schema import SvdSettings
+from embedstore.training.fitting import train_in_memory as train_svd
 from embedstore.training.sources import count_text
 from tests.conftest import ANIMALS, VEHICLES, classic_rows
 

@@ -36,7 +36,8 @@ from embedstore.counting.cooccurrence import Cooccurrence
 from embedstore.errors import EmbedstoreError
 from embedstore.inputs.pair_file import read_pairs
 from embedstore.inputs.parquet import read_parquet_pairs
-from embedstore.training.sources import make_pair_data, read_pair_data
+from embedstore.training.pair_data import make_pair_data
+from embedstore.training.sources import read_pair_data
 from tests.hostile import time_limit
 from tests.pair_files import (
     BadRowAt,
@@ -64,13 +65,13 @@ LIMIT = 64 * 10**6
 
 
 @pytest.fixture(scope="module")
-def client() -> Iterator[Any]:
+def scheduler() -> Iterator[str]:
     """Two workers in threads of this process (starting and reaching them is quicker than
-    processes), behind a scheduler on TCP, as ``embed --scheduler`` reaches one."""
+    processes), behind a scheduler on TCP; each reader connects to it as ``embed
+    --scheduler`` does, one client at a time."""
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                                  protocol="tcp", dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as connected:
-        yield connected
+                                  protocol="tcp", dashboard_address=None) as cluster:
+        yield cluster.scheduler_address
 
 
 @dataclass
@@ -99,19 +100,16 @@ def of(read: Callable[[], Cooccurrence | Outcome]) -> Outcome:
                              zip(got.negative_left, got.negative_right, strict=True)})
 
 
-def on_cluster(client: Any, path: Path, header: bool | None, min_count: float) -> Outcome:
+def on_cluster(scheduler: str, path: Path, header: bool | None, min_count: float) -> Outcome:
     """What ``embed train --engine dask`` counts: the vocabulary, and the pairs of the count
     blocks held on the workers."""
-    from embedstore.engines.cluster.matrix import ClusterMatrix
+    from embedstore.engines.cluster.matrix import cluster_matrix
     from embedstore.schema import PairFileOptions
 
-    matrix = ClusterMatrix(client, str(path), PairFileOptions(min_count=min_count,
-                                                              header=header), None)
-    try:
-        blocks = client.gather(matrix.counts)
-    finally:
-        client.cancel(matrix.counts)
-    items, positive, negative = matrix.summary.items, {}, set()
+    reading = PairFileOptions(min_count=min_count, header=header)
+    with cluster_matrix(str(path), scheduler=scheduler, reading=reading) as matrix:
+        blocks = matrix.client.gather(matrix.counts)
+    items, positive, negative = matrix.items, {}, set()
     for start, block in zip(matrix.bounds[:-1].tolist(), blocks, strict=True):
         entries = block.tocoo()
         for row, column, weight in zip(entries.row + start, entries.col, entries.data,
@@ -122,16 +120,16 @@ def on_cluster(client: Any, path: Path, header: bool | None, min_count: float) -
                     positive[pair] = float(weight)
                 else:
                     negative.add(pair)
-    return Outcome(items=items, counts=matrix.summary.item_counts.tolist(), positive=positive,
+    return Outcome(items=items, counts=matrix.item_counts.tolist(), positive=positive,
                    negative=negative)
 
 
-def counted_on_cluster(client: Any, path: Path, output: Path) -> Outcome:
+def counted_on_cluster(scheduler: str, path: Path, output: Path) -> Outcome:
     """What ``embed pairs --pair-input --engine dask`` writes, read back (pairs only: the
     shards keep no item order)."""
     shutil.rmtree(output, ignore_errors=True)
     make_pair_data(str(path), f"{output}/", pair_input=True, engine="dask",
-                   scheduler=client.scheduler.address, progress=None)
+                   scheduler=scheduler)
     return pairs_only(of(lambda: read_parquet_pairs(output, min_count=0)))
 
 
@@ -218,7 +216,7 @@ def check_oracle(pf: PairFile, verdict: ExpectedPairs | BadRowAt | str, local: O
          header=None, min_count=1, compress=False, piece_bytes=None, more=0)  # issue 23
 @example(pf=PairFile([("cat", "dog", None), ("dog", "emu", "")]), header=None, min_count=1,
          compress=False, piece_bytes=8, more=0)  # a,b, is refused everywhere
-def test_every_reader_reads_a_pair_row_alike(workdir: Path, client: Any, pf: PairFile,
+def test_every_reader_reads_a_pair_row_alike(workdir: Path, scheduler: str, pf: PairFile,
                                             header: bool | None, min_count: float,
                                             compress: bool, piece_bytes: int | None,
                                             more: int) -> None:
@@ -231,10 +229,10 @@ def test_every_reader_reads_a_pair_row_alike(workdir: Path, client: Any, pf: Pai
     assert of(lambda: read_pair_data(path, min_count=min_count, header=header, spill=True,
                                      memory_limit=LIMIT)) == local
     with mock.patch("embedstore.inputs.pieces.PIECE_BYTES", piece_bytes or 32 << 20):
-        assert of(lambda: on_cluster(client, path, header, min_count)) == local
+        assert of(lambda: on_cluster(scheduler, path, header, min_count)) == local
         if more == 0 and header is None:  # embed pairs --pair-input: no --min-count
             everywhere = of(lambda: read_pairs(path, min_count=0))
-            counted = of(lambda: counted_on_cluster(client, path, workdir / "counts"))
+            counted = of(lambda: counted_on_cluster(scheduler, path, workdir / "counts"))
             if everywhere.error is None:
                 assert counted == pairs_only(everywhere)
             elif ", line " in everywhere.error:  # not a sum past float64 or one item alone
@@ -247,10 +245,10 @@ def test_every_reader_reads_a_pair_row_alike(workdir: Path, client: Any, pf: Pai
     assert of(lambda: read_pair_data(parquet_path, min_count=min_count, spill=True,
                                      memory_limit=LIMIT)) == parquet
     if more == 1:
-        assert of(lambda: on_cluster(client, parquet_path, None, min_count)) == parquet
+        assert of(lambda: on_cluster(scheduler, parquet_path, None, min_count)) == parquet
 
 
-def test_a_long_file_cut_into_many_pieces_reads_alike(workdir: Path, client: Any) -> None:
+def test_a_long_file_cut_into_many_pieces_reads_alike(workdir: Path, scheduler: str) -> None:
     """Hundreds of pieces, a quoted field holding a line break across a piece's end, and a
     bad row deep in the file: named at its line, not the piece's."""
     rng = np.random.default_rng(5)
@@ -259,9 +257,9 @@ def test_a_long_file_cut_into_many_pieces_reads_alike(workdir: Path, client: Any
     path = workdir / "long.csv"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     with mock.patch("embedstore.inputs.pieces.PIECE_BYTES", 100):
-        assert of(lambda: on_cluster(client, path, None, 1)) == of(lambda: read_pairs(path))
+        assert of(lambda: on_cluster(scheduler, path, None, 1)) == of(lambda: read_pairs(path))
         lines[2700] = "n1,n2,"
         path.write_text("\n".join(lines) + "\n", encoding="utf-8")
         local = of(lambda: read_pairs(path))
         assert local.error is not None and local.error.startswith(f"{path}, line 2702: ")
-        assert of(lambda: on_cluster(client, path, None, 1)) == local
+        assert of(lambda: on_cluster(scheduler, path, None, 1)) == local

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from embedstore.engines.memory import propagation_matrix
 from embedstore.errors import TrainingError
 from embedstore.inputs.pair_file import read_pairs
-from embedstore.methods.propagate import propagation_matrix, train_propagate
 from embedstore.schema import PropagateSettings
+from embedstore.training.fitting import train_in_memory as train_propagate
 from tests.conftest import (
     ANIMALS,
     VEHICLES,

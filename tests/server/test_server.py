@@ -259,7 +259,9 @@ def test_an_api_key_guards_v1_and_the_page(start_server: Callable[..., ServerPro
             refused = http.get(path)
             assert refused.status_code == 401
             assert "API key" in refused.json()["error"]
-            assert http.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
+            for near_miss in ("wrong", "S3cret", "S3CRET", "s3cre", "s3crett", "s3cret0"):
+                assert http.get(path, headers={"Authorization": f"Bearer {near_miss}"}
+                                ).status_code == 401, near_miss
             assert http.get(path, headers={"Authorization": "Bearer s3cret"}).status_code == 200
         assert http.post("/v1/batch", content="").status_code == 401
         for path in ("/healthz", "/readyz", "/metrics"):
@@ -290,3 +292,12 @@ def test_every_http_route_is_in_the_readme() -> None:
                 route = path.split("{model}/")[-1] if "{model}" in path else path
                 assert any(route.split("/")[-1].replace("{version}", "prod") in line
                            for line in api.splitlines() if line.startswith("curl ")), path
+
+
+def test_explain_answers_what_embed_explain_prints(client: httpx.Client,
+                                                   shared_store: Path) -> None:
+    answer = client.get("/v1/models/default/explain?a=cat&b=kitten&k=3&version=1")
+    assert answer.status_code == 200
+    assert answer.json() == embed_json(shared_store, "explain", "cat", "kitten", "--k", "3",
+                                       "--version", "1")
+    assert client.get("/v1/models/default/explain?a=cat&b=nope").status_code == 404

@@ -9,10 +9,12 @@ import numpy as np
 import pytest
 
 import embedstore
-from embedstore.counting.cooccurrence import Cooccurrence
+from embedstore.engines.memory import MemoryCounts
 from embedstore.errors import InputError, TrainingError
 from embedstore.inputs.pair_file import read_pairs
 from embedstore.inputs.vector_files import read_vectors
+from embedstore.methods.fitted import Fitted
+from embedstore.methods.registry import METHODS, Method
 from embedstore.schema import (
     PairFileOptions,
     PropagateSettings,
@@ -21,10 +23,15 @@ from embedstore.schema import (
     SvdSettings,
     TextOptions,
 )
-from embedstore.training import fitting as fit_module
-from embedstore.training.fitting import FIT_METHODS, fit, vectors_only
-from embedstore.training.pipeline import auto_method, choose_settings, default_settings, train_file
-from embedstore.training.sources import choose_reading, count_text
+from embedstore.training.fitting import fit
+from embedstore.training.pipeline import train_file
+from embedstore.training.settings import (
+    auto_method,
+    choose_reading,
+    choose_settings,
+    default_settings,
+)
+from embedstore.training.sources import count_text
 from tests.conftest import DATA, grid_analogies_solved, two_attribute_rows
 
 CAFE_NFC, CAFE_NFD = "caf\u00e9", "cafe\u0301"
@@ -51,28 +58,34 @@ class ConstantSettings(Record):
     value: float = 1.0
 
 
-def test_a_new_method_plugs_into_the_fit_stage_with_one_entry(
-        monkeypatch: pytest.MonkeyPatch, store: Path) -> None:
-    def constant(cooc: Cooccurrence, settings: ConstantSettings, progress: object = None
-                 ) -> np.ndarray:
-        return np.full((cooc.n_items, settings.dim or 1), settings.value, np.float32)
+def fit_constant(counts: MemoryCounts, settings: ConstantSettings, progress: object,
+                 warm: object) -> Fitted:
+    return Fitted(np.full((counts.n_items, settings.dim or 1), settings.value, np.float32),
+                  settings)
 
-    monkeypatch.setitem(FIT_METHODS, ConstantSettings, vectors_only(constant))
+
+def test_a_new_method_plugs_into_the_fit_stage_with_one_record(
+        monkeypatch: pytest.MonkeyPatch, store: Path) -> None:
+    here = "tests.training.test_training"
+    monkeypatch.setitem(METHODS, "constant", Method(
+        "constant", f"{here}:ConstantSettings", f"{here}:fit_constant", "every vector equal",
+        continues=False, uses_negatives=False, engines=("local",)))
     cooc = read_pairs(DATA / "animals.csv")
-    fitted = fit(cooc, ConstantSettings(value=2.0))
+    fitted = fit(MemoryCounts(cooc), ConstantSettings(value=2.0))
     assert fitted.vectors.shape == (8, 100) and float(fitted.vectors[0, 0]) == 2.0
     assert fitted.settings.dim == 100 and fitted.epochs is None
 
 
 def test_fit_dispatches_on_the_settings_type() -> None:
-    cooc = read_pairs(DATA / "animals.csv")
+    cooc = MemoryCounts(read_pairs(DATA / "animals.csv"))
     sgns = fit(cooc, SgnsSettings(dim=8, epochs=3))
     assert (sgns.vectors.shape, sgns.epochs, len(sgns.epoch_losses)) == ((8, 8), 3, 3)
     svd = fit(cooc, SvdSettings(dim=4))
     assert svd.vectors.shape == (8, 4) and svd.settings == SvdSettings(dim=4)
     propagated = fit(cooc, PropagateSettings(dim=6))
     assert propagated.vectors.shape == (8, 6) and propagated.notes == []
-    assert set(fit_module.FIT_METHODS) == {SgnsSettings, SvdSettings, PropagateSettings}
+    assert {method.settings_type() for method in METHODS.values()} == {
+        SgnsSettings, SvdSettings, PropagateSettings}
     assert "svd cannot use explicit negative pairs: 12 were ignored" in svd.notes[0]
 
 
@@ -145,7 +158,7 @@ def test_every_stage_reports_through_the_one_progress_callback(store: Path, writ
 def test_svd_solves_the_analogy_grid(write) -> None:  # type: ignore[no-untyped-def]
     data = read_pairs(write("grid.csv", "\n".join(two_attribute_rows())))
     for add_context in (True, False):
-        vectors = fit(data, SvdSettings(add_context=add_context)).vectors
+        vectors = fit(MemoryCounts(data), SvdSettings(add_context=add_context)).vectors
         assert grid_analogies_solved(data.items, vectors) == (30, 30)
 
 

@@ -1,6 +1,6 @@
 """PPMI + randomised SVD when the matrix does not fit in memory: row blocks on disk.
 
-The PPMI matrix ``A`` of :func:`embedstore.methods.svd.ppmi_matrix` and its transpose are built
+The PPMI matrix ``A`` (:func:`embedstore.methods.ppmi.pmi_values`) and its transpose are built
 as CSR arrays in files (column indices ``int32``, values ``float32``; the row pointers stay in
 memory), one pass over the count matrix's entries in row order (:meth:`SpilledCounts.entries`:
 the count matrix is symmetric, so ``A`` and ``A.T`` have their entries at the same places and
@@ -8,7 +8,7 @@ one sorted pass gives both). Each value is computed by the same expression, in t
 order, as in memory, and rows keep their columns ascending, as scipy's canonical CSR does, so
 every row of a product, and so the vectors, are the in-memory run's bit for bit.
 
-:class:`DiskRows` is a :class:`~embedstore.methods.svd.Product` that reads one block of rows at a
+:class:`DiskRows` is a :class:`~embedstore.engines.Product` that reads one block of rows at a
 time: every product (one per pass of the randomised SVD) streams the file once, and memory
 holds one block, the dense input and the output.
 """
@@ -16,35 +16,21 @@ holds one block, the dense input and the output.
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ...counting.cooccurrence import Cooccurrence
-from ...errors import TrainingError
-from ...methods.svd import svd_vectors, train_svd
+from ...methods.ppmi import context_weights, pmi_values
 from ...progress import Progress
 from ...schema import SvdSettings
 from ..memory import default_threads
-from .allocator import return_freed_memory
-from .text_counts import DiskCooccurrence, spill_cooccurrence
+from .text_counts import DiskCooccurrence
 
-PPMI_BYTES_PER_PAIR = 160
-"""Peak bytes per distinct pair of building the PPMI matrix and its transpose in memory (the
-pairs in both directions, their PMI values, scipy's conversions; measured on the benchmark
-corpus: 1.75 GB for 11.2M pairs)."""
 BLOCK_SHARE = 1 / 64
 """A block of rows read at a time holds at most this share of the memory limit."""
 ENTRY_BYTES = 8  # one int32 column index and one float32 value
-
-
-def ppmi_fits(n_pairs: int, memory_limit: int) -> bool:
-    """Whether building the PPMI matrix of ``n_pairs`` pairs in memory stays within half of
-    ``memory_limit``."""
-    return n_pairs * PPMI_BYTES_PER_PAIR <= memory_limit // 2
 
 
 class DiskRows:
@@ -139,17 +125,15 @@ def disk_ppmi(cooc: DiskCooccurrence, settings: SvdSettings, memory_limit: int,
     ``cooc``'s temporary directory."""
     n = cooc.n_items
     sums = row_sums(cooc)
-    context = sums ** settings.context_smoothing
-    context_total = context.sum()
+    context = context_weights(sums, settings)
+    log_context_total = np.log(context.sum())
     root = Path(cooc.counts.directory)
     forward, backward = _CsrWriter(root / "ppmi", n), _CsrWriter(root / "ppmi-t", n)
     done = 0
     for rows, columns, numerators in cooc.counts.entries(n):
         counts = numerators / cooc.divisor
         for writer, r, c in ((forward, rows, columns), (backward, columns, rows)):
-            with np.errstate(divide="ignore"):
-                pmi = (np.log(counts) + np.log(context_total) - np.log(sums[r])
-                       - np.log(context[c]) - np.log(settings.shift))
+            pmi = pmi_values(counts, sums[r], context[c], log_context_total, settings.shift)
             positive = pmi > 0  # A.T[i, j] = A[j, i]: the same places, the other formula
             writer.add(rows[positive], columns[positive], pmi[positive])
         done += len(rows)
@@ -161,34 +145,3 @@ def disk_ppmi(cooc: DiskCooccurrence, settings: SvdSettings, memory_limit: int,
     passes = itertools.count(1)
     return (DiskRows(root / "ppmi", forward.close(), shape, block_entries, passes, progress),
             DiskRows(root / "ppmi-t", backward.close(), shape, block_entries, passes, progress))
-
-
-def train_svd_on_disk(cooc: DiskCooccurrence, settings: SvdSettings, memory_limit: int,
-                      progress: Progress | None = None) -> np.ndarray:
-    """:func:`~embedstore.methods.svd.train_svd` for counts on disk: the same vectors."""
-    if cooc.n_pairs == 0:
-        raise TrainingError("no positive pairs to train on; add pairs with a weight above 0")
-    return_freed_memory()
-    forward, backward = disk_ppmi(cooc, settings, memory_limit, progress)
-    if forward.indptr[-1] == 0:
-        raise TrainingError("no pair co-occurs more often than chance (all PMI values are "
-                            "<= 0); add data or lower the shift")
-    try:
-        return svd_vectors(forward, backward, settings, progress)
-    finally:
-        for product in (forward, backward):
-            for path in (product.indices_path, product.data_path):
-                os.remove(path)
-
-
-def train_svd_within(cooc: Cooccurrence | DiskCooccurrence, settings: SvdSettings,
-                     memory_limit: int, progress: Progress | None = None) -> np.ndarray:
-    """:func:`~embedstore.methods.svd.train_svd` within ``memory_limit`` bytes: in memory when
-    the PPMI matrix fits (:func:`ppmi_fits`), else over row blocks on disk (counts in memory
-    are moved to disk first). The vectors are the same bits either way."""
-    if isinstance(cooc, DiskCooccurrence):
-        return train_svd_on_disk(cooc, settings, memory_limit, progress)
-    if ppmi_fits(cooc.n_pairs, memory_limit):
-        return train_svd(cooc, settings, progress)
-    with spill_cooccurrence(cooc, memory_limit, progress) as on_disk:
-        return train_svd_on_disk(on_disk, settings, memory_limit, progress)

@@ -58,16 +58,6 @@ from ...inputs.pair_rows import (
 from ...inputs.textio import GZIP_MAGIC
 from ...progress import Progress
 
-MIN_MEMORY_LIMIT = 16 * 10**6
-"""DuckDB needs some memory to work in; smaller limits are refused."""
-DEFAULT_MEMORY_SHARE = 0.25
-"""The default ``--memory-limit`` is this share of the machine's physical memory."""
-SPILL_SHARE = 0.5
-"""Pair data is aggregated out of core when its estimated size in memory (its size on disk;
-four times that when compressed: gzip or Parquet) is over this share of the limit."""
-COMPRESSION_FACTOR = 4
-UNITS = {"b": 1, "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
-         "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40}
 BAD_ROW = "a bad pair row"
 """DuckDB's error for such a row; the in-memory reader then names it."""
 PIECES = 6
@@ -77,57 +67,6 @@ FETCH_ROWS = 1 << 20
 """The distinct pairs come back from DuckDB in batches of this many rows."""
 STEPS = 4
 """Steps reported as ``progress("aggregating", step, STEPS, None)``."""
-
-
-def parse_memory_limit(text: str) -> int:
-    """Bytes from ``256MB``, ``2GiB``, ``1.5GB`` or a plain number of bytes.
-
-    >>> parse_memory_limit("256MB"), parse_memory_limit("1GiB"), parse_memory_limit("20000000")
-    (256000000, 1073741824, 20000000)
-    """
-    import re
-
-    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([a-zA-Z]*)\s*", text)
-    unit = match.group(2).lower() if match else ""
-    if match is None or unit not in UNITS | {"": 1}:
-        raise InputError(f"memory limit {text!r} is not a size; write it as 256MB, 4GB or 2GiB")
-    value = int(float(match.group(1)) * UNITS.get(unit, 1))
-    if value < MIN_MEMORY_LIMIT:
-        raise InputError(f"memory limit {text!r} is below {MIN_MEMORY_LIMIT // 10**6}MB, "
-                         "too little for DuckDB to work in; give at least 16MB")
-    return value
-
-
-def default_memory_limit_text() -> str:
-    """The default limit as ``embed train --help`` shows it.
-
-    >>> default_memory_limit_text()
-    "25% of the machine's memory"
-    """
-    return f"{DEFAULT_MEMORY_SHARE:.0%} of the machine's memory"
-
-
-def default_memory_limit() -> int:
-    """:data:`DEFAULT_MEMORY_SHARE` of the machine's physical memory (1 GB when unknown)."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 10**9
-    return max(MIN_MEMORY_LIMIT, int(total * DEFAULT_MEMORY_SHARE))
-
-
-def needs_spill(path: Path, memory_limit: int) -> bool:
-    """Whether pair data at ``path`` is big enough to aggregate out of core
-    (:data:`SPILL_SHARE`)."""
-    from ...inputs.parquet import is_parquet, shards
-
-    if is_parquet(path):
-        size = sum(shard.stat().st_size for shard in shards(path)) * COMPRESSION_FACTOR
-    else:
-        with path.open("rb") as handle:
-            packed = handle.read(2) == GZIP_MAGIC
-        size = path.stat().st_size * (COMPRESSION_FACTOR if packed else 1)
-    return size > memory_limit * SPILL_SHARE
 
 
 def duckdb_module() -> Any:

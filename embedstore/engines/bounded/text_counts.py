@@ -22,7 +22,6 @@ from ...counting.windows import DISTANCE_BITS, cooccurrence_of_keys, count_keys
 from ...inputs.corpus import BLOCK_BYTES, build_vocabulary, encode
 from ...progress import Progress
 from .allocator import return_freed_memory
-from .pair_aggregation import default_memory_limit, default_memory_limit_text
 from .spilled_counts import SpilledCounts
 
 COUNT_SHARE = 0.2
@@ -35,27 +34,6 @@ BLOCK_SHARE = 1 / 128
 """Corpus blocks are read in this share of the limit (at most :data:`BLOCK_BYTES`): a block's
 windowed pairs take about 25 bytes per byte of text while they are summed."""
 MIN_BLOCK_BYTES = 1 << 16
-TEXT_LIMIT_CAP = 1_000_000_000
-"""Without ``--memory-limit``, a corpus is counted and trained within the usual default
-(:func:`embedstore.engines.bounded.pair_aggregation.default_memory_limit`) but at most this (the
-SVD's dense matrices,
-``items x (dim + 10)`` float64 and copies, come on top, and are not bounded by the limit)."""
-
-
-def default_text_memory_limit() -> int:
-    """The memory limit of counting and training a corpus when none is given."""
-    return min(default_memory_limit(), TEXT_LIMIT_CAP)
-
-
-def memory_limit_default_text() -> str:
-    """The default ``--memory-limit`` as ``--help`` shows it.
-
-    >>> memory_limit_default_text()
-    "25% of the machine's memory; for a corpus at most 1GB"
-    """
-    return f"{default_memory_limit_text()}; for a corpus at most {TEXT_LIMIT_CAP / 1e9:g}GB"
-
-
 def merge_keys_for(memory_limit: int) -> int:
     """Keys the partial tables may hold under ``memory_limit`` bytes."""
     return max(MIN_MERGE_KEYS, int(memory_limit * COUNT_SHARE) // BYTES_PER_KEY)

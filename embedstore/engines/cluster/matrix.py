@@ -21,42 +21,23 @@ one machine.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ...errors import InputError, TrainingError
 from ...inputs.pair_file import check_sums, count_order
-from ...methods.sgns import DEFAULT_DIM
+from ...methods.ppmi import context_weights, no_positive_pmi, pmi_values
 from ...progress import Progress
-from ...schema import FileDigest, PairFileOptions, PropagateSettings, Record, SvdSettings
-from ...training.fitting import Fitted
+from ...schema import PairFileOptions, PropagateSettings, SvdSettings
 
 ROWS_PER_BLOCK = 250_000
 """Rows of the matrix per block at most (at least two blocks per worker)."""
 STEPS = 3
 """Steps reported as ``progress("cluster", step, STEPS, None)``: vocabulary, counts, matrix."""
-
-
-@dataclass(frozen=True)
-class ClusterCounts:
-    """What the cluster's pass over the pair data found: the vocabulary (row order), each
-    item's count, and the distinct positive and negative pairs between kept items."""
-
-    items: list[str]
-    item_counts: np.ndarray
-    n_pairs: int
-    n_negative_pairs: int
-
-    @property
-    def n_items(self) -> int:
-        return len(self.items)
 
 
 class ClusterProduct:
@@ -155,13 +136,11 @@ def block_facts(block: Any, start: int) -> tuple[np.ndarray, int, int]:
 def ppmi_block(block: Any, start: int, row_sums: np.ndarray, context: np.ndarray,
                log_context_total: float, shift: float, transposed: bool) -> Any:
     """A row block of the PPMI matrix (or of its transpose) from its count block, entry by
-    entry as :func:`embedstore.methods.svd.ppmi_matrix` computes it."""
+    entry by :func:`embedstore.methods.ppmi.pmi_values`."""
     rows = np.repeat(np.arange(block.shape[0]) + start, np.diff(block.indptr))
     cols = block.indices
     own, other = (cols, rows) if transposed else (rows, cols)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pmi = (np.log(block.data) + log_context_total - np.log(row_sums[own])
-               - np.log(context[other]) - np.log(shift))
+    pmi = pmi_values(block.data, row_sums[own], context[other], log_context_total, shift)
     return without_zeros(block, np.where(pmi > 0, pmi, 0.0))
 
 
@@ -175,24 +154,11 @@ def without_zeros(block: Any, values: np.ndarray) -> Any:
     return result
 
 
-def input_digest(inputs: str) -> FileDigest:
-    """The input as the version records it: a file or directory by :func:`file_digest`, a
-    glob by the names and digests of the files it matches."""
-    from ...store import file_digest
-    from ...store.files import sha256_of
-    from .dask_io import input_files
-
-    path = Path(inputs)
-    if path.exists():
-        return file_digest(path)
-    files = [Path(name) for name in input_files(inputs)]
-    listing = "".join(f"{p.resolve().as_posix()}\t{sha256_of(p)}\n" for p in files)
-    return FileDigest(path=inputs, bytes=sum(p.stat().st_size for p in files),
-                      sha256=hashlib.sha256(listing.encode()).hexdigest())
-
-
 class ClusterMatrix:
-    """The count matrix of the pair data as row blocks on the cluster, and the vocabulary."""
+    """The count matrix of the pair data as row blocks on the cluster, and the vocabulary:
+    the cluster engine's :class:`~embedstore.engines.Counts`. Only the vocabulary, the row
+    sums and the vectors come to this machine; the pairs never do, so methods that visit
+    pairs one by one (:meth:`pairs`) do not run here."""
 
     def __init__(self, client: Any, inputs: str, reading: PairFileOptions,
                  progress: Progress | None) -> None:
@@ -201,7 +167,7 @@ class ClusterMatrix:
         from ...inputs.pieces import plan_pieces
         from .dask_io import input_files, located, no_pairs, piece_frame
 
-        self.client = client
+        self.client, self.progress, self.notes = client, progress, []
 
         def vocabulary(pieces: list[Any]) -> tuple[list[Any], Any]:
             parts = [delayed(piece_frame)(piece) for piece in pieces]
@@ -227,16 +193,30 @@ class ClusterMatrix:
             for k, (a, b) in enumerate(itertools.pairwise(self.bounds))])
         facts = client.gather(client.map(block_facts, self.counts, self.bounds[:-1].tolist()))
         self.row_sums = np.concatenate([sums for sums, _, _ in facts])
-        self.summary = ClusterCounts(items, counts, sum(f[1] for f in facts),
-                                     sum(f[2] for f in facts))
+        self.items, self.item_counts = items, counts
+        self.n_pairs = sum(f[1] for f in facts)
+        self.n_negative_pairs = sum(f[2] for f in facts)
         step(progress, 2)
+
+    @property
+    def n_items(self) -> int:
+        return len(self.items)
+
+    def pair_chunks(self) -> None:
+        """The pairs stay on the cluster: a version trained there keeps no counts."""
+        return None
+
+    def pairs(self) -> Any:
+        raise TrainingError("the pairs stay on the Dask cluster; choose --method svd or "
+                            "propagate, or train here without --engine dask")
 
     def ppmi_products(self, settings: SvdSettings) -> tuple[ClusterProduct, ClusterProduct]:
         """The products of the PPMI matrix and of its transpose, their blocks on the cluster."""
-        context = self.row_sums ** settings.context_smoothing
+        step(self.progress, STEPS)
+        context = context_weights(self.row_sums, settings)
         shared = self.client.scatter([self.row_sums, context], broadcast=True, hash=False)
         starts = self.bounds[:-1].tolist()
-        shape = (self.summary.n_items, self.summary.n_items)
+        shape = (self.n_items, self.n_items)
         products = []
         for transposed in (False, True):
             blocks = self.client.map(ppmi_block, self.counts, starts, row_sums=shared[0],
@@ -245,17 +225,17 @@ class ClusterMatrix:
                                      shift=settings.shift, transposed=transposed)
             products.append(ClusterProduct(self.client, blocks, shape))
         if sum(self.client.gather(self.client.map(nnz, products[0].blocks))) == 0:
-            raise TrainingError("no pair co-occurs more often than chance (all PMI values are "
-                                "<= 0); add data or lower the shift")
+            raise no_positive_pmi()
         return products[0], products[1]
 
     def step_product(self, settings: PropagateSettings) -> ClusterProduct:
         """The product of propagation's step operator, its blocks on the cluster."""
         from .propagation import step_blocks
 
+        step(self.progress, STEPS)
         blocks = step_blocks(self.client, self.counts, self.bounds, settings,
-                             negatives=self.summary.n_negative_pairs > 0)
-        return ClusterProduct(self.client, blocks, (self.summary.n_items,) * 2)
+                             negatives=self.n_negative_pairs > 0)
+        return ClusterProduct(self.client, blocks, (self.n_items,) * 2)
 
 
 @contextmanager
@@ -269,37 +249,6 @@ def cluster_matrix(inputs: str, *, scheduler: str, reading: PairFileOptions,
     with connect(client_class, scheduler) as client:
         step(progress, 0)
         yield ClusterMatrix(client, inputs, reading, progress)
-
-
-def fit_on_cluster(matrix: ClusterMatrix, settings: Record,
-                   progress: Progress | None = None) -> Fitted:
-    """Vectors for the items of ``matrix`` (in its row order) by svd or propagate, every
-    sparse product on the cluster; the same as :func:`embedstore.training.fitting.fit` would give
-    for the
-    same counts (no warm start)."""
-    from ...methods.propagate import propagate_vectors
-    from ...methods.svd import svd_vectors
-
-    if not isinstance(settings, SvdSettings | PropagateSettings):
-        raise TrainingError(f"--engine dask trains with svd or propagate, not {settings.method}; "
-                            "choose --method svd, or train here without --engine dask")
-    counts = matrix.summary
-    if counts.n_pairs == 0:
-        raise TrainingError("no positive pairs to train on; add pairs with a weight above 0")
-    if settings.dim is None:
-        settings = settings.model_copy(update={"dim": DEFAULT_DIM})
-    step(progress, STEPS)
-    notes = []
-    if isinstance(settings, SvdSettings):
-        forward, backward = matrix.ppmi_products(settings)
-        vectors = svd_vectors(forward, backward, settings, progress)
-        if counts.n_negative_pairs:
-            notes.append(f"svd cannot use explicit negative pairs: {counts.n_negative_pairs} "
-                         "were ignored (propagate and sgns use them)")
-    else:
-        vectors = propagate_vectors(matrix.step_product(settings), counts.n_items, settings,
-                                    progress)
-    return Fitted(vectors, settings, notes=notes)
 
 
 def nnz(block: Any) -> int:

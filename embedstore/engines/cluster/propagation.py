@@ -1,7 +1,7 @@
 """Propagation's step operator built on a Dask cluster, row block by row block, from the count
 blocks of :class:`embedstore.engines.cluster.matrix.ClusterMatrix`.
 
-Entry by entry as :func:`embedstore.methods.propagate.propagation_matrix` builds it: the pair
+With the formula every engine uses (:func:`embedstore.methods.propagate.step_matrix`): the pair
 weights
 are divided by their median (found exactly from each block's distinct weights and how often
 they occur), the degrees are gathered here, and each worker scales its block's entries.
@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ...methods.propagate import relative_weights
+from ...methods.propagate import hub_scale, relative_weights, step_matrix
 from ...schema import PropagateSettings
 
 
@@ -51,23 +51,14 @@ def block_degrees(block: Any, median: float) -> np.ndarray:
 
 def step_block(block: Any, start: int, median: float, scale: np.ndarray,
                settings: PropagateSettings, negatives: bool) -> Any:
-    """A row block of ``A D^-p + self_weight I - negative_weight N D^-p`` (float32 CSR)."""
-    from scipy import sparse
-
+    """A row block of the step operator (:func:`embedstore.methods.propagate.step_matrix`)."""
     rows = np.repeat(np.arange(block.shape[0]), np.diff(block.indptr))
     cols = block.indices
     positive = block.data > 0
-    parts_rows = [rows[positive], np.arange(block.shape[0])]
-    parts_cols = [cols[positive], np.arange(block.shape[0]) + start]
-    parts_values = [relative_weights(block.data[positive], median) * scale[cols[positive]],
-                    np.full(block.shape[0], settings.self_weight)]
-    if negatives and settings.negative_weight > 0:
-        parts_rows.append(rows[~positive])
-        parts_cols.append(cols[~positive])
-        parts_values.append(-settings.negative_weight * scale[cols[~positive]])
-    return sparse.csr_matrix(
-        (np.concatenate(parts_values).astype(np.float32),
-         (np.concatenate(parts_rows), np.concatenate(parts_cols))), shape=block.shape)
+    edge = relative_weights(block.data[positive], median)
+    return step_matrix(block.shape, rows[positive], cols[positive], edge, scale, settings,
+                       first_row=start,
+                       negatives=(rows[~positive], cols[~positive]) if negatives else None)
 
 
 def step_blocks(client: Any, counts: list[Any], bounds: np.ndarray,
@@ -75,7 +66,7 @@ def step_blocks(client: Any, counts: list[Any], bounds: np.ndarray,
     """The step operator's row blocks (futures on the cluster) from the count blocks."""
     median = median_of(client.gather(client.map(weight_histogram, counts)))
     degree = np.concatenate(client.gather(client.map(block_degrees, counts, median=median)))
-    scale = np.where(degree > 0, degree, 1.0) ** -settings.degree_exponent
+    scale = hub_scale(degree, settings)
     shared = client.scatter(scale, broadcast=True, hash=False)
     return client.map(step_block, counts, bounds[:-1].tolist(), median=median, scale=shared,
                       settings=settings, negatives=negatives)

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...errors import StoreError
-from ..scoring import inverse
+from ...geometry import unit_rows
 from .searcher import SEARCH_THREADS
 
 if TYPE_CHECKING:
@@ -87,12 +87,6 @@ def build_settings(chosen: dict[str, int | None], threads: int, n_items: int
     return {"kind": "ivf", "metric": "ip", "rows": "unit", "dtype": "f32", "lists": lists,
             "probes": probes, "seed": seed, "sample_per_list": SAMPLE_PER_LIST,
             "threads": threads, "library_version": faiss.__version__}
-
-
-def unit_rows(rows: np.ndarray) -> np.ndarray:
-    """``rows`` as ``float32``, each divided by its length (zero rows stay zero)."""
-    rows = np.asarray(rows, dtype=np.float32)
-    return np.ascontiguousarray(rows * inverse(np.linalg.norm(rows, axis=1))[:, None])
 
 
 def write_index(vectors: np.ndarray, settings: dict[str, Any], path: Path,

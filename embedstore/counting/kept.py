@@ -1,0 +1,71 @@
+"""The counts a version keeps beside its vectors, so that its neighbours can be explained and
+new items folded in later.
+
+Two ``.npy`` files in the version's directory: ``pairs.npy`` (``int32``, one row ``left,
+right`` per distinct pair, ``left <= right``, rows of the version's vocabulary) and
+``weights.npy`` (``float64``, the pair's summed weight; 0 marks an explicit negative pair).
+They are written while the run's counts are at hand, in chunks, so counts on disk never come
+into memory whole, and they are checksummed, verified and removed with the version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+PAIRS = "pairs"
+WEIGHTS = "weights"
+"""The keys of the kept files in a version's record (``files``), and their names
+(``KEY.npy``)."""
+
+
+@dataclass(frozen=True)
+class KeptCounts:
+    """A version's kept counts: ``left``, ``right`` (rows) and ``weight`` per distinct pair."""
+
+    left: np.ndarray
+    right: np.ndarray
+    weight: np.ndarray
+
+    @property
+    def n_pairs(self) -> int:
+        return int(self.weight.shape[0])
+
+    def partners(self, row: int) -> tuple[np.ndarray, np.ndarray]:
+        """The rows paired with ``row`` and the pairs' weights (a pair with itself once)."""
+        as_left = self.left == row
+        as_right = (self.right == row) & ~as_left
+        return (np.concatenate([self.right[as_left], self.left[as_right]]),
+                np.concatenate([self.weight[as_left], self.weight[as_right]]))
+
+
+def write_kept_counts(chunks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
+                      n_pairs: int, directory: Path) -> dict[str, Path]:
+    """Write ``n_pairs`` pairs given in ``(left, right, weight)`` chunks to ``directory``;
+    the files by key, for :meth:`embedstore.store.Store.publish`'s ``kept``."""
+    from numpy.lib.format import open_memmap
+
+    paths = {PAIRS: directory / f"{PAIRS}.npy", WEIGHTS: directory / f"{WEIGHTS}.npy"}
+    pairs = open_memmap(paths[PAIRS], mode="w+", dtype=np.int32, shape=(n_pairs, 2))
+    weights = open_memmap(paths[WEIGHTS], mode="w+", dtype=np.float64, shape=(n_pairs,))
+    done = 0
+    for left, right, weight in chunks:
+        stop = done + len(weight)
+        pairs[done:stop, 0], pairs[done:stop, 1], weights[done:stop] = left, right, weight
+        done = stop
+    if done != n_pairs:
+        raise ValueError(f"{done} pairs written where {n_pairs} were announced")
+    pairs.flush()
+    weights.flush()
+    del pairs, weights
+    return paths
+
+
+def read_kept_counts(pairs_path: Path, weights_path: Path) -> KeptCounts:
+    """A version's kept counts, memory-mapped (no pickles)."""
+    pairs = np.load(pairs_path, mmap_mode="r", allow_pickle=False)
+    weights = np.load(weights_path, mmap_mode="r", allow_pickle=False)
+    return KeptCounts(np.asarray(pairs[:, 0]), np.asarray(pairs[:, 1]), np.asarray(weights))

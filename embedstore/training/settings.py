@@ -1,0 +1,119 @@
+"""What a run is asked to do, decided once: the method (``--method auto`` included), its
+settings, and how the input is read.
+
+The methods and what each can do come from :data:`embedstore.methods.registry.METHODS`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from ..errors import TrainingError
+from ..methods.registry import METHODS
+from ..schema import PairFileOptions, Record, SvdSettings, TextOptions
+
+METHOD_CHOICES = ("auto", *METHODS)
+"""``embed train --method`` choices."""
+DENSE_PARTNERS = 100.0
+"""``--method auto`` trains a pair file whose items have at least this many distinct partners
+on average with ``svd`` (text-like counts), and a sparser one with ``propagate``."""
+
+
+class PairCounts(Protocol):
+    """What choosing a method needs to know of the counts (any engine's
+    :class:`~embedstore.engines.Counts`)."""
+
+    @property
+    def n_items(self) -> int: ...
+
+    @property
+    def n_pairs(self) -> int: ...
+
+
+def mean_partners(counts: PairCounts) -> float:
+    """Distinct partners per item, on average (each pair counts for both its items)."""
+    return 2.0 * counts.n_pairs / max(counts.n_items, 1)
+
+
+def check_method(method: str) -> None:
+    """Refuse a ``--method`` that does not exist, before anything is read."""
+    if method not in METHOD_CHOICES:
+        raise TrainingError(f"unknown method {method!r}; choose one of "
+                            f"{', '.join(METHOD_CHOICES)}")
+
+
+def auto_method(text: bool, counts: PairCounts | None = None) -> tuple[str, str]:
+    """The method ``--method auto`` picks for this input, and why (measured in
+    ``benchmarks/RESULTS.md``).
+
+    >>> auto_method(True)[0]
+    'svd'
+    """
+    if text:
+        return "svd", "auto: svd for a text corpus"
+    partners = mean_partners(counts) if counts is not None else 0.0
+    if partners >= DENSE_PARTNERS:
+        return "svd", (f"auto: svd, as items have {partners:.1f} distinct partners on average "
+                       f"(at least {DENSE_PARTNERS:g}: dense, text-like counts)")
+    return "propagate", (f"auto: propagate, as items have {partners:.1f} distinct partners on "
+                         f"average (below {DENSE_PARTNERS:g}: a graph or a sparse log)")
+
+
+def default_settings(text: bool, method: str = "auto",
+                     counts: PairCounts | None = None) -> Record:
+    """The settings ``embed train`` uses when none are given (for ``method``, default auto).
+
+    Pair files: :func:`auto_method` decides. SVD adds the context side for a graph-like pair
+    file (it cancels the components of negative eigenvalues that otherwise mislead on small
+    symmetric data) and leaves it out for text and text-like counts, where the item side alone
+    answers analogies better (``benchmarks/RESULTS.md``).
+    """
+    if method == "auto":
+        method = auto_method(text, counts)[0]
+    if method == "svd":
+        dense = text or (counts is not None and mean_partners(counts) >= DENSE_PARTNERS)
+        return SvdSettings(add_context=not dense)
+    return METHODS[method].default_settings()
+
+
+def choose_settings(text: bool, method: str = "auto", counts: PairCounts | None = None,
+                    **given: Any) -> Record:
+    """The settings of ``method`` (``auto``: :func:`auto_method` for ``counts``) with the
+    values ``given`` that are not None and that the method has; every other value is the
+    library default.
+
+    >>> choose_settings(False, "sgns", negative=7, seed=None).negative
+    7
+    >>> choose_settings(True).method, choose_settings(True, "svd", add_context=None).add_context
+    ('svd', False)
+    """
+    check_method(method)
+    base = default_settings(text, method, counts)
+    fields = type(base).model_fields
+    chosen = {name: value for name, value in given.items() if value is not None}
+    unused = sorted(name for name in chosen if name not in fields)
+    if unused:
+        options = ", ".join("--" + name.replace("_", "-") for name in unused)
+        verb = "is not a setting" if len(unused) == 1 else "are not settings"
+        raise TrainingError(f"{options} {verb} of --method {base.method}; leave it out or "  # type: ignore[attr-defined]
+                            "choose the method it belongs to (see embed train --help)")
+    return type(base).model_validate({**base.model_dump(), **chosen})
+
+
+def text_reading(*, min_count: float | None = None, window: int | None = None,
+                 sample: float | None = None, seed: int | None = None) -> TextOptions:
+    """:class:`TextOptions` with the values given (not None) over the library defaults."""
+    given = {"min_count": None if min_count is None else int(min_count), "window": window,
+             "sample": sample, "seed": seed}
+    return TextOptions(**{name: value for name, value in given.items() if value is not None})
+
+
+def choose_reading(text: bool, *, min_count: float | None = None, header: bool | None = None,
+                   window: int | None = None, sample: float | None = None,
+                   seed: int | None = None) -> PairFileOptions | TextOptions:
+    """How to read the file: :func:`text_reading` for a corpus, else :class:`PairFileOptions`,
+    with the values given (not None) over the library defaults."""
+    if text:
+        return text_reading(min_count=min_count, window=window, sample=sample, seed=seed)
+    given = {"min_count": min_count, "header": header}
+    return PairFileOptions(**{name: value for name, value in given.items() if value is not None})
