@@ -37,6 +37,9 @@ RETURN_SHARE = 0.05
 """Share of a batch's product time the next batch may wait for the first one's clients."""
 MAX_RETURN_SECONDS = 0.05
 """The longest such wait."""
+INLINE_SECONDS = 0.002
+"""A batch of one question whose kind last took less than this runs on the event loop itself
+(two thread hand-offs cost a lone request more than the loop's short pause costs others)."""
 
 
 @dataclass(eq=False)
@@ -64,6 +67,8 @@ class Gatherer:
         self._returning = 0
         """Questions the last batch answered that have not been followed by new ones."""
         self._hold_until = 0.0
+        self._lone_seconds = INLINE_SECONDS
+        """How long the last batch of one question took (unknown at first: not short)."""
 
     async def ask(self, question: Question) -> Ranked:
         """The answer to ``question``, as ``question.ask()`` would give it, from a batch."""
@@ -113,27 +118,29 @@ class Gatherer:
                            time.monotonic() - batch[0].arrived)
         self._running, self._waited = True, False
         began = time.monotonic()
-        answers = loop.run_in_executor(self._products, answer_together,
-                                       [waiting.question for waiting in batch])
-        answers.add_done_callback(lambda done: self._finished(loop, batch, stats, began, done))
+        questions = [waiting.question for waiting in batch]
+        if len(batch) == 1 and self._lone_seconds < INLINE_SECONDS:
+            answered = answer_together(questions)  # short: on the loop, without a hand-off
+            self._lone_seconds = time.monotonic() - began
+            self._finished(loop, batch, stats, began, answered)
+            return
+        answers = loop.run_in_executor(self._products, answer_together, questions)
+        answers.add_done_callback(lambda done: self._finished(
+            loop, batch, stats, began, _outcome(done, len(batch))))
 
     def _window(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timer = None
         self._start(loop)
 
     def _finished(self, loop: asyncio.AbstractEventLoop, batch: list[_Waiting],
-                  stats: BatchStats, began: float,
-                  done: asyncio.Future[list[Ranked | Exception]]) -> None:
+                  stats: BatchStats, began: float, answers: list[Ranked | Exception]) -> None:
         self._running = False
         ended = time.monotonic()
+        if len(batch) == 1:
+            self._lone_seconds = ended - began
         self._returning = len(batch) if len(batch) > 1 else 0
         self._hold_until = ended + max(self.wait, min(MAX_RETURN_SECONDS,
                                                       RETURN_SHARE * (ended - began)))
-        try:
-            answers: list[Ranked | Exception] = done.result()
-        except BaseException as error:  # the batch itself failed: each of its questions too
-            answers = [error if isinstance(error, Exception) else RuntimeError(str(error))
-                       ] * len(batch)
         for waiting, answer in zip(batch, answers, strict=True):
             if waiting.answer.done():  # the request went away meanwhile
                 continue
@@ -146,3 +153,13 @@ class Gatherer:
         if not self._scheduled:  # after the answered requests' handlers have run
             self._scheduled = True
             loop.call_soon(self._turn, loop)
+
+
+def _outcome(done: asyncio.Future[list[Ranked | Exception]], size: int
+             ) -> list[Ranked | Exception]:
+    """A batch's answers, or its failure as the answer of each of its questions."""
+    try:
+        return done.result()
+    except BaseException as error:
+        failure = error if isinstance(error, Exception) else RuntimeError(str(error))
+        return [failure] * size
