@@ -132,7 +132,8 @@ def _delimiter(first_row: str) -> str:
 class Layout:
     """How a CSV/TSV pair file begins: its delimiter, how many lines come before the first
     data row (blank lines, and the header's lines when there is a header), and the byte
-    where that row starts (in the file as stored, for a file that is not gzipped)."""
+    where that row starts (in the file as stored, for a file that is not gzipped; 0, before
+    any byte order mark, when it is the first line)."""
 
     delimiter: str
     lines_before_data: int
@@ -166,8 +167,8 @@ def sniff(path: Path, header: bool | None) -> Layout:
     delimiter = _delimiter("".join(opening))
     row = next(csv.reader(opening, delimiter=delimiter), [])
     before = blank + opening if header_rule(header)(row) else blank
-    return Layout(delimiter, len(before),
-                  len(BOM) * bom + sum(len(line.encode("utf-8")) for line in before))
+    offset = len(BOM) * bom + sum(len(line.encode("utf-8")) for line in before)
+    return Layout(delimiter, len(before), offset if before else 0)
 
 
 def scan_rows(path: Path, lines: Iterator[str], delimiter: str,

@@ -58,10 +58,13 @@ class Piece:
 
 
 def plan_pieces(files: list[str], header: bool | None,
-                piece_bytes: int = PIECE_BYTES) -> list[Piece]:
+                piece_bytes: int | None = None) -> list[Piece]:
     """The pieces of the input ``files`` in order (Parquet shards checked from their
-    footers, pair files from their first row)."""
+    footers, pair files from their first row), of about ``piece_bytes`` (default
+    :data:`PIECE_BYTES`) each."""
     from .parquet import check_schema, is_parquet
+
+    piece_bytes = piece_bytes or PIECE_BYTES
 
     parquet = [Path(name) for name in files if is_parquet(Path(name))]
     if parquet:

@@ -161,9 +161,11 @@ def no_pairs(inputs: str, pieces: list[Piece]) -> InputError:
     from ...inputs.pair_file import check_pair_file
     from ...inputs.pair_rows import NO_PAIRS, NO_PARQUET_PAIRS
 
-    if pieces and pieces[0].kind != "parquet":
+    if pieces and pieces[0].kind == "parquet":
+        return InputError(f"{inputs}: {NO_PARQUET_PAIRS}")
+    if pieces:
         check_pair_file(Path(pieces[0].path), pieces[0].header)  # raises, naming the line
-    return InputError(f"{inputs}: {NO_PARQUET_PAIRS if pieces else NO_PAIRS}")
+    return InputError(f"{inputs}: {NO_PAIRS}")
 
 
 def input_files(inputs: str) -> list[str]:
