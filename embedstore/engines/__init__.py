@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from ..counting.cooccurrence import Cooccurrence
     from ..counting.token_ids import TextCorpus
+    from ..methods.dense import DenseMatrices
     from ..schema import PropagateSettings, SvdSettings
 
 ENGINES = ("local", "dask")
@@ -37,6 +38,16 @@ class Product(Protocol):
     shape: tuple[int, int]
 
     def __matmul__(self, dense: np.ndarray) -> np.ndarray: ...
+
+
+class RowProduct(Product, Protocol):
+    """A :class:`Product` that can also hand its result out in row blocks, top to bottom, so
+    that the result need not be held whole (the bounded engine's dense matrices on disk)."""
+
+    def row_products(self, dense: np.ndarray, max_rows: int
+                     ) -> Iterator[tuple[int, int, np.ndarray]]:
+        """``(start, stop, rows start:stop of self @ dense)``, at most ``max_rows`` rows each."""
+        ...
 
 
 class Counts(Protocol):
@@ -59,6 +70,12 @@ class Counts(Protocol):
 
     def ppmi_products(self, settings: SvdSettings) -> tuple[Product, Product]:
         """The products of the PPMI matrix and of its transpose."""
+        ...
+
+    def svd_matrices(self, settings: SvdSettings) -> DenseMatrices:
+        """Where the SVD keeps its dense ``items x (dim + oversample)`` matrices: in memory,
+        or (the bounded engine, when they would not fit its limit) in row blocks on disk.
+        Called after :meth:`ppmi_products`."""
         ...
 
     def step_product(self, settings: PropagateSettings) -> Product:
