@@ -40,6 +40,9 @@ class Method:
     """Whether explicit negative pairs (weight 0) push items apart."""
     engines: tuple[str, ...]
     """The engines that can run it (``embed train --engine``)."""
+    needs_corpus: bool = False
+    """Whether it streams over a text corpus's tokens, beyond the counts (read once for
+    both)."""
     fold_in: str | None = None
     """``module:function`` of its :data:`~embedstore.methods.fitted.FoldFunction`: vectors for
     new items, the parent's left as they are (``embed extend``); None: versions of the method
@@ -86,6 +89,9 @@ METHODS: dict[str, Method] = {method.name: method for method in (
            engines=("local", "dask"),
            fold_in="embedstore.methods.svd:fold_in_svd",
            fold_summary="each new PPMI row projected onto the version's basis"),
+    Method("svd+sgns", f"{SCHEMA}:SvdSgnsSettings", "embedstore.methods.svd_sgns:fit_svd_sgns",
+           "PPMI + SVD, then word2vec's skip-gram over the corpus from its vectors",
+           continues=False, uses_negatives=False, engines=("local",), needs_corpus=True),
 )}
 """Every method, by the name ``--method`` takes."""
 
