@@ -105,8 +105,8 @@ class ExpectedPairs:
 
 
 def pair_oracle(pf: PairFile, header: bool | None, min_count: float) -> ExpectedPairs | str:
-    """What read_pairs must return (or the error it must raise), from the README's rules
-    (items in Unicode NFC)."""
+    """What read_pairs must return (or the error it must raise), from the rules that
+    docs/concepts.md states (items in Unicode NFC)."""
     rows: list[tuple[str, ...]] = [pf.header] if pf.header else []
     rows += [(a, b) if w is None else (a, b, w) for a, b, w in pf.rows]
     first = rows[0]
