@@ -5,7 +5,7 @@ Nothing generated is committed. At each build (once per process under ``mkdocs s
 - the sample (``data/sample.csv``) and a real data set, the packages of the Python running the
   build and what each requires (``docs/examples/python_packages.py``), are trained with
   ``embed train`` into a temporary store;
-- ``embed plot`` draws maps of both (SVG; the ``plot`` extra's matplotlib);
+- ``embed plot`` draws maps of the real one (SVG; the ``plot`` extra's matplotlib);
 - when Chromium, chromedriver and selenium are installed, ``embed serve`` serves that store and
   a headless Chromium takes a picture of the web page with a query answered. Without them the
   picture is left out, with a note in the build log; the build never fails for it.
@@ -66,7 +66,6 @@ def train_and_plot(work: Path) -> dict[str, bytes]:
     embed("--store", store, "train", str(ROOT / "data" / "sample.csv"), "--quiet")
     embed("--store", store, "train", str(packages), "--model", "packages", "--quiet")
     plots = {
-        "sample.svg": ["--model", "default"],
         "packages.svg": ["--model", "packages"],
         "packages-numpy.svg": ["--model", "packages", "--around", "numpy", "--k", "25"],
     }

@@ -45,7 +45,7 @@ def test_the_site_builds_strict_with_every_page_and_the_maps(site: Path) -> None
         relative = page.relative_to(DOCS).with_suffix("")
         built = site / ("" if relative.name == "index" else relative) / "index.html"
         assert built.exists(), f"{page.relative_to(ROOT)} was not built"
-    for picture in ("sample.svg", "packages.svg", "packages-numpy.svg"):
+    for picture in ("packages.svg", "packages-numpy.svg"):
         assert (site / "img" / picture).read_bytes().startswith((b"<?xml", b"<svg")), picture
     assert 'src="../img/packages.svg"' in html(site, "getting-started")
     assert "<!-- picture" not in html(site, "getting-started")  # every marker replaced
