@@ -45,9 +45,13 @@ def type_of(schema: dict[str, Any]) -> str:
     kind = str(schema.get("type", "any"))
     if kind == "array":
         kind = f"list of {type_of(schema.get('items', {}))}"
-    low, high = schema.get("minimum", schema.get("exclusiveMinimum")), schema.get("maximum")
-    if low is not None or high is not None:
-        kind += f" ({'' if low is None else low} to {'' if high is None else high})"
+    low, high = schema.get("minimum"), schema.get("maximum")
+    if low is not None and high is not None:
+        kind += f" ({low} to {high})"
+    elif low is not None or high is not None:
+        kind += f" (at least {low})" if high is None else f" (at most {high})"
+    if "exclusiveMinimum" in schema:
+        kind += f" (over {schema['exclusiveMinimum']})"
     return kind
 
 
