@@ -48,6 +48,7 @@ from bench_queries import run_measured
 from bench_text import run_gensim, score
 
 import embedstore
+from embedstore.counting.token_ids import TextCorpus, corpus_from_blocks
 from embedstore.counting.windows import count_blocks
 from embedstore.engines.bounded.budget import default_text_memory_limit
 from embedstore.engines.bounded.counts import BoundedCounts
@@ -55,12 +56,7 @@ from embedstore.engines.bounded.text_counts import count_text_within
 from embedstore.engines.memory import MemoryCounts
 from embedstore.inputs.corpus import Vocabulary, build_vocabulary, encode
 from embedstore.methods.svd import fit_svd, svd_sides
-from embedstore.methods.word2vec import (
-    TextCorpus,
-    corpus_from_blocks,
-    rescaled_start,
-    train_word2vec,
-)
+from embedstore.methods.word2vec import rescaled_start, train_word2vec
 from embedstore.schema import SvdSettings
 
 SEED = 1

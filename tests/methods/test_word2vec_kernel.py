@@ -9,16 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embedstore.errors import TrainingError
-from embedstore.inputs.corpus import Block
-from embedstore.methods.word2vec import (
+from embedstore.counting.token_ids import (
     MAX_SENTENCE,
     TextCorpus,
     corpus_from_blocks,
     corpus_from_sentences,
-    keep_thresholds,
-    train_word2vec,
 )
+from embedstore.errors import TrainingError
+from embedstore.inputs.corpus import Block
+from embedstore.methods.word2vec import keep_thresholds, train_word2vec
 
 kernel = pytest.importorskip("embedstore.methods.word2vec_kernel",
                              reason="the kernel extra (numba) is not installed")

@@ -194,6 +194,10 @@ class ClusterMatrix:
     def n_items(self) -> int:
         return len(self.items)
 
+    def corpus(self) -> None:
+        """Text is counted on a cluster by ``embed pairs``; training there reads pairs."""
+        return None
+
     def pair_chunks(self) -> None:
         """The pairs stay on the cluster: a version trained there keeps no counts."""
         return None
