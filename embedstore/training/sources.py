@@ -19,10 +19,9 @@ from ..counting.windows import count_blocks
 from ..engines import Counts, EngineChoice
 from ..engines.bounded.budget import needs_spill, resolve_memory_limit
 from ..engines.bounded.pair_aggregation import aggregate_rows
-from ..errors import InputError
 from ..inputs.corpus import build_vocabulary, encode
-from ..inputs.pair_file import read_pairs, reduce_rows
-from ..inputs.parquet import is_parquet, read_parquet_pairs
+from ..inputs.pair_file import check_pair_file, read_pairs, reduce_rows
+from ..inputs.parquet import check_parquet, is_parquet, read_parquet_pairs
 from ..progress import Progress
 from ..schema import PairFileOptions, TextOptions
 
@@ -61,14 +60,23 @@ def read_pair_data(path: str | Path, *, min_count: float = 1, header: bool | Non
     limit = resolve_memory_limit(memory_limit)
     if path.exists() and (spill if spill is not None else needs_spill(path, limit)):
         rows = aggregate_rows(path, memory_limit=limit, header=header, progress=progress)
-        if rows is not None:
-            if len(rows.keys) == 0:
-                raise InputError(f"{path}: no pairs found; pair data has rows "
-                                 "item_a,item_b[,weight]")
+        if rows is not None and len(rows.keys):
             return reduce_rows(path, rows, min_count)
+        check_pair_data(path, header)
     if is_parquet(path):
         return read_parquet_pairs(path, min_count=min_count, progress=progress)
     return read_pairs(path, min_count=min_count, header=header, progress=progress)
+
+
+def check_pair_data(path: Path, header: bool | None) -> None:
+    """What DuckDB refused, or found no pairs in, named as the in-memory readers name it (the
+    first bad row in file order), in one pass that keeps nothing; a file they accept (one
+    DuckDB does not read as they do: a quoted field holding a line break, mixed line endings)
+    passes, to be read in memory."""
+    if is_parquet(path):
+        check_parquet(path)
+    else:
+        check_pair_file(path, header)
 
 
 @contextmanager
