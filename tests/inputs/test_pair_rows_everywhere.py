@@ -13,7 +13,7 @@ and bad weights, lines bad as CSV, CRLF, a BOM) is read
    ``count_on_dask``, what ``embed pairs --pair-input --engine dask`` writes).
 
 Each reads to the same items (order included), counts and pairs, or refuses with the same
-one-line error naming the same row. And what the in-memory reader gives is what the README's
+one-line error naming the same row. And what the in-memory reader gives is what the documented
 rules say (the oracle), so a rule broken in code the readers share is caught too.
 """
 
