@@ -91,8 +91,8 @@ def test_train_text_under_a_tiny_limit_gives_the_same_vectors(
     for limit in ([], ["--memory-limit", LIMIT]):
         store = tmp_path / f"store{len(limit)}"
         result = runner.invoke(cli, ["--store", str(store), "train", str(path), "--text",
-                                     "--min-count", "2", "--dim", "12", "--seed", "4",
-                                     "--quiet", *extra, *limit])
+                                     "--method", "svd", "--min-count", "2", "--dim", "12",
+                                     "--seed", "4", "--quiet", *extra, *limit])
         assert result.exit_code == 0, result.output
         with embedstore.open(store) as opened:
             vectors.append(opened.row_vectors(list(range(len(opened)))))
@@ -105,10 +105,11 @@ def test_every_long_step_reports_progress(tmp_path: Path, tiny_budgets: list[int
     path = corpus(tmp_path / "c.txt")
     stages: list[str] = []
     train_file(path, text=True, store=tmp_path / "s", memory_limit=16 * 10**6,
-               given={"dim": 6}, progress=lambda stage, *_: stages.append(stage))
+               given={"dim": 6, "epochs": 1}, progress=lambda stage, *_: stages.append(stage))
     seen = set(stages)
     assert {"vocabulary", "counting", "spilling", "aggregating", "ppmi", "svd"} <= seen
     assert {"svd pass 1", "svd pass 8"} <= seen  # 3 power iterations: 8 products
+    assert "training" in seen  # the skip-gram stage of the default svd+sgns
     assert not list((tmp_path / "s").glob("embedstore-count-*"))
 
 

@@ -40,7 +40,9 @@ CAFE_NFC, CAFE_NFD = "caf\u00e9", "cafe\u0301"
 
 def test_the_library_decides_the_defaults() -> None:
     assert choose_settings(False) == PropagateSettings() == default_settings(False)
-    assert choose_settings(True) == SvdSettings(add_context=False) == default_settings(True)
+    assert choose_settings(True, "svd") == SvdSettings(add_context=False) == default_settings(
+        True, "svd")
+    assert choose_settings(True) == SvdSgnsSettings() == default_settings(True)  # kernel extra
     assert choose_settings(False, "svd").add_context is True
     with pytest.raises(TrainingError, match="--power-iterations, --steps are not settings of "
                                             "--method sgns"):
