@@ -54,7 +54,7 @@ def blocks(path: Path) -> list[Block]:
         if line.startswith("```") and language is None:
             language, body, runnable = line[3:].strip(), [], previous.strip() == RUNNABLE
         elif line.startswith("```"):
-            page = str(path.relative_to(DOCS))
+            page = str(path.relative_to(DOCS)) if DOCS in path.parents else path.name
             found.append(Block(page, language or "", tuple(body), runnable))
             language = None
         elif language is not None:
@@ -104,9 +104,10 @@ def logical_lines(lines: tuple[str, ...]) -> list[str]:
 
 
 def shown_commands() -> list[tuple[str, str, list[str]]]:
-    """(page, line, arguments) of every `embed` command line in the task pages' shell blocks."""
+    """(page, line, arguments) of every `embed` command line in the shell blocks of the task
+    pages and the README."""
     found = []
-    for block in ALL_BLOCKS:
+    for block in [*ALL_BLOCKS, *blocks(ROOT / "README.md")]:
         if block.language in SHELL:
             for line in logical_lines(block.lines):
                 if COMMAND_LINE.search(line):

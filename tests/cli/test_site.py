@@ -95,3 +95,10 @@ def test_the_packages_example_writes_a_pair_file(tmp_path: Path) -> None:
     assert written[0] == "item_a,item_b"
     assert "embedstore,numpy" in written and "embedstore,click" in written
     assert all(row.count(",") == 1 and "extra" not in row for row in written)
+
+
+def test_the_readme_is_one_screen_that_points_at_the_site() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 150
+    assert "mkdocs serve" in readme and "pip install -e '.[docs]'" in readme
+    assert "## Quickstart" in readme and "## Contributing" in readme
