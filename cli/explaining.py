@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import click
 
+from .completion import complete_item
 from .context import StoreHandle, pass_store
 from .options import k_option, version_options
 from .render import emit_explanation
 
 
 @click.command()
-@click.argument("a")
-@click.argument("b")
+@click.argument("a", shell_complete=complete_item)
+@click.argument("b", shell_complete=complete_item)
 @k_option
 @version_options
 @pass_store

@@ -17,6 +17,7 @@ import click
 
 from embedstore import EmbedstoreError, __version__
 
+from .completion import completion
 from .context import StoreHandle
 from .evaluation import eval_
 from .explaining import explain
@@ -64,7 +65,7 @@ def cli(ctx: click.Context, store_path: Path | None) -> None:
 
 
 for command in (train, pairs, eval_, similar, analogy, explain, batch, versions, info, import_,
-                export, tag, aliases, rm, gc, verify, diff, index, plot, serve):
+                export, tag, aliases, rm, gc, verify, diff, index, plot, serve, completion):
     cli.add_command(command)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import click
+from click.shell_completion import CompletionItem
 
 from embedstore.methods.registry import METHODS
 
@@ -17,6 +18,13 @@ class VersionRef(click.ParamType):
     library's one parser of version references."""
 
     name = "VERSION"
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter,
+                       incomplete: str) -> list[CompletionItem]:
+        """The model's version numbers (newest first) and aliases."""
+        from .completion import complete_version
+
+        return complete_version(ctx, param, incomplete)
 
     def convert(self, value: Any, param: click.Parameter | None,
                 ctx: click.Context | None) -> int | str:
@@ -67,7 +75,10 @@ TRAINING_METHODS = ("auto", *METHODS)
 
 
 def model_option(help: str = "Model to use.") -> Callable[[F], F]:
-    return click.option("--model", default="default", show_default=True, help=help)
+    from .completion import complete_model
+
+    return click.option("--model", default="default", show_default=True, help=help,
+                        shell_complete=complete_model)
 
 
 def json_option(help: str = "Print JSON.") -> Callable[[F], F]:

@@ -8,6 +8,7 @@ import click
 
 from embedstore.errors import EmbedstoreError
 
+from .completion import complete_item
 from .context import StoreHandle, pass_store
 from .options import VERSION, json_option, model_option
 from .render import describe_picture, emit_json
@@ -31,7 +32,8 @@ def _picture_format(ctx: click.Context, param: click.Parameter, value: Path) -> 
               help="Version number or alias (default: the latest).")
 @click.option("--items", type=click.IntRange(1, 10_000), default=500, show_default=True,
               help="Map the N most frequent items.")
-@click.option("--around", help="Map this item and its --k nearest neighbours instead.")
+@click.option("--around", shell_complete=complete_item,
+              help="Map this item and its --k nearest neighbours instead.")
 @click.option("--k", "k", type=click.IntRange(1, 10_000), default=50, show_default=True,
               help="Neighbours shown with --around.")
 @click.option("--labels", type=click.Path(path_type=Path),

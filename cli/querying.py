@@ -6,6 +6,7 @@ from typing import IO
 
 import click
 
+from .completion import complete_item
 from .context import StoreHandle, pass_store
 from .options import VERSION, exact_option, k_option, restrict_option, version_options
 from .render import emit_neighbors
@@ -13,8 +14,9 @@ from .reports import emit_batch_line
 
 
 @click.command()
-@click.argument("items", metavar="ITEM...", nargs=-1, required=True)
-@click.option("--minus", multiple=True, metavar="ITEM",
+@click.argument("items", metavar="ITEM...", nargs=-1, required=True,
+                shell_complete=complete_item)
+@click.option("--minus", multiple=True, metavar="ITEM", shell_complete=complete_item,
               help="An item to steer away from (repeatable); subtracted from the query.")
 @k_option
 @restrict_option
@@ -48,9 +50,9 @@ def similar(handle: StoreHandle, items: tuple[str, ...], minus: tuple[str, ...],
 
 
 @click.command()
-@click.argument("a")
-@click.argument("b")
-@click.argument("c")
+@click.argument("a", shell_complete=complete_item)
+@click.argument("b", shell_complete=complete_item)
+@click.argument("c", shell_complete=complete_item)
 @k_option
 @click.option("--method", type=click.Choice(["add", "mul"]), default="add", show_default=True,
               help="add: 3CosAdd (word2vec); mul: 3CosMul (Levy and Goldberg).")
