@@ -17,6 +17,29 @@ class InputError(EmbedstoreError):
     """An input file is missing, unreadable or malformed (names the file and line)."""
 
 
+def located(where: str, number: int, problem: str, unit: str = "line") -> str:
+    """The one way a message names a place in an input: ``FILE, line N: problem`` (text
+    files) or ``SHARD, row N: problem`` (Parquet)."""
+    return f"{where}, {unit} {number}: {problem}"
+
+
+class LocatedError(InputError):
+    """An :class:`InputError` about one line (or row) of an input file: its message is
+    :func:`located`, and its parts stay readable, so a reader that read a piece of a file
+    can move the number to the file's own (:meth:`shifted`)."""
+
+    def __init__(self, where: str, number: int, problem: str, unit: str = "line") -> None:
+        super().__init__(where, number, problem, unit)  # what pickling hands back
+        self.where, self.number, self.problem, self.unit = str(where), number, problem, unit
+
+    def __str__(self) -> str:
+        return located(self.where, self.number, self.problem, self.unit)
+
+    def shifted(self, lines_before: int) -> LocatedError:
+        """The same problem, numbered from ``lines_before`` lines (rows) further on."""
+        return type(self)(self.where, self.number + lines_before, self.problem, self.unit)
+
+
 class StoreError(EmbedstoreError):
     """The store cannot be opened or written (not a store, too new, read-only, damaged)."""
 

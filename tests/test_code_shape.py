@@ -242,3 +242,14 @@ def test_each_formula_has_one_home_that_every_engine_calls() -> None:
         found = {str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
                  if re.search(pattern, path.read_text(encoding="utf-8"))}
         assert found == {home}, (pattern, found)
+
+
+def test_the_suite_tests_the_code_of_this_checkout() -> None:
+    """An installed copy elsewhere (an old wheel in site-packages) must not be what passes."""
+    import embedstore_cli
+    import embedstore_server
+
+    import embedstore
+
+    for module in (embedstore, embedstore_cli, embedstore_server):
+        assert Path(module.__file__ or "").resolve().is_relative_to(ROOT), module.__file__

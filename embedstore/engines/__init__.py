@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ..counting.cooccurrence import Cooccurrence
+    from ..counting.token_ids import TextCorpus
     from ..schema import PropagateSettings, SvdSettings
 
 ENGINES = ("local", "dask")
@@ -66,6 +67,11 @@ class Counts(Protocol):
 
     def pairs(self) -> Cooccurrence:
         """The pairs in memory, for methods that visit pairs one by one."""
+        ...
+
+    def corpus(self) -> TextCorpus | None:
+        """The text corpus as token ids, when the run kept it (methods that stream over the
+        tokens: ``svd+sgns``); None otherwise."""
         ...
 
     def pair_chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]] | None:

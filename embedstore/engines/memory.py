@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..counting.cooccurrence import Cooccurrence, both_directions
+from ..counting.token_ids import TextCorpus
 from ..methods.ppmi import context_weights, no_positive_pmi, pmi_values
 from ..methods.propagate import hub_scale, relative_weights, step_matrix
 from ..schema import PropagateSettings, SvdSettings
@@ -51,6 +52,7 @@ class MemoryCounts:
 
     cooccurrence: Cooccurrence
     notes: list[str] = field(default_factory=list)
+    text_corpus: TextCorpus | None = None
 
     @property
     def items(self) -> list[str]:
@@ -83,6 +85,9 @@ class MemoryCounts:
 
     def pairs(self) -> Cooccurrence:
         return self.cooccurrence
+
+    def corpus(self) -> TextCorpus | None:
+        return self.text_corpus
 
     def pair_chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         cooc = self.cooccurrence

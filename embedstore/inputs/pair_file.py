@@ -2,23 +2,22 @@
 
 A pair file is CSV or TSV (a tab outside quotes in the first row makes it TSV), optionally
 gzip-compressed (detected from its first bytes, not its name), with an optional header row.
-A missing weight means 1; positive weights are co-occurrence counts and repeated rows add up;
-a weight of 0 marks an explicit negative pair. Pairs are symmetric: ``a,b`` and ``b,a`` are
-the same pair. Items are trimmed and normalised to Unicode NFC, so spellings that differ only
-in normalisation are one item.
+What a row may be (its fields, items, weight and header) is :mod:`embedstore.inputs.pair_rows`,
+the definition every reader of pair data shares; this reader hands it every row. Repeated rows
+add up; pairs are symmetric: ``a,b`` and ``b,a`` are the same pair.
 
 The file is read in one streaming pass. Rows are turned into integer ids and reduced into
 distinct pairs chunk by chunk, so memory grows with the distinct items and pairs, not with the
-length of the file. Any bad row stops the read with an :class:`InputError` naming the file and
-the line.
+length of the file. Any bad row stops the read with a :class:`LocatedError` naming the file
+and the line. :func:`check_pair_file` makes the same pass keeping nothing, to name a bad row
+that another reader found.
 """
 
 from __future__ import annotations
 
 import csv
-import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
@@ -26,18 +25,14 @@ from typing import IO
 import numpy as np
 
 from ..counting.cooccurrence import Cooccurrence
-from ..errors import InputError
-from ..names import normalize_item
+from ..errors import InputError, LocatedError
 from ..progress import Progress
-from .textio import decoded_lines, open_binary
-
-HEADER_NAMES = frozenset(
-    {("item_a", "item_b"), ("item1", "item2"), ("source", "target"), ("src", "dst")}
-)
-"""First rows of two columns that are taken for a header (compared case-insensitively)."""
+from .pair_rows import EMPTY_FILE, NO_PAIRS, BadRow, is_header, row_fields
+from .textio import BOM, decoded_lines, open_binary
 
 _CHUNK_ROWS = 1 << 20
-
+OPEN_QUOTE = ("a quote opened on this line never closes; check the quoting (a quote inside a "
+              'quoted field is written twice: "")')
 
 
 @dataclass(frozen=True)
@@ -48,32 +43,6 @@ class Rows:
     items: list[str]
     keys: np.ndarray  # int64: (low id << 32) | high id
     weights: np.ndarray  # float64 summed weight per key
-
-
-def _parse_weight(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
-        return None
-    if not math.isfinite(value) or value < 0:
-        return None
-    return value
-
-
-def _is_header(row: list[str]) -> bool:
-    if len(row) == 3:
-        return _parse_weight(row[2].strip()) is None and not _looks_numeric(row[2])
-    if len(row) == 2:
-        return (row[0].strip().lower(), row[1].strip().lower()) in HEADER_NAMES
-    return False
-
-
-def _looks_numeric(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 class PairAccumulator:
@@ -87,7 +56,8 @@ class PairAccumulator:
         self._high: list[int] = []
         self._weight: list[float] = []
 
-    def add(self, item_a: str, item_b: str, weight: float) -> None:
+    def add(self, pair: tuple[str, str, float]) -> None:
+        item_a, item_b, weight = pair
         ids = self.ids
         a = ids.setdefault(item_a, len(ids))
         b = ids.setdefault(item_b, len(ids))
@@ -120,20 +90,20 @@ class PairAccumulator:
         return Rows(items=list(self.ids), keys=self.keys, weights=self.weights)
 
 
-def _csv_problem(path: Path, error: csv.Error, row_line: int, line: int) -> str:
+def _csv_problem(path: Path, error: csv.Error, row_line: int, line: int) -> LocatedError:
     """A csv module error as a message naming the line (where the row began, for a field
     that never ends) and what to do."""
     text = str(error)
     if "unexpected end of data" in text:
-        return (f"{path}, line {row_line}: a quote opened on this line never closes; check the "
-                "quoting (a quote inside a quoted field is written twice: \"\")")
+        return LocatedError(path, row_line, OPEN_QUOTE)
     if "field larger than field limit" in text:
-        return (f"{path}, line {row_line}: a field longer than {csv.field_size_limit()} "
-                "characters; check the quoting (is a quote left open?) or shorten the field")
+        return LocatedError(path, row_line, f"a field longer than {csv.field_size_limit()} "
+                            "characters; check the quoting (is a quote left open?) or shorten "
+                            "the field")
     if "new-line character seen in unquoted field" in text:
-        return (f"{path}, line {line}: a carriage return (\\r) inside a row; end lines with "
-                "\\n or \\r\\n, or quote the field")
-    return f"{path}, line {line}: {text}; check the quoting"
+        return LocatedError(path, line, "a carriage return (\\r) inside a row; end lines with "
+                            "\\n or \\r\\n, or quote the field")
+    return LocatedError(path, line, f"{text}; check the quoting")
 
 
 def _first_row_lines(first: str, lines: Iterator[str]) -> list[str]:
@@ -160,88 +130,119 @@ def _delimiter(first_row: str) -> str:
 
 @dataclass(frozen=True)
 class Layout:
-    """How a CSV/TSV pair file begins: its delimiter, and how many lines come before the
-    first data row (blank lines, and the header's lines when there is a header)."""
+    """How a CSV/TSV pair file begins: its delimiter, how many lines come before the first
+    data row (blank lines, and the header's lines when there is a header), and the byte
+    where that row starts (in the file as stored, for a file that is not gzipped)."""
 
     delimiter: str
     lines_before_data: int
+    data_offset: int = 0
 
 
-def _opening(path: Path, lines: Iterator[str]) -> tuple[int, list[str]]:
+def _opening(path: Path, lines: Iterator[str]) -> tuple[list[str], list[str]]:
     """The blank lines before the first row (the header, or data), and the lines of that row
     (more than one when a quoted field spans lines); ``lines`` is left after them."""
     first = next(lines, None)
-    skipped = 0
+    blank = []
     while first is not None and not first.strip():
-        skipped += 1
+        blank.append(first)
         first = next(lines, None)
     if first is None:
-        raise InputError(f"{path}, line 1: empty file; a pair file has rows item_a,item_b")
-    return skipped, _first_row_lines(first, lines)
+        raise LocatedError(path, 1, EMPTY_FILE)
+    return blank, _first_row_lines(first, lines)
+
+
+def header_rule(header: bool | None) -> Callable[[list[str]], bool]:
+    """Whether the first row is a header: as told, or detected (:func:`pair_rows.is_header`)."""
+    return is_header if header is None else lambda fields: header
 
 
 def sniff(path: Path, header: bool | None) -> Layout:
     """The :class:`Layout` of a pair file, decided as :func:`read_pairs` decides it."""
     with open_binary(path) as stream:
-        skipped, opening = _opening(path, decoded_lines(path, stream))
+        bom = stream.read(len(BOM)) == BOM
+        stream.seek(0)
+        blank, opening = _opening(path, decoded_lines(path, stream))
     delimiter = _delimiter("".join(opening))
     row = next(csv.reader(opening, delimiter=delimiter), [])
-    is_header = header if header is not None else _is_header(row)
-    return Layout(delimiter, skipped + (len(opening) if is_header else 0))
+    before = blank + opening if header_rule(header)(row) else blank
+    return Layout(delimiter, len(before),
+                  len(BOM) * bom + sum(len(line.encode("utf-8")) for line in before))
 
 
-def _read_rows(path: Path, header: bool | None, progress: Progress | None) -> Rows:
-    accumulator = PairAccumulator()
+def scan_rows(path: Path, lines: Iterator[str], delimiter: str,
+              add: Callable[[tuple[str, str, float]], object], *,
+              header: Callable[[list[str]], bool] | None = None,
+              tick: Callable[[], None] | None = None, offset: int = 0) -> tuple[int, int]:
+    """Hand every pair of the rows in ``lines`` to ``add`` (:func:`pair_rows.row_fields`),
+    the first row left out when ``header`` says it is one; the lines read and the pairs
+    handed over. A bad row raises :class:`LocatedError` naming its line, counted from the
+    first of ``lines`` as line ``offset + 1``."""
+    reader = csv.reader(lines, delimiter=delimiter, strict=True)
+    line = pairs = 0
+    try:
+        for index, fields in enumerate(reader):
+            line = reader.line_num
+            if index == 0 and header is not None and header(fields):
+                continue
+            try:
+                pair = row_fields(fields, delimiter)
+            except BadRow as bad:
+                raise LocatedError(path, line + offset, str(bad)) from None
+            if pair is not None:
+                add(pair)
+                pairs += 1
+            if tick is not None and index & 0xFFFF == 0:
+                tick()
+    except csv.Error as error:
+        raise _csv_problem(path, error, line + offset + 1, reader.line_num + offset) from None
+    return reader.line_num, pairs
+
+
+def scan_pair_file(path: Path, header: bool | None,
+                   add: Callable[[tuple[str, str, float]], object],
+                   progress: Progress | None = None) -> tuple[int, int]:
+    """One pass over a pair file handing its pairs to ``add``; the pairs handed over, and
+    the line after the last (where a file of no pairs is named). A bad row or an empty file
+    raises :class:`LocatedError`."""
     total = path.stat().st_size if path.is_file() else 0
     with open_binary(path) as stream:
         lines = decoded_lines(path, stream)
-        skipped, opening = _opening(path, lines)
-        delimiter = _delimiter("".join(opening))
+        blank, opening = _opening(path, lines)
 
         def all_lines() -> Iterator[str]:
             yield from opening
             yield from lines
 
-        reader = csv.reader(all_lines(), delimiter=delimiter, strict=True)
-        line_number = skipped
-        try:
-            for row_index, row in enumerate(reader):
-                line_number = reader.line_num + skipped
-                if row_index == 0 and (header if header is not None else _is_header(row)):
-                    continue
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue  # blank line
-                if len(row) not in (2, 3):
-                    raise InputError(
-                        f"{path}, line {line_number}: expected 2 or 3 columns "
-                        f"(item_a{delimiter}item_b[{delimiter}weight]), found {len(row)}"
-                    )
-                item_a, item_b = normalize_item(row[0].strip()), normalize_item(row[1].strip())
-                if not item_a or not item_b:
-                    raise InputError(f"{path}, line {line_number}: empty item; every pair names "
-                                     "two non-empty items")
-                weight = 1.0
-                if len(row) == 3:
-                    parsed = _parse_weight(row[2].strip())
-                    if parsed is None:
-                        raise InputError(
-                            f"{path}, line {line_number}: weight {row[2]!r} is not a finite "
-                            "number >= 0 (use 0 for a negative pair)"
-                        )
-                    weight = parsed
-                accumulator.add(item_a, item_b, weight)
-                if progress is not None and row_index % 65536 == 0:
-                    progress("reading", _position(stream), total, None)
-        except csv.Error as exc:
-            raise InputError(_csv_problem(path, exc, line_number + 1,
-                                          reader.line_num + skipped)) from None
+        def tick() -> None:
+            if progress is not None:
+                progress("reading", _position(stream), total, None)
+
+        read, pairs = scan_rows(path, all_lines(), _delimiter("".join(opening)), add,
+                                header=header_rule(header), tick=tick, offset=len(blank))
     if progress is not None:
         progress("reading", total, total, None)
-    rows = accumulator.rows()
-    if len(rows.keys) == 0:
-        raise InputError(f"{path}, line {line_number + 1}: no pairs found; a pair file has rows "
-                         "item_a,item_b[,weight]")
-    return rows
+    return pairs, len(blank) + read + 1
+
+
+def check_pair_file(path: Path, header: bool | None = None) -> None:
+    """Read a pair file keeping nothing: raises what :func:`read_pairs` would raise about its
+    rows (the first bad row in file order), in memory that does not grow with the file."""
+    pairs, end = scan_pair_file(path, header, _ignore)
+    if not pairs:
+        raise LocatedError(path, end, NO_PAIRS)
+
+
+def _ignore(pair: tuple[str, str, float]) -> None:
+    return None
+
+
+def _read_rows(path: Path, header: bool | None, progress: Progress | None) -> Rows:
+    accumulator = PairAccumulator()
+    pairs, end = scan_pair_file(path, header, accumulator.add, progress)
+    if not pairs:
+        raise LocatedError(path, end, NO_PAIRS)
+    return accumulator.rows()
 
 
 def _position(stream: IO[bytes]) -> int:
@@ -271,7 +272,7 @@ def read_pairs(
     header:
         ``True`` or ``False`` to say whether the first row is a header; ``None`` detects it: a
         first row is a header when its third field is not a number, or when its two fields are
-        one of :data:`HEADER_NAMES`.
+        one of :data:`embedstore.inputs.pair_rows.HEADER_NAMES`.
     progress:
         Called now and then as ``progress("reading", bytes read, file size, None)``.
 
@@ -285,8 +286,9 @@ def read_pairs(
     ------
     InputError
         On a missing or unreadable file, bad UTF-8, a row without 2 or 3 columns, an empty
-        item, a weight that is not a finite number >= 0, an empty file, or fewer than two
-        items left after ``min_count``. The message names the file and the line.
+        item, an empty weight, a weight that is not a finite number >= 0, an empty file, or
+        fewer than two items left after ``min_count``. The message names the file and the
+        line (:mod:`embedstore.inputs.pair_rows` says what a row may be).
 
     Examples
     --------
@@ -312,10 +314,7 @@ def reduce_rows(path: Path, rows: Rows, min_count: float) -> Cooccurrence:
     counts = np.bincount(low, weights=positive_weight, minlength=n_items)
     counts += np.bincount(high, weights=positive_weight, minlength=n_items)
     del positive_weight
-    if not np.isfinite(counts.sum()):
-        item = rows.items[int(np.argmax(counts))]
-        raise InputError(f"{path}: the weights add up to more than {np.finfo(np.float64).max:.3g} "
-                         f"(item {item!r} has the largest sum); scale the weights down")
+    check_sums(path, rows.items, counts)
     keep = counts >= min_count
     if int(keep.sum()) < 2:
         raise InputError(
@@ -344,6 +343,14 @@ def reduce_rows(path: Path, rows: Rows, min_count: float) -> Cooccurrence:
         negative_left=left[neg],
         negative_right=right[neg],
     )
+
+
+def check_sums(path: Path | str, items: Sequence[str], counts: np.ndarray) -> None:
+    """Refuse counts that overflowed float64, naming the (first) item with the largest."""
+    if not np.isfinite(counts.sum()):
+        item = items[int(np.argmax(counts))]
+        raise InputError(f"{path}: the weights add up to more than {np.finfo(np.float64).max:.3g} "
+                         f"(item {item!r} has the largest sum); scale the weights down")
 
 
 def count_order(counts: np.ndarray) -> np.ndarray:

@@ -18,9 +18,17 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..counting.cooccurrence import Cooccurrence
-from ..errors import InputError
+from ..errors import InputError, LocatedError
 from ..progress import Progress
 from .pair_file import PairAccumulator, Rows, reduce_rows
+from .pair_rows import (
+    COLUMNS,
+    DEFAULT_WEIGHT,
+    NO_PARQUET_PAIRS,
+    empty_item_problem,
+    null_problem,
+    weight_problem,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -65,94 +73,135 @@ def shards(path: Path) -> list[Path]:
     return found
 
 
-def _first(mask: Any) -> int:
-    return int(np.flatnonzero(np.asarray(mask, dtype=bool))[0])
-
-
-def _items(pa: Any, batch: pa.RecordBatch, name: str, where: str, start: int) -> pa.Array:
+def _items(pa: Any, batch: pa.RecordBatch, name: str) -> tuple[pa.Array, list[Any]]:
+    """A batch's items as kept (:func:`pair_rows.clean_item`: trimmed, NFC), and the masks of
+    its bad rows with their problems (nulls, then items left empty)."""
     column = batch.column(name)
     if pa.types.is_dictionary(column.type):
         column = column.dictionary_decode()
-    if not (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)):
-        raise InputError(f"{where}: column {name} has type {column.type}; items are strings "
-                         "(cast the column to string)")
-    if column.null_count:
-        row = start + _first(column.is_null()) + 1
-        raise InputError(f"{where}, row {row}: {name} is null; every pair names two items")
-    column = pa.compute.utf8_normalize(pa.compute.utf8_trim_whitespace(column), "NFC")
-    empty = pa.compute.equal(pa.compute.utf8_length(column), 0).to_numpy(zero_copy_only=False)
-    if empty.any():
-        raise InputError(f"{where}, row {start + _first(empty) + 1}: empty {name}; every pair "
-                         "names two non-empty items")
-    return column.cast(pa.large_string())
+    # pyarrow trims the characters of WHITESPACE and normalises as unicodedata does (a test
+    # checks every code point)
+    cleaned = pa.compute.utf8_normalize(pa.compute.utf8_trim_whitespace(column), "NFC")
+    empty = pa.compute.equal(pa.compute.utf8_length(cleaned), 0).fill_null(False)
+    return cleaned.cast(pa.large_string()), [(column.is_null(), null_problem(name)),
+                                             (empty, empty_item_problem(name))]
 
 
-def _weights(pa: Any, batch: pa.RecordBatch, where: str, start: int) -> np.ndarray:
+def _weights(pa: Any, batch: pa.RecordBatch) -> tuple[np.ndarray, list[Any]]:
+    """A batch's weights (:data:`pair_rows.DEFAULT_WEIGHT` without the column), and the masks
+    of its bad rows with their problems (nulls, then weights not finite or below 0)."""
     if "weight" not in batch.schema.names:
-        return np.ones(batch.num_rows, dtype=np.float64)
+        return np.full(batch.num_rows, DEFAULT_WEIGHT), []
     column = batch.column("weight")
-    if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)):
-        raise InputError(f"{where}: column weight has type {column.type}; weights are numbers "
-                         "(integer or floating point)")
-    if column.null_count:
-        raise InputError(f"{where}, row {start + _first(column.is_null()) + 1}: weight is null; "
-                         "give a number >= 0 (0 for a negative pair)")
-    weights = column.cast(pa.float64()).to_numpy(zero_copy_only=False)
-    bad = ~np.isfinite(weights) | (weights < 0)
-    if bad.any():
-        row = _first(bad)
-        raise InputError(f"{where}, row {start + row + 1}: weight {float(weights[row])!r} is not a "
-                         "finite number >= 0 (use 0 for a negative pair)")
-    return weights
+    # integers past 2**53 round to the nearest float, as float() rounds them
+    weights = pa.compute.cast(column, pa.float64(), safe=False).fill_null(0.0).to_numpy(
+        zero_copy_only=False)
+    return weights, [(column.is_null(), null_problem("weight")),
+                     (~np.isfinite(weights) | (weights < 0), weight_problem)]
 
 
-def _batches(pa: Any, path: Path) -> Iterator[tuple[pa.RecordBatch, str, int]]:
-    """Each shard's row batches with the shard's name and the batch's first row (0-based)."""
-    for shard in shards(path):
+def _first_problem(masks: list[Any], weights: np.ndarray) -> tuple[int, str] | None:
+    """The first bad row of a batch and its problem (the first found, in column order)."""
+    found = []
+    for order, (mask, problem) in enumerate(masks):
+        bad = np.flatnonzero(np.asarray(mask, dtype=bool))
+        if len(bad):
+            row = int(bad[0])
+            found.append((row, order, problem(float(weights[row])) if callable(problem)
+                          else problem))
+    return min(found)[::2] if found else None
+
+
+def check_schema(parquet: list[Path]) -> bool:
+    """Every shard's columns and types, from the footers only; whether they have weights.
+    Shards that disagree about the weight column are refused."""
+    pa = arrow()
+    weights = set()
+    for shard in parquet:
         try:
-            parquet = pa.parquet.ParquetFile(shard)
+            schema = pa.parquet.ParquetFile(shard).schema_arrow
         except (OSError, pa.ArrowException) as error:
             raise InputError(f"{shard}: not a readable Parquet file ({error})") from None
-        names = parquet.schema_arrow.names
-        missing = [name for name in ("item_a", "item_b") if name not in names]
+        names = schema.names
+        missing = [name for name in COLUMNS[:2] if name not in names]
         if missing:
             raise InputError(f"{shard}: no column {', '.join(missing)}; Parquet pair data has "
                              f"columns item_a, item_b[, weight] (found: {', '.join(names)})")
-        columns = [name for name in ("item_a", "item_b", "weight") if name in names]
-        start = 0
-        for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns):
-            yield batch, str(shard), start
-            start += batch.num_rows
+        for name in COLUMNS[:2]:
+            kind = schema.field(name).type
+            if pa.types.is_dictionary(kind):
+                kind = kind.value_type
+            if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
+                raise InputError(f"{shard}: column {name} has type {kind}; items are strings "
+                                 "(cast the column to string)")
+        weights.add("weight" in names)
+        if "weight" in names:
+            kind = schema.field("weight").type
+            if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
+                raise InputError(f"{shard}: column weight has type {kind}; weights are "
+                                 "numbers (integer or floating point)")
+    if len(weights) > 1:
+        raise InputError(f"{parquet[0].parent}: some shards have a weight column and some do "
+                         "not; give every shard the same columns")
+    return weights == {True}
+
+
+def checked_batches(shard: Path, row_groups: list[int] | None = None,
+                    first_row: int = 0) -> Iterator[tuple[pa.Array, pa.Array, np.ndarray]]:
+    """The checked rows of one shard (of its ``row_groups``, the first of them row
+    ``first_row + 1``), batch by batch: items as kept, weights."""
+    pa = arrow()
+    parquet = pa.parquet.ParquetFile(shard)
+    columns = [name for name in COLUMNS if name in parquet.schema_arrow.names]
+    start = first_row
+    for batch in parquet.iter_batches(batch_size=BATCH_ROWS, columns=columns,
+                                      row_groups=row_groups):
+        (a, a_bad), (b, b_bad) = _items(pa, batch, "item_a"), _items(pa, batch, "item_b")
+        weights, w_bad = _weights(pa, batch)
+        problem = _first_problem([*a_bad, *b_bad, *w_bad], weights)
+        if problem is not None:
+            raise LocatedError(str(shard), start + problem[0] + 1, problem[1], "row")
+        yield a, b, weights
+        start += batch.num_rows
 
 
 def read_parquet_rows(path: Path, progress: Progress | None = None) -> Rows:
     """The reduced rows of a Parquet file or directory, as the CSV reader makes them."""
     pa = arrow()
     accumulator = PairAccumulator()
-    total = sum(shard.stat().st_size for shard in shards(path))
+    found = shards(path)
+    check_schema(found)
+    total = sum(shard.stat().st_size for shard in found)
     done = 0
-    for batch, where, start in _batches(pa, path):
-        a = _items(pa, batch, "item_a", where, start)
-        b = _items(pa, batch, "item_b", where, start)
-        weights = _weights(pa, batch, where, start)
-        n = batch.num_rows
-        interleaved = np.empty(2 * n, dtype=np.int64)
-        interleaved[0::2], interleaved[1::2] = np.arange(n), np.arange(n, 2 * n)
-        both = pa.concat_arrays([a, b]).take(pa.array(interleaved))
-        encoded = both.dictionary_encode()  # dictionary in first-seen order
-        ids = accumulator.ids
-        local = np.array([ids.setdefault(item, len(ids))
-                          for item in encoded.dictionary.to_pylist()], dtype=np.int64)
-        row_ids = local[encoded.indices.to_numpy(zero_copy_only=False)]
-        accumulator.add_ids(row_ids[0::2], row_ids[1::2], weights)
-        if progress is not None:
-            done += batch.nbytes
-            progress("reading", min(done, total), total, None)
+    for shard in found:
+        for a, b, weights in checked_batches(shard):
+            n = len(weights)
+            interleaved = np.empty(2 * n, dtype=np.int64)
+            interleaved[0::2], interleaved[1::2] = np.arange(n), np.arange(n, 2 * n)
+            both = pa.concat_arrays([a, b]).take(pa.array(interleaved))
+            encoded = both.dictionary_encode()  # dictionary in first-seen order
+            ids = accumulator.ids
+            local = np.array([ids.setdefault(item, len(ids))
+                              for item in encoded.dictionary.to_pylist()], dtype=np.int64)
+            row_ids = local[encoded.indices.to_numpy(zero_copy_only=False)]
+            accumulator.add_ids(row_ids[0::2], row_ids[1::2], weights)
+            if progress is not None:
+                done += a.nbytes + b.nbytes + weights.nbytes
+                progress("reading", min(done, total), total, None)
     rows = accumulator.rows()
     if len(rows.keys) == 0:
-        raise InputError(f"{path}: no pairs found; Parquet pair data has rows "
-                         "item_a, item_b[, weight]")
+        raise InputError(f"{path}: {NO_PARQUET_PAIRS}")
     return rows
+
+
+def check_parquet(path: Path) -> None:
+    """Read Parquet pair data keeping nothing: raises what :func:`read_parquet_pairs` would
+    raise about its rows (the first bad row in shard order)."""
+    found = shards(path)
+    check_schema(found)
+    rows = sum(len(weights) for shard in found for _, _, weights in checked_batches(shard))
+    if not rows:
+        raise InputError(f"{path}: {NO_PARQUET_PAIRS}")
 
 
 def read_parquet_pairs(path: str | Path, *, min_count: float = 1,

@@ -10,11 +10,11 @@ from __future__ import annotations
 import codecs
 import gzip
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
-from ..errors import InputError
+from ..errors import InputError, LocatedError
 
 GZIP_MAGIC = b"\x1f\x8b"
 BOM = codecs.BOM_UTF8
@@ -58,11 +58,12 @@ def read_head(path: Path, size: int = 4096) -> bytes:
         raise InputError(f"{path}, byte 0: damaged gzip data ({exc})") from None
 
 
-def decoded_lines(path: Path, stream: IO[bytes]) -> Iterator[str]:
-    """Yield the lines of ``stream`` decoded as strict UTF-8 (a leading BOM is dropped).
+def decoded_lines(path: Path, stream: Iterable[bytes], *, bom: bool = True) -> Iterator[str]:
+    """Yield the lines of ``stream`` decoded as strict UTF-8 (a leading BOM is dropped, unless
+    ``bom`` is False: for a stream that starts inside a file).
 
-    Raises :class:`InputError` naming the line of the first undecodable byte, or of a
-    damaged gzip stream.
+    Raises :class:`LocatedError` naming the line (counted from the stream's first) of the
+    first undecodable byte, or of a damaged gzip stream.
     """
     decoder = codecs.getincrementaldecoder("utf-8")(errors="strict")
     line_number = 0
@@ -70,21 +71,20 @@ def decoded_lines(path: Path, stream: IO[bytes]) -> Iterator[str]:
         for raw_line in stream:
             line_number += 1
             try:
-                text = decoder.decode(without_bom(raw_line) if line_number == 1 else raw_line)
+                text = decoder.decode(without_bom(raw_line) if line_number == 1 and bom
+                                      else raw_line)
             except UnicodeDecodeError:
-                raise InputError(
-                    f"{path}, line {line_number}: not valid UTF-8; save the file as UTF-8"
-                ) from None
+                raise LocatedError(path, line_number,
+                                   "not valid UTF-8; save the file as UTF-8") from None
             yield text
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
-            raise InputError(f"{path}, line {line_number}: not valid UTF-8 (the file ends inside "
-                             "a character); save the file as UTF-8") from None
+            raise LocatedError(path, line_number, "not valid UTF-8 (the file ends inside a "
+                               "character); save the file as UTF-8") from None
     except READ_ERRORS as exc:
-        raise InputError(
-            f"{path}, line {line_number + 1}: cannot read ({exc}); the file may be damaged"
-        ) from None
+        raise LocatedError(path, line_number + 1,
+                           f"cannot read ({exc}); the file may be damaged") from None
 
 
 def read_lines(path: Path) -> list[tuple[int, str]]:

@@ -97,22 +97,52 @@ def remove_top_components(vectors: np.ndarray, count: int) -> np.ndarray:
     return centred - (centred @ top.T) @ top
 
 
-def svd_vectors(forward: Product, backward: Product, settings: SvdSettings,
-                progress: Progress | None = None) -> np.ndarray:
-    """Item vectors (``float32``, one row per row of the PPMI matrix whose products are
-    ``forward`` and ``backward``) by randomised SVD; the same products give the same bits."""
+def svd_sides(forward: Product, backward: Product, settings: SvdSettings,
+              context_weight: float | None = None,
+              progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Both sides of the factorisation ``PPMI ~ U S V^T`` whose products are ``forward`` and
+    ``backward``: item vectors ``U S^p`` (``p = settings.eigen_weight``; what
+    :func:`svd_vectors` gives without ``add_context`` or ``remove_components``) and context
+    vectors ``V S^q`` (``q = context_weight``, None: ``p``), both ``float32``,
+    ``n_items x dim``: a start for skip-gram's two matrices (with ``q = 1 - p`` their products
+    are the rank-``dim`` PPMI matrix)."""
+    u, s, vt = _signed_factors(forward, backward, settings, progress)
+    u *= s ** settings.eigen_weight
+    context = vt.T * s ** (settings.eigen_weight if context_weight is None else context_weight)
+    return _padded(u, settings), _padded(context, settings)
+
+
+def _signed_factors(forward: Product, backward: Product, settings: SvdSettings,
+                    progress: Progress | None = None) -> tuple[np.ndarray, ...]:
+    """``U, S, Vt`` of the randomised SVD, each component's sign fixed (largest |entry| of
+    ``U`` positive) so that runs agree exactly."""
     n_items = forward.shape[0]
-    dim = settings.dim or 100
-    rank = min(dim, n_items - 1)
+    rank = min(settings.dim or 100, n_items - 1)
     rng = np.random.default_rng(settings.seed)
     u, s, vt = randomized_svd(forward, backward, rank, settings.power_iterations,
                               settings.oversample, rng, progress)
-    # Fix each component's sign (largest |entry| of U positive) so runs agree exactly.
     largest = [int(np.argmax(np.abs(column))) for column in u.T]  # no n x rank |u| copy
     signs = np.sign(u[largest, np.arange(u.shape[1])])
     signs[signs == 0] = 1
     u *= signs  # in place (the same products): no second copy of these n x rank matrices
     vt *= signs[:, None]
+    return u, s, vt
+
+
+def _padded(vectors: np.ndarray, settings: SvdSettings) -> np.ndarray:
+    """``vectors`` as float32 with ``dim`` columns (zeros past the rank the data supports)."""
+    result = np.zeros((vectors.shape[0], settings.dim or 100), dtype=np.float32)
+    result[:, : vectors.shape[1]] = vectors
+    return result
+
+
+
+
+def svd_vectors(forward: Product, backward: Product, settings: SvdSettings,
+                progress: Progress | None = None) -> np.ndarray:
+    """Item vectors (``float32``, one row per row of the PPMI matrix whose products are
+    ``forward`` and ``backward``) by randomised SVD; the same products give the same bits."""
+    u, s, vt = _signed_factors(forward, backward, settings, progress)
     weight = s ** settings.eigen_weight
     u *= weight
     vectors = u
@@ -120,6 +150,4 @@ def svd_vectors(forward: Product, backward: Product, settings: SvdSettings,
         vectors = vectors + vt.T * weight
     if settings.remove_components:
         vectors = remove_top_components(vectors, settings.remove_components)
-    result = np.zeros((n_items, dim), dtype=np.float32)
-    result[:, : vectors.shape[1]] = vectors
-    return result
+    return _padded(vectors, settings)

@@ -166,8 +166,13 @@ class Connection:
 
     def end_snapshot(self) -> None:
         """Let go of the read snapshot (if any): the next read sees the store as it is then."""
-        if self.connection.in_transaction:
+        if not self.connection.in_transaction:
+            return
+        try:
             self.connection.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"cannot read {self.path / DB_NAME} ({exc}); check the disk and "
+                             "run embed verify") from None
 
     def data_version(self) -> int:
         """A number that changes whenever another connection has changed the database (SQLite's
@@ -179,9 +184,9 @@ class Connection:
         """Start a write transaction (ending a read snapshot first); waits up to the busy
         timeout for another writer."""
         self.check_writable("change it")
-        if self.connection.in_transaction:
-            self.connection.execute("COMMIT")
         try:
+            if self.connection.in_transaction:  # a read snapshot: nothing to write
+                self.connection.execute("COMMIT")
             self.connection.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
             raise StoreError(f"cannot write to {self.path / DB_NAME} ({exc}); "

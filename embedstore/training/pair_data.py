@@ -18,7 +18,7 @@ from ..errors import InputError
 from ..inputs.parquet import is_directory_target, is_parquet_target, write_parquet_pairs
 from ..progress import Progress
 from .settings import text_reading
-from .sources import read_pair_data
+from .sources import check_pair_data, read_pair_data
 
 
 @dataclass(frozen=True)
@@ -57,10 +57,10 @@ def make_pair_data(inputs: str, output: str, *, pair_input: bool = False,
         return PairOutput(counted.n_pairs, None, output)
     if pair_input:
         aggregated = _aggregate_to_parquet(inputs, output, choice.memory_limit, progress)
-        if aggregated is not None:
+        if isinstance(aggregated, PairOutput):
             return aggregated
         cooc = read_pair_data(inputs, min_count=0, memory_limit=choice.memory_limit,
-                              progress=progress)
+                              progress=progress, spill=False if aggregated is False else None)
         if is_parquet_target(output):
             write_parquet_pairs(cooc, output)
         else:
@@ -74,11 +74,12 @@ def make_pair_data(inputs: str, output: str, *, pair_input: bool = False,
 
 
 def _aggregate_to_parquet(inputs: str, output: str, memory_limit: int | None,
-                          progress: Progress | None) -> PairOutput | None:
+                          progress: Progress | None) -> PairOutput | bool | None:
     """Big pair data written to one ``.parquet`` file by DuckDB, out of core and without
-    coming into Python (:func:`embedstore.engines.bounded.pair_aggregation.write_aggregated`); None
-    when the data is
-    small, the output is not one Parquet file, or a row needs the in-memory reader."""
+    coming into Python (:func:`embedstore.engines.bounded.pair_aggregation.write_aggregated`);
+    None when the data is small or the output is not one Parquet file, False when DuckDB
+    could not read it as the in-memory readers do (after
+    :func:`~embedstore.training.sources.check_pair_data` found no bad row)."""
     from ..engines.bounded.pair_aggregation import write_aggregated
 
     path, limit = Path(inputs), memory_limit
@@ -87,7 +88,10 @@ def _aggregate_to_parquet(inputs: str, output: str, memory_limit: int | None,
             or not needs_spill(path, limit):
         return None
     n_pairs = write_aggregated(path, Path(output), memory_limit=limit, progress=progress)
-    return None if n_pairs is None else PairOutput(n_pairs, None, output)
+    if n_pairs is None:
+        check_pair_data(path, None)
+        return False
+    return PairOutput(n_pairs, None, output)
 
 
 def text_to_pair_file(corpus: str | Path, output: str | Path, *, min_count: int | None = None,

@@ -14,14 +14,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..counting.cooccurrence import Cooccurrence
+from ..counting.token_ids import CorpusCollector
 from ..counting.windows import count_blocks
 from ..engines import Counts, EngineChoice
 from ..engines.bounded.budget import needs_spill, resolve_memory_limit
 from ..engines.bounded.pair_aggregation import aggregate_rows
-from ..errors import InputError
 from ..inputs.corpus import build_vocabulary, encode
-from ..inputs.pair_file import read_pairs, reduce_rows
-from ..inputs.parquet import is_parquet, read_parquet_pairs
+from ..inputs.pair_file import check_pair_file, read_pairs, reduce_rows
+from ..inputs.parquet import check_parquet, is_parquet, read_parquet_pairs
 from ..progress import Progress
 from ..schema import PairFileOptions, TextOptions
 
@@ -60,26 +60,36 @@ def read_pair_data(path: str | Path, *, min_count: float = 1, header: bool | Non
     limit = resolve_memory_limit(memory_limit)
     if path.exists() and (spill if spill is not None else needs_spill(path, limit)):
         rows = aggregate_rows(path, memory_limit=limit, header=header, progress=progress)
-        if rows is not None:
-            if len(rows.keys) == 0:
-                raise InputError(f"{path}: no pairs found; pair data has rows "
-                                 "item_a,item_b[,weight]")
+        if rows is not None and len(rows.keys):
             return reduce_rows(path, rows, min_count)
+        check_pair_data(path, header)
     if is_parquet(path):
         return read_parquet_pairs(path, min_count=min_count, progress=progress)
     return read_pairs(path, min_count=min_count, header=header, progress=progress)
 
 
+def check_pair_data(path: Path, header: bool | None) -> None:
+    """What DuckDB refused, or found no pairs in, named as the in-memory readers name it (the
+    first bad row in file order), in one pass that keeps nothing; a file they accept (one
+    DuckDB does not read as they do: a quoted field holding a line break, mixed line endings)
+    passes, to be read in memory."""
+    if is_parquet(path):
+        check_parquet(path)
+    else:
+        check_pair_file(path, header)
+
+
 @contextmanager
 def open_counts(path: str | Path, reading: PairFileOptions | TextOptions, engine: EngineChoice,
-                progress: Progress | None = None) -> Iterator[Counts]:
+                progress: Progress | None = None, keep_corpus: bool = False) -> Iterator[Counts]:
     """The counts of ``path`` on ``engine``, for as long as the block runs (files on disk and
     a cluster's blocks are released after it).
 
     Locally, within the engine's memory limit: pair data is aggregated out of core when it is
     big; a corpus whose pairs outgrow the limit is summed out of core; the PPMI matrix is
     built on disk when it would not fit (:class:`~embedstore.engines.bounded.counts.
-    BoundedCounts`). On a Dask cluster, the count matrix stays on the workers.
+    BoundedCounts`). On a Dask cluster, the count matrix stays on the workers. With
+    ``keep_corpus`` a corpus's tokens are kept too, as ids, from the same read.
     """
     if engine.name == "dask":
         from ..engines.cluster.matrix import cluster_matrix
@@ -94,12 +104,14 @@ def open_counts(path: str | Path, reading: PairFileOptions | TextOptions, engine
 
     limit = engine.memory_limit
     assert limit is not None
+    collector = CorpusCollector() if keep_corpus and isinstance(reading, TextOptions) else None
     if isinstance(reading, TextOptions):
         counted = count_text_within(path, window=reading.window, min_count=reading.min_count,
                                     sample=reading.sample, seed=reading.seed,
-                                    progress=progress, memory_limit=limit)
+                                    progress=progress, memory_limit=limit, collector=collector)
     else:
         counted = read_pair_data(path, min_count=reading.min_count, header=reading.header,
                                  memory_limit=limit, progress=progress)
-    with BoundedCounts(counted, limit, progress) as counts:
+    text = collector.corpus() if collector is not None else None
+    with BoundedCounts(counted, limit, progress, text_corpus=text) as counts:
         yield counts

@@ -103,7 +103,8 @@ def test_the_cli_offers_the_librarys_training_methods() -> None:
         assert isinstance(param.type, click.Choice)
         return tuple(param.type.choices)
 
-    assert choices("train", "method") == METHOD_CHOICES == ("auto", "propagate", "sgns", "svd")
+    assert choices("train", "method") == METHOD_CHOICES == (
+        "auto", "propagate", "sgns", "svd", "svd+sgns")
     assert choices("train", "engine") == choices("pairs", "engine") == ENGINES
 
 

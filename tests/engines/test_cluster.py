@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -100,10 +101,62 @@ def test_pair_files_aggregated_on_the_cluster_have_the_local_counts(tmp_path: Pa
 
 def test_a_bad_row_on_a_worker_is_named(tmp_path: Path, scheduler: str) -> None:
     (tmp_path / "bad.csv").write_text("a,b,1\nc,d,-2\n")
-    with pytest.raises(InputError, match=r"bad\.csv: weight '-2' of the pair 'c', 'd' is not "
-                                         r"a finite number >= 0"):
+    with pytest.raises(InputError, match=r"bad\.csv, line 2: weight '-2' is not a finite number "
+                                         r">= 0 \(use 0 for a negative pair\)$"):
         make_pair_data(str(tmp_path / "bad.csv"), f"{tmp_path}/out/", pair_input=True,
                        engine="dask", scheduler=scheduler)
+    assert not list((tmp_path / "out").glob("*.parquet"))
+
+
+ISSUE_23 = {  # the pair files of issue 23, as the local reader takes or refuses them
+    "two columns, item_a,item_b": "item_a,item_b\ngir1.2-ukwm-1,gir1.2-json-1.0\n"
+                                  "libx,gir1.2-json-1.0\n",
+    "two columns, source,target": "source,target\ncafe\u0301,the\ncaf\u00e9,tea\n",
+    "no header": "a,b\nb,c\n",
+    "three columns, a header": "x,y,count\na,b,2\nb,c,0\nc,a,1\n",
+    "tabs": "src\tdst\n a \t b \nb\tc\n",
+}
+ISSUE_23_BAD = {
+    "a row of four fields": ("item_a,item_b\na,b\nb,c,1,2\n", "line 3: expected 2 or 3 columns"),
+    "an empty weight": ("a,b,1\nb,c,\n", "line 2: the weight is empty; leave it out (a,b)"),
+    "bad UTF-8": (b"source,target\na,b\nb,\xff\n", "line 3: not valid UTF-8"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ISSUE_23))
+def test_every_kind_of_pair_file_trains_on_the_cluster(tmp_path: Path, scheduler: str,
+                                                       name: str) -> None:
+    path = tmp_path / "pairs.csv"
+    path.write_text(ISSUE_23[name], encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--store", str(tmp_path / "store"), "train", str(path),
+                                 "--engine", "dask", "--scheduler", scheduler, "--method", "svd",
+                                 "--dim", "2", "--min-count", "0", "--quiet", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["n_items"] == read_pairs(path, min_count=0).n_items
+    counted = runner.invoke(cli, ["pairs", str(path), "--pair-input", "--engine", "dask",
+                                  "--scheduler", scheduler, "-o", f"{tmp_path}/counts/"])
+    assert counted.exit_code == 0, counted.output
+    assert named(read_parquet_pairs(tmp_path / "counts", min_count=0)) == \
+        named(read_pairs(path, min_count=0))
+
+
+@pytest.mark.parametrize("name", sorted(ISSUE_23_BAD))
+def test_a_file_the_local_reader_refuses_is_refused_alike(tmp_path: Path, scheduler: str,
+                                                          name: str) -> None:
+    content, message = ISSUE_23_BAD[name]
+    path = tmp_path / "pairs.csv"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(InputError, match=re.escape(f"{path}, {message}")):
+        read_pairs(path)
+    for command in (["train", str(path), "--method", "svd"],
+                    ["pairs", str(path), "--pair-input", "-o", f"{tmp_path}/counts/"]):
+        result = CliRunner().invoke(cli, ["--store", str(tmp_path / "store"), *command,
+                                          "--engine", "dask", "--scheduler", scheduler])
+        assert result.exit_code == 1, result.output
+        assert result.output == f"Error: {path}, {message}" + \
+            result.output.split(message, 1)[1]
+        assert result.output.count("\n") == 1 and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize(("options", "message"), [

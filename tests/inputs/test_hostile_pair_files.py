@@ -65,7 +65,8 @@ SIMPLE_ITEMS = st.text("abcxyz", min_size=1, max_size=3)
 BAD_ROWS = [  # {d}: the file's delimiter, {o}: the other one
     ("x", "expected 2 or 3 columns"), ("x{d}y{d}1{d}2", "expected 2 or 3 columns"),
     ("x{o}y", "expected 2 or 3 columns"), ("{d}y", "empty item"), ("x{d} ", "empty item"),
-    ('""{d}y', "empty item"), ("x{d}y{d}", "not a finite number >= 0"),
+    ('""{d}y', "empty item"), ("x{d}y{d}", "the weight is empty; leave it out"),
+    ("x{d}y{d} ", "the weight is empty; leave it out"),
     ("x{d}y{d}nan", "not a finite number >= 0"), ("x{d}y{d}NaN", "not a finite number >= 0"),
     ("x{d}y{d}inf", "not a finite number >= 0"), ("x{d}y{d}-inf", "not a finite number >= 0"),
     ("x{d}y{d}-1", "not a finite number >= 0"), ("x{d}y{d}1e400", "not a finite number >= 0"),

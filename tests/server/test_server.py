@@ -259,7 +259,9 @@ def test_an_api_key_guards_v1_and_the_page(start_server: Callable[..., ServerPro
             refused = http.get(path)
             assert refused.status_code == 401
             assert "API key" in refused.json()["error"]
-            assert http.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
+            for near_miss in ("wrong", "S3cret", "S3CRET", "s3cre", "s3crett", "s3cret0"):
+                assert http.get(path, headers={"Authorization": f"Bearer {near_miss}"}
+                                ).status_code == 401, near_miss
             assert http.get(path, headers={"Authorization": "Bearer s3cret"}).status_code == 200
         assert http.post("/v1/batch", content="").status_code == 401
         for path in ("/healthz", "/readyz", "/metrics"):

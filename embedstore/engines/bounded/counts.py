@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...counting.cooccurrence import Cooccurrence
+from ...counting.token_ids import TextCorpus
 from ...progress import Progress
 from ...schema import PropagateSettings, SvdSettings
 from ..memory import MemoryCounts, RowBlocks
@@ -34,6 +35,7 @@ class BoundedCounts:
     counted: Cooccurrence | DiskCooccurrence
     memory_limit: int
     progress: Progress | None = None
+    text_corpus: TextCorpus | None = None
     notes: list[str] = field(default_factory=list)
     _files: ExitStack = field(default_factory=ExitStack)
 
@@ -86,6 +88,9 @@ class BoundedCounts:
 
     def pairs(self) -> Cooccurrence:
         return self._in_memory("sgns")
+
+    def corpus(self) -> TextCorpus | None:
+        return self.text_corpus
 
     def _in_memory(self, method: str) -> Cooccurrence:
         if isinstance(self.counted, DiskCooccurrence):

@@ -2,24 +2,31 @@
 
 A pair file (CSV/TSV, optionally gzipped) or Parquet pair data larger than the limit allows is
 aggregated by DuckDB straight from the file, in a temporary directory where it spills whatever
-does not fit under the limit. Rows are trimmed and put in NFC as they are read, and a row the
-in-memory reader would judge differently stops the query at once (no separate checking pass).
+does not fit under the limit. What a row may be is :mod:`embedstore.inputs.pair_rows`, and the
+SQL here is built from it: DuckDB splits each line at the delimiter with quoting turned off,
+trims and normalises the items (:data:`~embedstore.inputs.pair_rows.WHITESPACE`, NFC) and casts
+weights written as ASCII decimals (:data:`~embedstore.inputs.pair_rows.FAST_WEIGHT`) itself; a
+line with a quote, more pieces than a row has fields or a very long field is read by
+:func:`~embedstore.inputs.pair_rows.line_fields`, any other weight by
+:func:`~embedstore.inputs.pair_rows.parse_weight` and an item holding a NUL by
+:func:`~embedstore.inputs.pair_rows.clean_item`: Python functions that DuckDB calls. A bad
+row stops the query at once (no separate checking pass); the caller then has the in-memory
+reader name the first bad row in file order.
 
 For training (:func:`aggregate_rows`), one GROUP BY sums each pair (its items in string order)
 and keeps the first position where the pair was seen; the items' first positions follow from
 those, so items get ids in first-seen order without another pass over the rows. The result is
 the :class:`Rows` the in-memory readers make (same item order, same pair order), so
-:func:`embedstore.inputs.pair_file.reduce_rows` turns it into the same :class:`Cooccurrence`. Only
-the
-distinct items and pairs come back into memory, as numpy arrays (16 bytes per distinct pair,
-twice that while they are sorted): they are what training needs. For ``embed pairs
---pair-input`` to Parquet (:func:`write_aggregated`), the GROUP BY is written to the file by
-DuckDB and nothing comes back into Python.
+:func:`embedstore.inputs.pair_file.reduce_rows` turns it into the same :class:`Cooccurrence`.
+Only the distinct items and pairs come back into memory, as numpy arrays (16 bytes per
+distinct pair, twice that while they are sorted): they are what training needs. For ``embed
+pairs --pair-input`` to Parquet (:func:`write_aggregated`), the GROUP BY is written to the file
+by DuckDB and nothing comes back into Python.
 
 DuckDB sums each pair's weights in its own order; integer weights (and any weights whose sums
 are exact in float64) give exactly today's sums, other fractional weights may differ in the
-last bit. A row DuckDB cannot take as it is (a bad weight, an empty item, a row of the wrong
-length, bad UTF-8) sends the file to the in-memory reader, whose error names the file and line.
+last bit. A file DuckDB cannot read as the definition does (a bad row, bad UTF-8, a quoted
+field holding a line break, mixed line endings) makes these functions return None.
 
 This is the only module besides :mod:`embedstore.store` that runs SQL, and that SQL is DuckDB's
 on its own temporary database, never the store's SQLite.
@@ -38,13 +45,24 @@ import numpy as np
 
 from ...errors import InputError
 from ...inputs.pair_file import Layout, Rows, sniff
+from ...inputs.pair_rows import (
+    DEFAULT_WEIGHT,
+    FAST_WEIGHT,
+    MAX_FIELD_CHARS,
+    QUOTE,
+    WHITESPACE,
+    clean_item,
+    line_fields,
+    parse_weight,
+)
 from ...inputs.textio import GZIP_MAGIC
 from ...progress import Progress
 
-WHITESPACE = "".join(c for c in map(chr, range(0x3000 + 1)) if c.isspace())
-"""What Python's ``str.strip`` removes, for DuckDB's ``trim`` (the reader trims items)."""
-BAD_ROW = "a row the in-memory reader must judge"
-"""DuckDB's error for such a row; the file then goes to the in-memory reader."""
+BAD_ROW = "a bad pair row"
+"""DuckDB's error for such a row; the in-memory reader then names it."""
+PIECES = 6
+"""Pieces DuckDB cuts a line into at the delimiter (quoting off): enough for a row of three
+fields where quoted fields hold a few delimiters; a line of more stops the query."""
 FETCH_ROWS = 1 << 20
 """The distinct pairs come back from DuckDB in batches of this many rows."""
 STEPS = 4
@@ -65,12 +83,15 @@ def _quoted(text: str) -> str:
 
 
 def _csv_source(path: Path, layout: Layout) -> str:
+    """The file's lines cut at the delimiter into up to :data:`PIECES` pieces, quoting off,
+    missing pieces NULL (and no piece ever NULL otherwise: no piece can hold a line break)."""
     with path.open("rb") as handle:
         compression = "gzip" if handle.read(2) == GZIP_MAGIC else "none"
-    return (f"read_csv({_quoted(str(path))}, delim={_quoted(layout.delimiter)}, quote='\"', "
-            f"escape='\"', header=false, skip={layout.lines_before_data}, auto_detect=false, "
-            "columns={'a': 'VARCHAR', 'b': 'VARCHAR', 'w': 'VARCHAR'}, null_padding=true, "
-            f"nullstr='\x01', compression='{compression}')")
+    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(1, PIECES + 1))
+    return (f"read_csv({_quoted(str(path))}, delim={_quoted(layout.delimiter)}, quote='', "
+            f"escape='', header=false, skip={layout.lines_before_data}, auto_detect=false, "
+            f"columns={{{columns}}}, null_padding=true, nullstr='\n', "
+            f"compression='{compression}')")
 
 
 def _trim(column: str) -> str:
@@ -80,66 +101,61 @@ def _trim(column: str) -> str:
             f"AND 126 THEN {column} ELSE trim({column}, {_quoted(WHITESPACE)}) END")
 
 
-def _clean_rows_sql(path: Path, parquet: list[Path] | None, layout: Layout | None) -> str:
-    """The rows as (a, b, w): items trimmed and in NFC, w the weight. A row the in-memory
-    reader would refuse (or judge otherwise) stops the query with DuckDB's ``error``."""
-    if parquet is not None:
-        files = "[" + ", ".join(_quoted(str(p)) for p in parquet) + "]"
-        weight = "TRY_CAST(weight AS DOUBLE)" if _has_weight(parquet) else "1.0"
-        source = (f"(SELECT item_a AS a, item_b AS b, {weight} AS w, false AS odd "
-                  f"FROM read_parquet({files}))")
-    else:
-        assert layout is not None
-        source = ("(SELECT a, b, CASE WHEN w IS NULL THEN 1.0 ELSE "
-                  f"TRY_CAST({_trim('w')} AS DOUBLE) END AS w, "
-                  f"w IS NOT NULL AND {_trim('w')} = '' AS odd "
-                  f"FROM {_csv_source(path, layout)} WHERE NOT (b IS NULL AND w IS NULL AND "
-                  f"coalesce({_trim('a')}, '') = ''))")
+def _item(column: str) -> str:
+    """An item as kept (:func:`pair_rows.clean_item`); DuckDB's ``nfc_normalize`` ends a
+    string that is not ASCII at its first NUL, so such items go to Python."""
+    return (f"CASE WHEN contains({column}, chr(0)) THEN pair_item({column}) "
+            f"ELSE nfc_normalize({_trim(column)}) END")
+
+
+def _checked(rows: str) -> str:
+    """``rows`` (a, b, w, odd) with DuckDB's ``error`` for a bad one (:mod:`pair_rows`)."""
     return ("SELECT a, b, CASE WHEN odd OR a IS NULL OR b IS NULL OR a = '' OR b = '' "
             f"OR w IS NULL OR NOT isfinite(w) OR w < 0 THEN error({_quoted(BAD_ROW)}) "
-            f"ELSE w END AS w FROM (SELECT nfc_normalize({_trim('a')}) AS a, "
-            f"nfc_normalize({_trim('b')}) AS b, w, odd FROM {source})")
+            f"ELSE w END AS w FROM ({rows})")
 
 
-def _has_weight(parquet: list[Path]) -> bool:
-    from ...inputs.parquet import arrow
+def _csv_rows_sql(path: Path, layout: Layout) -> str:
+    """A pair file's rows as (a, b, w), read as :func:`pair_rows.row_fields` reads them: a
+    line DuckDB's split may not read alike goes to :func:`pair_rows.line_fields`."""
+    pieces = [f"c{i}" for i in range(1, PIECES + 1)]
+    odd_field = " OR ".join([*(f"contains({c}, {_quoted(QUOTE)})" for c in pieces[:3]),
+                             *(f"strlen({c}) > {MAX_FIELD_CHARS}" for c in pieces[:3])])
+    slow = f"c4 IS NOT NULL OR coalesce({odd_field}, false)"
+    line = f"concat_ws({_quoted(layout.delimiter)}, {', '.join(pieces)})"
+    weight = (f"CASE WHEN slow THEN TRY_CAST(parsed[3] AS DOUBLE) WHEN c3 IS NULL THEN "
+              f"{DEFAULT_WEIGHT}::DOUBLE WHEN regexp_full_match({_trim('c3')}, "
+              f"{_quoted(FAST_WEIGHT)}) THEN TRY_CAST({_trim('c3')} AS DOUBLE) "
+              "ELSE pair_weight(c3) END")
+    blank = f"c2 IS NULL AND {_trim('c1')} = ''"
+    split = (f"SELECT *, CASE WHEN slow THEN pair_line({line}, {_quoted(layout.delimiter)}) END "
+             f"AS parsed FROM (SELECT *, ({slow}) AS slow FROM {_csv_source(path, layout)} "
+             f"WHERE NOT coalesce({blank}, false))")
+    return _checked(
+        f"SELECT CASE WHEN slow THEN parsed[1] ELSE {_item('c1')} END AS a, "
+        f"CASE WHEN slow THEN parsed[2] ELSE {_item('c2')} END AS b, {weight} AS w, "
+        f"CASE WHEN slow THEN parsed IS NULL ELSE c2 IS NULL END AS odd "
+        f"FROM ({split}) WHERE NOT (slow AND coalesce(len(parsed) = 0, false))")
 
-    pa = arrow()
-    return "weight" in pa.parquet.ParquetFile(parquet[0]).schema_arrow.names
+
+def _parquet_rows_sql(parquet: list[Path], has_weight: bool) -> str:
+    """Parquet pair data's rows as (a, b, w): items as kept, weights as doubles."""
+    files = "[" + ", ".join(_quoted(str(p)) for p in parquet) + "]"
+    weight = "TRY_CAST(weight AS DOUBLE)" if has_weight else f"{DEFAULT_WEIGHT}::DOUBLE"
+    return _checked(f"SELECT {_item('item_a')} AS a, {_item('item_b')} AS b, {weight} AS w, "
+                    f"false AS odd FROM read_parquet({files})")
 
 
-def _check_parquet_schema(parquet: list[Path]) -> None:
-    """Every shard's columns and types, as the in-memory reader checks them (footers only)."""
-    from ...inputs.parquet import arrow
+def _pair_line(line: str | None, delimiter: str) -> list[str] | None:
+    return None if line is None else line_fields(line, delimiter)
 
-    pa = arrow()
-    weights = set()
-    for shard in parquet:
-        try:
-            schema = pa.parquet.ParquetFile(shard).schema_arrow
-        except (OSError, pa.ArrowException) as error:
-            raise InputError(f"{shard}: not a readable Parquet file ({error})") from None
-        names = schema.names
-        missing = [name for name in ("item_a", "item_b") if name not in names]
-        if missing:
-            raise InputError(f"{shard}: no column {', '.join(missing)}; Parquet pair data has "
-                             f"columns item_a, item_b[, weight] (found: {', '.join(names)})")
-        for name in ("item_a", "item_b"):
-            kind = schema.field(name).type
-            if pa.types.is_dictionary(kind):
-                kind = kind.value_type
-            if not (pa.types.is_string(kind) or pa.types.is_large_string(kind)):
-                raise InputError(f"{shard}: column {name} has type {kind}; items are strings "
-                                 "(cast the column to string)")
-        weights.add("weight" in names)
-        if "weight" in names:
-            kind = schema.field("weight").type
-            if not (pa.types.is_integer(kind) or pa.types.is_floating(kind)):
-                raise InputError(f"{shard}: column weight has type {kind}; weights are "
-                                 "numbers (integer or floating point)")
-    if len(weights) > 1:
-        raise InputError(f"{parquet[0].parent}: some shards have a weight column and some do "
-                         "not; give every shard the same columns")
+
+def _pair_weight(text: str | None) -> float | None:
+    return None if text is None else parse_weight(text)
+
+
+def _pair_item(text: str | None) -> str | None:
+    return None if text is None else clean_item(text)
 
 
 @contextmanager
@@ -156,6 +172,12 @@ def _session(path: Path, memory_limit: int, *, keep_order: bool = True) -> Itera
             connection.execute(f"SET temp_directory = {_quoted(os.path.join(scratch, 'spill'))}")
             connection.execute(f"SET preserve_insertion_order = {str(keep_order).lower()}")
             connection.execute("SET enable_progress_bar = false")
+            for name, function, parameters, result in (
+                    ("pair_line", _pair_line, ["VARCHAR", "VARCHAR"], "VARCHAR[]"),
+                    ("pair_weight", _pair_weight, ["VARCHAR"], "DOUBLE"),
+                    ("pair_item", _pair_item, ["VARCHAR"], "VARCHAR")):
+                connection.create_function(name, function, parameters, result,
+                                           null_handling="special", side_effects=False)
             yield connection
         except duckdb.OutOfMemoryException as error:
             raise InputError(f"{path}: DuckDB ran out of memory under --memory-limit "
@@ -165,14 +187,13 @@ def _session(path: Path, memory_limit: int, *, keep_order: bool = True) -> Itera
 
 
 def _prepared(path: Path, header: bool | None) -> str:
-    """The clean rows' SQL, once the Parquet footers are checked or the layout sniffed."""
-    from ...inputs.parquet import is_parquet, shards
+    """The checked rows' SQL, once the Parquet footers are checked or the layout sniffed."""
+    from ...inputs.parquet import check_schema, is_parquet, shards
 
-    parquet = shards(path) if is_parquet(path) else None
-    if parquet is not None:
-        _check_parquet_schema(parquet)
-    layout = None if parquet is not None else sniff(path, header)
-    return _clean_rows_sql(path, parquet, layout)
+    if is_parquet(path):
+        parquet = shards(path)
+        return _parquet_rows_sql(parquet, check_schema(parquet))
+    return _csv_rows_sql(path, sniff(path, header))
 
 
 def aggregate_rows(path: Path, *, memory_limit: int, header: bool | None = None,

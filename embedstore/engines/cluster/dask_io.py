@@ -7,10 +7,13 @@ to ``output``, a path every worker can write to. The input (one file, a glob, or
 Parquet shards) must be readable by the workers, and embedstore must be installed on them (the
 per-partition work is this module's functions).
 
-- Pair files (CSV/TSV, optionally gzipped, or Parquet): rows are trimmed and put in NFC, each
-  pair is written with its two items in string order, and the weights of a pair are summed on
-  the cluster (a shuffled GROUP BY). The items' counts are the pair weight marginals, as for
-  any pair file.
+- Pair files (CSV/TSV, optionally gzipped, or Parquet): the input is cut into pieces
+  (:mod:`embedstore.inputs.pieces`) that the workers read with the in-memory readers' own code,
+  so a row means on the cluster what it means here (:mod:`embedstore.inputs.pair_rows`) and a
+  bad row is named as here: the first one in file order, by its line (or row). Each pair is
+  written with its two items in string order, and the weights of a pair are summed on the
+  cluster (a shuffled GROUP BY). The items' counts are the pair weight marginals, as for any
+  pair file.
 - A corpus: the workers count tokens per partition of lines (the vocabulary, with
   ``min_count``, is decided here from their counts, ties in first-seen order as locally), then
   count each partition's windows with :func:`embedstore.counting.windows.count_blocks`; pair sums
@@ -18,9 +21,6 @@ per-partition work is this module's functions).
   merged on the cluster. With ``sample=0`` the counts are those of ``embed pairs``; with
   subsampling, each partition draws from its own seed (``seed`` + partition number), so the
   draws differ from a local run's while following the same distribution.
-
-On the cluster, a CSV row ending in an empty third field (``a,b,``) is read as weight 1
-(pandas cannot tell it from ``a,b``), where the local reader refuses it.
 
 Sums of fractional weights are added in another order than locally, so they may differ in the
 last bit; integer weights (and the window weights of ``--window`` 1, 2 or 4) are exact.
@@ -30,17 +30,20 @@ from __future__ import annotations
 
 import glob
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from ...errors import InputError
+from ...inputs.pieces import Piece, locate, piece_facts, plan_pieces, read_piece
 from ...progress import Progress
 
 PARTITION_BYTES = 64 << 20
-"""Bytes of input per partition (the unit of work a worker takes)."""
+"""Bytes of a corpus per partition (the unit of work a worker takes)."""
+T = TypeVar("T")
 CONNECT_TIMEOUT = "10s"
 """How long to try reaching the scheduler before giving up."""
 STEPS = 3
@@ -99,21 +102,68 @@ def count_on_dask(inputs: str, output: str, *, scheduler: str, text: bool,
             pairs = _count_corpus(client, bag, dataframe, inputs, min_count, window, sample,
                                   seed)
             step(1)
+            _write_sums(pairs, output)
         else:
-            pairs = pair_rows(dataframe, inputs)
+            pieces = plan_pieces(input_files(inputs), None)
             step(1)
-        summed = pairs.groupby(["item_a", "item_b"], sort=False)["weight"].sum(
-            split_out=max(1, pairs.npartitions)).reset_index()
-        summed.to_parquet(output, write_index=False,
-                          name_function=lambda number: f"part-{number:05d}.parquet")
+            located(client, pieces, lambda found: _write_sums(pair_rows(dataframe, found),
+                                                              output),
+                    cleanup=lambda: _remove_shards(target))
         step(2)
         from ...inputs.parquet import arrow
 
         pa = arrow()
         n_pairs = sum(pa.parquet.ParquetFile(shard).metadata.num_rows
                       for shard in sorted(target.glob("*.parquet")))
+        if not text and not n_pairs:
+            _remove_shards(target)
+            raise no_pairs(inputs, pieces)
         step(STEPS)
     return ClusterCount(n_pairs=n_pairs, output=output)
+
+
+def _write_sums(pairs: Any, output: str) -> None:
+    """Each pair's summed weight, written by the workers as shards under ``output``."""
+    summed = pairs.groupby(["item_a", "item_b"], sort=False)["weight"].sum(
+        split_out=max(1, pairs.npartitions)).reset_index()
+    summed.to_parquet(output, write_index=False,
+                      name_function=lambda number: f"part-{number:05d}.parquet")
+
+
+def _remove_shards(target: Path) -> None:
+    """The shards a failed count wrote (the directory held none before)."""
+    for shard in target.glob("*.parquet"):
+        shard.unlink(missing_ok=True)
+
+
+def located(client: Any, pieces: list[Piece], run: Callable[[list[Piece]], T],
+            cleanup: Callable[[], None] | None = None) -> T:
+    """``run(pieces)`` on the cluster. When a piece raised, each piece is read again keeping
+    nothing (:func:`~embedstore.inputs.pieces.piece_facts`), and the first bad row in file
+    order is raised as the in-memory reader names it; a file whose ranges a quoted field
+    crosses is run again as one piece."""
+    while True:
+        try:
+            return run(pieces)
+        except InputError as error:
+            found = error
+        if cleanup is not None:
+            cleanup()
+        facts = client.gather(client.map(piece_facts, pieces, pure=False))
+        again = locate(pieces, facts)  # raises the first problem
+        if again == pieces:
+            raise found
+        pieces = again
+
+
+def no_pairs(inputs: str, pieces: list[Piece]) -> InputError:
+    """Input that held no pairs, named as the in-memory readers name it."""
+    from ...inputs.pair_file import check_pair_file
+    from ...inputs.pair_rows import NO_PAIRS, NO_PARQUET_PAIRS
+
+    if pieces and pieces[0].kind != "parquet":
+        check_pair_file(Path(pieces[0].path), pieces[0].header)  # raises, naming the line
+    return InputError(f"{inputs}: {NO_PARQUET_PAIRS if pieces else NO_PAIRS}")
 
 
 def input_files(inputs: str) -> list[str]:
@@ -127,69 +177,25 @@ def input_files(inputs: str) -> list[str]:
     return found
 
 
-def pair_rows(dataframe: Any, inputs: str, clean: Any = None,
-              header: bool | None = None) -> Any:
-    """The pair rows of the input as a dask DataFrame, each partition passed through ``clean``
-    (default :func:`canonical_rows`: item_a <= item_b, weight float)."""
-    from ...inputs.pair_file import sniff
-    from ...inputs.parquet import is_parquet
+def pair_rows(dataframe: Any, pieces: list[Piece]) -> Any:
+    """The pairs of the input's pieces as a dask DataFrame, the two items of each pair in
+    string order (:func:`canonical_piece`)."""
+    from dask import delayed
 
-    files = input_files(inputs)
-    if is_parquet(Path(files[0])):
-        frame = dataframe.read_parquet(files)
-        if "weight" not in frame.columns:
-            frame = frame.assign(weight=1.0)
-        missing = {"item_a", "item_b"} - set(frame.columns)
-        if missing:
-            raise InputError(f"{files[0]}: no column {', '.join(sorted(missing))}; Parquet pair "
-                             "data has columns item_a, item_b[, weight]")
-        frame = frame[["item_a", "item_b", "weight"]]
-    else:
-        layout = sniff(Path(files[0]), header)
-        frame = dataframe.read_csv(
-            files, sep=layout.delimiter, header=0 if layout.lines_before_data else None,
-            names=["item_a", "item_b", "weight"], dtype=str, keep_default_na=False,
-            na_values=[], blocksize=None if files[0].endswith(".gz") else PARTITION_BYTES,
-            compression="infer", include_path_column="file")
-    return frame.map_partitions(clean or canonical_rows, meta=pair_frame([], [], []))
+    return dataframe.from_delayed([delayed(canonical_piece)(piece) for piece in pieces],
+                                  meta=pair_frame([], [], []), verify_meta=False)
 
 
-def canonical_rows(frame: Any) -> Any:
-    """A partition of raw rows as checked pairs (:func:`checked_rows`) with the two items of
-    each pair in string order."""
-    checked = checked_rows(frame)
-    a = checked["item_a"].to_numpy(dtype=object)
-    b = checked["item_b"].to_numpy(dtype=object)
+def piece_frame(piece: Piece) -> Any:
+    """A piece's pairs (:func:`~embedstore.inputs.pieces.read_piece`) in their own order."""
+    return pair_frame(*read_piece(piece))
+
+
+def canonical_piece(piece: Piece) -> Any:
+    """A piece's pairs with the two items of each pair in string order."""
+    a, b, weight = read_piece(piece)
     swap = a > b
-    return pair_frame(np.where(swap, b, a), np.where(swap, a, b), checked["weight"].to_numpy())
-
-
-def checked_rows(frame: Any) -> Any:
-    """A partition of raw rows as checked pairs in their own order: items trimmed and in NFC,
-    the weight a number >= 0 (1 when the row has two fields)."""
-    import pandas as pd
-
-    where = frame["file"].iloc[0] if "file" in frame.columns and len(frame) else "pair data"
-    a = frame["item_a"].astype(str).str.strip().str.normalize("NFC")
-    b = frame["item_b"].astype(str).str.strip().str.normalize("NFC")
-    empty = (a == "") | (b == "") | frame["item_a"].isna() | frame["item_b"].isna()
-    if empty.any():
-        row = frame[empty].iloc[0]
-        raise InputError(f"{where}: empty item in the row {row['item_a']!r}, {row['item_b']!r}"
-                         "; every pair names two non-empty items")
-    raw = frame["weight"]
-    if pd.api.types.is_numeric_dtype(raw.dtype):  # Parquet: a null weight is an error
-        weight = raw.astype("float64")
-    else:  # CSV: a row of two fields (pandas: an empty third field) has weight 1
-        raw = raw.where(raw.notna() & (raw.astype(str).str.strip() != ""), "1")
-        weight = pd.to_numeric(raw, errors="coerce").astype("float64")
-    bad = ~np.isfinite(weight.to_numpy()) | (weight.to_numpy() < 0)
-    if bad.any():
-        row = frame[bad].iloc[0]
-        raise InputError(f"{where}: weight {row['weight']!r} of the pair {row['item_a']!r}, "
-                         f"{row['item_b']!r} is not a finite number >= 0 (use 0 for a "
-                         "negative pair)")
-    return pair_frame(a.to_numpy(dtype=object), b.to_numpy(dtype=object), weight.to_numpy())
+    return pair_frame(np.where(swap, b, a), np.where(swap, a, b), weight)
 
 
 def _count_corpus(client: Any, bag: Any, dataframe: Any, inputs: str, min_count: int,

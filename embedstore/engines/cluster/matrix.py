@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import InputError, TrainingError
-from ...inputs.pair_file import count_order
+from ...inputs.pair_file import check_sums, count_order
 from ...methods.ppmi import context_weights, no_positive_pmi, pmi_values
 from ...progress import Progress
 from ...schema import PairFileOptions, PropagateSettings, SvdSettings
@@ -86,6 +86,7 @@ def merge_vocabulary(found: list[tuple[np.ndarray, np.ndarray]],
     codes, uniques = pd.factorize(names)
     counts = np.bincount(codes, weights=np.concatenate([c for _, c in found]) if found else
                          None, minlength=len(uniques))
+    check_sums(where, uniques, counts)
     keep = counts >= min_count
     if int(keep.sum()) < 2:
         raise InputError(f"{where}: fewer than two items have a count of at least "
@@ -163,12 +164,19 @@ class ClusterMatrix:
                  progress: Progress | None) -> None:
         from dask import compute, delayed
 
-        from .dask_io import checked_rows, dask_modules, pair_rows
+        from ...inputs.pieces import plan_pieces
+        from .dask_io import input_files, located, no_pairs, piece_frame
 
         self.client, self.progress, self.notes = client, progress, []
-        _, dataframe, _ = dask_modules()
-        parts = pair_rows(dataframe, inputs, checked_rows, reading.header).to_delayed()
-        found = compute(*[delayed(partition_items)(part) for part in parts])
+
+        def vocabulary(pieces: list[Any]) -> tuple[list[Any], Any]:
+            parts = [delayed(piece_frame)(piece) for piece in pieces]
+            return parts, compute(*[delayed(partition_items)(part) for part in parts])
+
+        pieces = plan_pieces(input_files(inputs), reading.header)
+        parts, found = located(client, pieces, vocabulary)
+        if not any(len(names) for names, _ in found):
+            raise no_pairs(inputs, pieces)
         items, counts = merge_vocabulary(list(found), reading.min_count, inputs)
         step(progress, 1)
         import pandas as pd
@@ -178,10 +186,10 @@ class ClusterMatrix:
         n_blocks = max(min(n, 2 * workers), -(-n // ROWS_PER_BLOCK))
         self.bounds = np.linspace(0, n, n_blocks + 1).astype(np.int64)
         index = client.scatter(pd.Index(items), broadcast=True)
-        pieces = [delayed(partition_entries, nout=n_blocks)(part, index, self.bounds)
-                  for part in parts]
+        entries = [delayed(partition_entries, nout=n_blocks)(part, index, self.bounds)
+                   for part in parts]
         self.counts = client.compute([
-            delayed(count_block)(int(b - a), n, *[piece[k] for piece in pieces])
+            delayed(count_block)(int(b - a), n, *[part[k] for part in entries])
             for k, (a, b) in enumerate(itertools.pairwise(self.bounds))])
         facts = client.gather(client.map(block_facts, self.counts, self.bounds[:-1].tolist()))
         self.row_sums = np.concatenate([sums for sums, _, _ in facts])
@@ -193,6 +201,10 @@ class ClusterMatrix:
     @property
     def n_items(self) -> int:
         return len(self.items)
+
+    def corpus(self) -> None:
+        """Text is counted on a cluster by ``embed pairs``; training there reads pairs."""
+        return None
 
     def pair_chunks(self) -> None:
         """The pairs stay on the cluster: a version trained there keeps no counts."""
