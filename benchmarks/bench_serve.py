@@ -1,6 +1,15 @@
 """The service under load: requests/s and p50/p99 latency of ``similar`` over HTTP at several
 concurrencies, beside the in-process floor (the same queries through the Python API, one after
-another, on the same cores).
+another, on the same cores), and the server's own share of a request.
+
+The floor is measured in the same run, in fresh processes, with numpy's default BLAS threads
+and with one BLAS thread; the better of the two is the 1.00x the server is compared with. A
+ratio means something only on a quiet machine: when the 1-minute load average is above 0.5
+before the run, the script prints the load and the figures but no ratio.
+
+The server's own share is measured apart: ``GET /healthz`` (the framework alone) and ``GET
+.../vector`` (a version resolved and an item looked up, no product) at concurrency 1, and
+the median of a ``similar`` request at concurrency 1 less the in-process median.
 
 The load generator is wrk (Debian: ``apt-get install wrk``), not ours: it keeps C connections
 busy for D seconds, each request a ``similar`` of the next query item (a Lua script cycles
@@ -151,6 +160,25 @@ def start_server(store: Path, port: int, workers: int | None) -> subprocess.Pope
     raise SystemExit("embed serve did not become ready")
 
 
+QUIET_LOAD = 0.5
+"""Above this 1-minute load average before the run, no ratio is reported."""
+
+
+def load_average() -> float:
+    return os.getloadavg()[0]
+
+
+def blas_kernel() -> str:
+    """The BLAS library and kernel numpy runs here (through threadpoolctl when installed)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return "unknown (threadpoolctl is not installed)"
+    found = [f"{info.get('internal_api')} {info.get('version')} {info.get('architecture')}"
+             for info in threadpool_info() if info.get("user_api") == "blas"]
+    return ", ".join(found) or "unknown"
+
+
 def run_wrk(url: str, paths: list[str], connections: int, seconds: float,
             script_dir: Path) -> dict[str, float]:
     script = script_dir / "similar.lua"
@@ -182,6 +210,7 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    load_before = load_average()
     model = args.model or ("synthetic" if args.synthetic else "default")
     if args.synthetic:
         make_synthetic(args.store, model, *args.synthetic)
@@ -192,38 +221,80 @@ def main() -> None:
     floors = {f"floor: in-process, sequential, {threads or 'default'} BLAS threads":
               floor(args.store, model, items, args.k, args.duration, threads)
               for threads in (None, 1)}
-    base = max(floors.values(), key=lambda result: result["requests_per_second"])
+    served, share = serve_and_measure(args, model, items, paths)
+    quiet = load_before <= QUIET_LOAD
+    print(f"\n{model}: {shape}; embed serve --workers {args.workers or 'default'}; k={args.k}; "
+          f"{args.duration:g} s per row; {os.cpu_count()} cores; BLAS: {blas_kernel()}")
+    print(f"load average (1 min) before the run: {load_before:.2f}, after: "
+          f"{load_average():.2f}" + ("" if quiet else
+                                     f" -- above {QUIET_LOAD}: no ratio is reported"))
+    print_table(floors, served, quiet)
+    print_share(share, floors, served.get(1))
+    if args.json:
+        print(json.dumps({"model": model, "shape": shape, "load_before": load_before,
+                          "floors": floors, "served": served, "share": share}, indent=2))
+
+
+def serve_and_measure(args: argparse.Namespace, model: str, items: list[str],
+                      paths: list[str]) -> tuple[dict[int, dict[str, float]],
+                                                 dict[str, dict[str, float]]]:
+    """wrk against a fresh ``embed serve``: ``similar`` at each concurrency, then the
+    server's own share (``/healthz`` and ``vector`` at concurrency 1)."""
     port = free_port()
     server = start_server(args.store, port, args.workers)
+    url = f"http://127.0.0.1:{port}"
     served: dict[int, dict[str, float]] = {}
+    share: dict[str, dict[str, float]] = {}
     try:
         with tempfile.TemporaryDirectory() as scripts:
-            run_wrk(f"http://127.0.0.1:{port}", paths, 4, 2, Path(scripts))  # warm up
+            run_wrk(url, paths, 4, 2, Path(scripts))  # warm up
             for connections in args.concurrency:
-                served[connections] = run_wrk(f"http://127.0.0.1:{port}", paths, connections,
-                                              args.duration, Path(scripts))
+                served[connections] = run_wrk(url, paths, connections, args.duration,
+                                              Path(scripts))
+            vectors = [f"/v1/models/{quote(model)}/vector?item={quote(item)}" for item in items]
+            for name, probe in (("GET /healthz", ["/healthz"]), ("GET .../vector", vectors)):
+                share[name] = run_wrk(url, probe, 1, min(args.duration, 5), Path(scripts))
     finally:
         server.terminate()
         server.wait()
-    workers = args.workers or "default"
-    print(f"\n{model}: {shape}; embed serve --workers {workers}; k={args.k}; "
-          f"{args.duration:g} s per row; {os.cpu_count()} cores\n")
+    return served, share
+
+
+def print_table(floors: dict[str, dict[str, float]], served: dict[int, dict[str, float]],
+                quiet: bool) -> None:
+    base = max(floors.values(), key=lambda result: result["requests_per_second"])
+
+    def ratio(result: dict[str, float]) -> str:
+        return f"{result['requests_per_second'] / base['requests_per_second']:.2f}x" if quiet \
+            else "(load)"
+
+    print("\nThe floor is the better of the two in-process rows (measured in this run).\n")
     print("| concurrency | requests/s | vs floor | p50 ms | p99 ms | p99/p50 | errors |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     for name, result in floors.items():
-        ratio = result["requests_per_second"] / base["requests_per_second"]
-        print(f"| {name} | {result['requests_per_second']:.0f} | {ratio:.2f}x | "
+        print(f"| {name} | {result['requests_per_second']:.0f} | {ratio(result)} | "
               f"{result['p50_ms']:.2f} | {result['p99_ms']:.2f} | "
               f"{result['p99_ms'] / result['p50_ms']:.1f} | 0 |")
     for connections, result in served.items():
-        ratio = result["requests_per_second"] / base["requests_per_second"]
-        print(f"| {connections} | {result['requests_per_second']:.0f} | {ratio:.2f}x | "
+        print(f"| {connections} | {result['requests_per_second']:.0f} | {ratio(result)} | "
               f"{result['p50_ms']:.2f} | {result['p99_ms']:.2f} | "
               f"{result['p99_ms'] / result['p50_ms']:.1f} | "
               f"{int(result['errors'] + result['non2xx'])} |")
-    if args.json:
-        print(json.dumps({"model": model, "shape": shape, "floors": floors,
-                          "served": served}, indent=2))
+
+
+def print_share(share: dict[str, dict[str, float]], floors: dict[str, dict[str, float]],
+                single: dict[str, float] | None) -> None:
+    """The server's own cost of a request, measured apart (concurrency 1, medians)."""
+    best = min(floors.values(), key=lambda result: result["p50_ms"])
+    print("\nThe server's own share of a request (concurrency 1, wrk's round trip included):\n")
+    print("| request | requests/s | p50 ms |")
+    print("|---|---:|---:|")
+    for name, result in share.items():
+        print(f"| {name} | {result['requests_per_second']:.0f} | {result['p50_ms']:.3f} |")
+    print(f"| in-process similar (the faster floor's median) | | {best['p50_ms']:.3f} |")
+    if single is not None:
+        print(f"| similar at concurrency 1, less the in-process median | | "
+              f"{single['p50_ms'] - best['p50_ms']:.3f} |")
 
 
 if __name__ == "__main__":

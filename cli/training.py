@@ -50,15 +50,20 @@ from .render import emit_version, progress_bar
 @click.option("--negative-weight", type=click.FloatRange(0, 100), show_default="1.0",
               help="Propagate: how hard explicit negative pairs push apart.")
 @click.option("--epochs", type=click.IntRange(min=1),
-              help="SGNS: passes over the pairs (default: chosen from the data's size).")
+              help="SGNS: passes over the pairs (default: chosen from the data's size); "
+                   "svd+sgns: skip-gram passes over the text (default: 2).")
 @click.option("--negative", type=click.IntRange(0, 100), show_default="5",
               help="SGNS: sampled negatives per positive pair.")
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True, max=10), show_default="0.05",
-              help="SGNS: initial learning rate (decays linearly).")
+              help="SGNS: initial learning rate (decays linearly); svd+sgns: 0.025 by "
+                   "default.")
 @click.option("--batch-size", type=click.IntRange(min=1), show_default="4096",
               help="SGNS: pair visits per vectorised update.")
 @click.option("--ns-exponent", type=click.FloatRange(0, 2), show_default="0.75",
               help="SGNS: negatives are drawn from item counts raised to this power.")
+@click.option("--threads", type=click.IntRange(1, 256),
+              help="svd+sgns: skip-gram threads (default: every core; with 1, a seed gives "
+                   "the same vectors every run).")
 @click.option("--power-iterations", type=click.IntRange(0, 50), show_default="3",
               help="SVD: power iterations of the randomised SVD.")
 @click.option("--eigen-weight", type=click.FloatRange(0, 1), show_default="0.25",
@@ -110,6 +115,7 @@ def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
       embed train corpus.txt.gz --text --model words --window 5 --sample 1e-3
       embed train corpus.txt.gz --text --method svd --power-iterations 6 --eigen-weight 0
       embed train corpus.txt.gz --text --memory-limit 256MB
+      embed train corpus.txt.gz --text --method svd+sgns --epochs 2 --threads 1
       embed train data/animals.csv --method svd --no-context-vectors
       embed train deps.csv --method propagate --steps 12 --self-weight 1
       embed train clicks.tsv.gz --index

@@ -71,7 +71,34 @@ class PropagateSettings(Record):
     seed: int = Field(0, ge=0)
 
 
-TrainSettings = Annotated[SgnsSettings | SvdSettings | PropagateSettings,
+class SvdSgnsSettings(Record):
+    """Every setting of a two-stage run from text: PPMI + truncated SVD, then word2vec's
+    skip-gram over the corpus started from the SVD's vectors.
+
+    See :mod:`embedstore.methods.svd_sgns`. ``window`` and ``sample`` are the corpus
+    reading's (one value for both stages); ``threads=None`` uses every core.
+    """
+
+    method: Literal["svd+sgns"] = "svd+sgns"
+    dim: int | None = Field(None, ge=1, le=4096)
+    context_smoothing: float = Field(0.75, gt=0, le=1)
+    eigen_weight: float = Field(0.25, ge=0, le=1)
+    power_iterations: int = Field(3, ge=0, le=50)
+    oversample: int = Field(20, ge=0, le=1000)
+    epochs: int = Field(2, ge=0, le=100)
+    lr: float = Field(0.025, gt=0, le=10)
+    min_lr: float = Field(0.0001, ge=0, le=10)
+    negative: int = Field(5, ge=0, le=100)
+    ns_exponent: float = Field(0.75, ge=0, le=2)
+    start_norm: float = Field(2.5, gt=0, le=100)
+    context_start: Literal["zero", "svd"] = "zero"
+    window: int = Field(5, ge=1, le=100)
+    sample: float = Field(1e-3, ge=0, le=1)
+    threads: int | None = Field(None, ge=1, le=256)
+    seed: int = Field(0, ge=0)
+
+
+TrainSettings = Annotated[SgnsSettings | SvdSettings | PropagateSettings | SvdSgnsSettings,
                           Field(discriminator="method")]
 
 

@@ -17,6 +17,7 @@ from .access import StoreAccess
 from .auth import key_check
 from .context import Context
 from .errors import ErrorBody, install_error_handlers
+from .gather import Gatherer
 from .metrics import Metrics, MetricsMiddleware
 from .routes.batch import batch_router
 from .routes.explain import explain_router
@@ -42,12 +43,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The application serving ``settings.store`` (default settings: the default store)."""
     settings = settings or Settings()
     access = StoreAccess(settings.store)
-    context = Context(settings=settings, access=access, metrics=Metrics(access))
+    metrics = Metrics(access)
+    gatherer = Gatherer(batch_size=settings.batch_size, wait=settings.batch_wait_ms / 1000,
+                        observe=metrics.batched)
+    context = Context(settings=settings, access=access, metrics=metrics, gatherer=gatherer)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.query_threads
         yield
+        gatherer.close()
 
     app = FastAPI(title="embedstore", version=__version__, description=DESCRIPTION,
                   lifespan=lifespan)

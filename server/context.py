@@ -12,6 +12,7 @@ from embedstore.errors import QueryError
 from embedstore.names import parse_version
 
 from .access import StoreAccess
+from .gather import Gatherer
 from .metrics import Metrics
 from .settings import Settings
 
@@ -21,6 +22,7 @@ class Context:
     settings: Settings
     access: StoreAccess
     metrics: Metrics
+    gatherer: Gatherer
 
 
 def version_reference(version: str | None) -> int | str | None:

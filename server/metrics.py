@@ -17,11 +17,14 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from embedstore.query.gathering import BatchStats
+
 from .access import StoreAccess
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
                    2.5, 5.0, 10.0)
+BATCH_SIZE_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096)
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -41,11 +44,28 @@ class Metrics:
                                  buckets=LATENCY_BUCKETS, registry=self.registry)
         self.answers = Counter("embedstore_answers", "Query answers by the version they came from.",
                                ["model", "version"], registry=self.registry)
+        self.batch_size = Histogram(
+            "embedstore_batch_size", "Queries answered together by one matrix product "
+            "(concurrent similar and analogy requests of one version).",
+            buckets=BATCH_SIZE_BUCKETS, registry=self.registry)
+        self.batch_queued = Histogram(
+            "embedstore_batch_queued_seconds", "Time from a batch's first query to the start "
+            "of its product.", buckets=LATENCY_BUCKETS, registry=self.registry)
+        self.batch_waits = Counter(
+            "embedstore_batch_window_waits", "Batches that waited for more queries (their "
+            "first query was not alone); a lone query never waits.", registry=self.registry)
         self.store_registry = CollectorRegistry()
         self.store_registry.register(StoreCollector(access))
 
     def answered(self, model: str, version: int) -> None:
         self.answers.labels(model, str(version)).inc()
+
+    def batched(self, stats: BatchStats) -> None:
+        """Note one batch of gathered queries (the observer of :class:`Gatherers`)."""
+        self.batch_size.observe(stats.calls)
+        self.batch_queued.observe(stats.queued_seconds)
+        if stats.waited:
+            self.batch_waits.inc()
 
     def exposition(self) -> bytes:
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):

@@ -11,7 +11,7 @@ import socket
 import tempfile
 from pathlib import Path
 
-from .settings import API_KEY_VARIABLE, CORS_VARIABLE, STORE_VARIABLE
+from .settings import API_KEY_VARIABLE, BATCH_WAIT_VARIABLE, CORS_VARIABLE, STORE_VARIABLE
 
 REQUIRED_MODULES = ("fastapi", "uvicorn", "prometheus_client")
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
@@ -32,21 +32,26 @@ def default_workers() -> int:
 
 
 def run_server(*, store: Path | None, host: str, port: int, workers: int | None,
-               api_key: str | None, cors_origins: list[str]) -> None:
-    """Serve ``store`` until interrupted. Settings reach every worker through the environment;
-    BLAS runs one thread per query (unless ``OPENBLAS_NUM_THREADS`` and the like say otherwise),
-    so workers and their query threads never oversubscribe the cores."""
+               api_key: str | None, cors_origins: list[str],
+               batch_wait_ms: float | None = None) -> None:
+    """Serve ``store`` until interrupted. Settings reach every worker through the environment.
+    BLAS runs one thread per product (unless ``OPENBLAS_NUM_THREADS`` and the like say
+    otherwise): a worker runs one product at a time, for a batch of concurrent queries, and
+    splits it by rows over every core itself."""
     workers = workers or default_workers()
     for variable in BLAS_VARIABLES:  # before numpy is first imported, here or in a worker
-        # One BLAS thread per query: queries run side by side in threads and workers, and a
-        # multi-threaded BLAS call per query thread would oversubscribe the cores (measured:
-        # 16 clients on one worker fell from 300 to 20 answers/s with two BLAS threads each).
+        # Split by rows over our own threads, one BLAS thread each: a multi-threaded BLAS
+        # call waits for its slowest thread at every step, and beside other work on the
+        # machine (or another worker's product) its time grew eightfold where split
+        # products stayed within twice (benchmarks/RESULTS.md).
         os.environ.setdefault(variable, "1")
     if store is not None:
         os.environ[STORE_VARIABLE] = str(store.resolve())
     if api_key:
         os.environ[API_KEY_VARIABLE] = api_key
     os.environ[CORS_VARIABLE] = "\n".join(cors_origins)
+    if batch_wait_ms is not None:
+        os.environ[BATCH_WAIT_VARIABLE] = repr(batch_wait_ms)
     metrics_directory = None
     if workers > 1:  # prometheus_client adds up the workers' counts from files here
         metrics_directory = tempfile.mkdtemp(prefix="embedstore-metrics-")

@@ -14,6 +14,10 @@ CORS_VARIABLE = "EMBED_SERVE_CORS_ORIGINS"
 THREADS_VARIABLE = "EMBED_SERVE_THREADS"
 BATCH_LINES_VARIABLE = "EMBED_SERVE_MAX_BATCH_LINES"
 BATCH_BYTES_VARIABLE = "EMBED_SERVE_MAX_BATCH_BYTES"
+BATCH_WAIT_VARIABLE = "EMBED_SERVE_BATCH_WAIT_MS"
+BATCH_SIZE_VARIABLE = "EMBED_SERVE_BATCH_SIZE"
+DEFAULT_BATCH_WAIT_MS = 0.5
+MAX_BATCH_WAIT_MS = 1000.0
 
 
 class Settings(BaseModel):
@@ -32,16 +36,27 @@ class Settings(BaseModel):
     max_batch_bytes: int = Field(default=16 << 20, ge=1,
                                  description="Largest POST /v1/batch body, in bytes.")
     query_threads: int = Field(default=8, ge=1,
-                               description="Threads answering queries in each process.")
+                               description="Threads answering the plain routes in each process "
+                                           "(similar and analogy run on the event loop).")
+    batch_wait_ms: float = Field(
+        default=DEFAULT_BATCH_WAIT_MS, ge=0, le=MAX_BATCH_WAIT_MS,
+        description="Milliseconds a batch of concurrent similar/analogy queries waits for more "
+                    "after its first query (never when that query is alone).")
+    batch_size: int = Field(
+        default=64, ge=1, le=4096,
+        description="Most queries answered together by one matrix product (1: each alone).")
 
 
 def settings_from_environment() -> Settings:
     """The settings ``embed serve`` hands to its worker processes through the environment."""
     store = os.environ.get(STORE_VARIABLE)
     origins = os.environ.get(CORS_VARIABLE, "")
-    numbers = {name: int(os.environ[variable]) for name, variable in (
+    numbers: dict[str, float] = {name: int(os.environ[variable]) for name, variable in (
         ("query_threads", THREADS_VARIABLE), ("max_batch_lines", BATCH_LINES_VARIABLE),
-        ("max_batch_bytes", BATCH_BYTES_VARIABLE)) if os.environ.get(variable, "").isdigit()}
+        ("max_batch_bytes", BATCH_BYTES_VARIABLE), ("batch_size", BATCH_SIZE_VARIABLE))
+        if os.environ.get(variable, "").isdigit()}
+    if os.environ.get(BATCH_WAIT_VARIABLE):
+        numbers["batch_wait_ms"] = float(os.environ[BATCH_WAIT_VARIABLE])
     return Settings(
         store=Path(store) if store else None,
         api_key=os.environ.get(API_KEY_VARIABLE) or None,

@@ -20,6 +20,8 @@ PAIRS = "pairs"
 WEIGHTS = "weights"
 """The keys of the kept files in a version's record (``files``), and their names
 (``KEY.npy``)."""
+WRITE_ROWS = 1 << 20
+"""Pairs written at a time."""
 
 
 @dataclass(frozen=True)
@@ -45,22 +47,30 @@ class KeptCounts:
 def write_kept_counts(chunks: Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]],
                       n_pairs: int, directory: Path) -> dict[str, Path]:
     """Write ``n_pairs`` pairs given in ``(left, right, weight)`` chunks to ``directory``;
-    the files by key, for :meth:`embedstore.store.Store.publish`'s ``kept``."""
-    from numpy.lib.format import open_memmap
+    the files by key, for :meth:`embedstore.store.Store.publish`'s ``kept``.
+
+    The files are appended to piece by piece (at most :data:`WRITE_ROWS` rows at a time),
+    never memory-mapped: written pages of a mapping would stay in the process's memory until
+    it is closed, all of the pairs at once."""
+    from numpy.lib import format as npy
 
     paths = {PAIRS: directory / f"{PAIRS}.npy", WEIGHTS: directory / f"{WEIGHTS}.npy"}
-    pairs = open_memmap(paths[PAIRS], mode="w+", dtype=np.int32, shape=(n_pairs, 2))
-    weights = open_memmap(paths[WEIGHTS], mode="w+", dtype=np.float64, shape=(n_pairs,))
     done = 0
-    for left, right, weight in chunks:
-        stop = done + len(weight)
-        pairs[done:stop, 0], pairs[done:stop, 1], weights[done:stop] = left, right, weight
-        done = stop
+    with paths[PAIRS].open("wb") as pairs, paths[WEIGHTS].open("wb") as weights:
+        for handle, dtype, shape in ((pairs, np.int32, (n_pairs, 2)),
+                                     (weights, np.float64, (n_pairs,))):
+            npy.write_array_header_1_0(handle, {"descr": npy.dtype_to_descr(np.dtype(dtype)),
+                                                "fortran_order": False, "shape": shape})
+        for left, right, weight in chunks:
+            for start in range(0, len(weight), WRITE_ROWS):
+                stop = start + WRITE_ROWS
+                piece = np.empty((len(weight[start:stop]), 2), dtype=np.int32)
+                piece[:, 0], piece[:, 1] = left[start:stop], right[start:stop]
+                piece.tofile(pairs)
+                np.asarray(weight[start:stop], dtype=np.float64).tofile(weights)
+            done += len(weight)
     if done != n_pairs:
         raise ValueError(f"{done} pairs written where {n_pairs} were announced")
-    pairs.flush()
-    weights.flush()
-    del pairs, weights
     return paths
 
 

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     import numpy as np
 
     from ..counting.cooccurrence import Cooccurrence
+    from ..counting.token_ids import TextCorpus
+    from ..methods.dense import DenseMatrices
     from ..schema import PropagateSettings, SvdSettings
 
 ENGINES = ("local", "dask")
@@ -36,6 +38,16 @@ class Product(Protocol):
     shape: tuple[int, int]
 
     def __matmul__(self, dense: np.ndarray) -> np.ndarray: ...
+
+
+class RowProduct(Product, Protocol):
+    """A :class:`Product` that can also hand its result out in row blocks, top to bottom, so
+    that the result need not be held whole (the bounded engine's dense matrices on disk)."""
+
+    def row_products(self, dense: np.ndarray, max_rows: int
+                     ) -> Iterator[tuple[int, int, np.ndarray]]:
+        """``(start, stop, rows start:stop of self @ dense)``, at most ``max_rows`` rows each."""
+        ...
 
 
 class Counts(Protocol):
@@ -60,12 +72,23 @@ class Counts(Protocol):
         """The products of the PPMI matrix and of its transpose."""
         ...
 
+    def svd_matrices(self, settings: SvdSettings) -> DenseMatrices:
+        """Where the SVD keeps its dense ``items x (dim + oversample)`` matrices: in memory,
+        or (the bounded engine, when they would not fit its limit) in row blocks on disk.
+        Called after :meth:`ppmi_products`."""
+        ...
+
     def step_product(self, settings: PropagateSettings) -> Product:
         """The product of propagation's step operator."""
         ...
 
     def pairs(self) -> Cooccurrence:
         """The pairs in memory, for methods that visit pairs one by one."""
+        ...
+
+    def corpus(self) -> TextCorpus | None:
+        """The text corpus as token ids, when the run kept it (methods that stream over the
+        tokens: ``svd+sgns``); None otherwise."""
         ...
 
     def pair_chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]] | None:

@@ -4,14 +4,18 @@ cores."""
 from __future__ import annotations
 
 import itertools
+import operator
 import os
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..counting.cooccurrence import Cooccurrence, both_directions
+from ..counting.token_ids import TextCorpus
+from ..methods.dense import IN_MEMORY, InMemory
 from ..methods.ppmi import context_weights, no_positive_pmi, pmi_values
 from ..methods.propagate import hub_scale, relative_weights, step_matrix
 from ..schema import PropagateSettings, SvdSettings
@@ -20,6 +24,27 @@ from ..schema import PropagateSettings, SvdSettings
 def default_threads() -> int:
     """Threads for sparse products: the machine's cores, at most 8."""
     return max(1, min(os.cpu_count() or 1, 8))
+
+
+def ordered_products(pieces: Iterable[tuple[int, int, Any]], dense: np.ndarray,
+                     threads: int | None = None) -> Iterator[tuple[int, int, np.ndarray]]:
+    """``(start, stop, block @ dense)`` for each ``(start, stop, sparse row block)``, in order,
+    computed in parallel threads (scipy releases the GIL) with at most ``threads`` blocks in
+    flight. Each row of a sparse product is summed on its own, so the rows are those of one
+    product of the whole matrix, bit for bit."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    threads = threads or default_threads()
+    pending: deque[tuple[int, int, Any]] = deque()
+    with ThreadPoolExecutor(threads) as pool:
+        for start, stop, block in pieces:
+            pending.append((start, stop, pool.submit(operator.matmul, block, dense)))
+            if len(pending) >= threads:
+                first, last, future = pending.popleft()
+                yield first, last, np.asarray(future.result())
+        while pending:
+            first, last, future = pending.popleft()
+            yield first, last, np.asarray(future.result())
 
 
 class RowBlocks:
@@ -43,6 +68,19 @@ class RowBlocks:
         with ThreadPoolExecutor(len(self.blocks)) as pool:
             return np.vstack(list(pool.map(lambda block: block @ dense, self.blocks)))
 
+    def row_products(self, dense: np.ndarray, max_rows: int
+                     ) -> Iterator[tuple[int, int, np.ndarray]]:
+        """The product in blocks of at most ``max_rows`` rows, in order (the same rows)."""
+        def pieces() -> Iterator[tuple[int, int, Any]]:
+            start = 0
+            for block in self.blocks:
+                for first in range(0, block.shape[0], max_rows):
+                    stop = min(first + max_rows, block.shape[0])
+                    yield start + first, start + stop, block[first:stop]
+                start += block.shape[0]
+
+        yield from ordered_products(pieces(), np.ascontiguousarray(dense, dtype=np.float32))
+
 
 @dataclass
 class MemoryCounts:
@@ -51,6 +89,7 @@ class MemoryCounts:
 
     cooccurrence: Cooccurrence
     notes: list[str] = field(default_factory=list)
+    text_corpus: TextCorpus | None = None
 
     @property
     def items(self) -> list[str]:
@@ -78,11 +117,17 @@ class MemoryCounts:
             raise no_positive_pmi()
         return RowBlocks(matrix), RowBlocks(matrix.T.tocsr())
 
+    def svd_matrices(self, settings: SvdSettings) -> InMemory:
+        return IN_MEMORY
+
     def step_product(self, settings: PropagateSettings) -> RowBlocks:
         return RowBlocks(propagation_matrix(self.cooccurrence, settings))
 
     def pairs(self) -> Cooccurrence:
         return self.cooccurrence
+
+    def corpus(self) -> TextCorpus | None:
+        return self.text_corpus
 
     def pair_chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         cooc = self.cooccurrence

@@ -11,7 +11,8 @@ read or written (``pip install 'embedstore[scale]'``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -227,35 +228,85 @@ def read_parquet_pairs(path: str | Path, *, min_count: float = 1,
     return reduce_rows(path, read_parquet_rows(path, progress), min_count)
 
 
-def pair_table(cooc: Cooccurrence, start: int = 0, stop: int | None = None) -> pa.Table:
-    """Rows ``start:stop`` of the pairs (positive, then negative with weight 0) as a table."""
+Chunk = tuple[np.ndarray, np.ndarray, np.ndarray]
+"""Pairs as ``(left ids, right ids, weights)``."""
+
+
+def pair_table(names: pa.Array, left: np.ndarray, right: np.ndarray,
+               weight: np.ndarray) -> pa.Table:
+    """Pairs as a table ``item_a, item_b, weight``; ``names`` holds the items by id."""
     pa = arrow()
-    left = np.concatenate([cooc.left, cooc.negative_left])[start:stop]
-    right = np.concatenate([cooc.right, cooc.negative_right])[start:stop]
-    weight = np.concatenate([cooc.weight, np.zeros(cooc.n_negative_pairs)])[start:stop]
-    items = pa.array(cooc.items, type=pa.large_string())
-    return pa.table({"item_a": items.take(pa.array(left)).cast(pa.string()),
-                     "item_b": items.take(pa.array(right)).cast(pa.string()),
+    return pa.table({"item_a": names.take(pa.array(left)).cast(pa.string()),
+                     "item_b": names.take(pa.array(right)).cast(pa.string()),
                      "weight": pa.array(weight, type=pa.float64())})
 
 
+def in_rows(chunks: Iterable[Chunk], size: int) -> Iterator[Chunk]:
+    """The rows of ``chunks`` again, in pieces of ``size`` rows (the last one shorter; one
+    empty piece when there are no rows)."""
+    parts: list[Chunk] = []
+    held, given = 0, False
+    for chunk in chunks:
+        start, rows = 0, len(chunk[2])
+        while start < rows:
+            take = min(size - held, rows - start)
+            parts.append((chunk[0][start:start + take], chunk[1][start:start + take],
+                          chunk[2][start:start + take]))
+            held, start = held + take, start + take
+            if held == size:
+                yield _joined(parts)
+                parts, held, given = [], 0, True
+    if held or not given:
+        yield _joined(parts)
+
+
+def _joined(parts: list[Chunk]) -> Chunk:
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.float64)
+    left, right, weight = (np.concatenate([part[k] for part in parts]) for k in range(3))
+    return left, right, weight
+
+
 def write_parquet_pairs(cooc: Cooccurrence, path: str | Path) -> None:
-    """Write the pairs as one Parquet file, or as shards of :data:`SHARD_ROWS` rows
-    (``part-00000.parquet``, ...) when ``path`` is a directory (made if missing)."""
+    """Write the pairs (positive, then negative with weight 0) as Parquet
+    (:func:`write_parquet_chunks`)."""
+    chunks = [(cooc.left, cooc.right, cooc.weight)]
+    if cooc.n_negative_pairs:
+        chunks.append((cooc.negative_left, cooc.negative_right,
+                       np.zeros(cooc.n_negative_pairs)))
+    write_parquet_chunks(cooc.items, chunks, path)
+
+
+def write_parquet_chunks(items: list[str], chunks: Iterable[Chunk], path: str | Path) -> int:
+    """Write pairs given in ``(left ids, right ids, weights)`` chunks, in order, as one Parquet
+    file (row groups of :data:`SHARD_ROWS` rows) or, when ``path`` is a directory (made if
+    missing), as shards of :data:`SHARD_ROWS` rows (``part-00000.parquet``, ...). Only one row
+    group's pairs are in memory at a time. Returns the pairs written."""
     pa = arrow()
     directory = is_directory_target(path)
     path = Path(path)
-    total = cooc.n_pairs + cooc.n_negative_pairs
-    if not directory:
-        pa.parquet.write_table(pair_table(cooc), path, row_group_size=SHARD_ROWS)
-        return
-    path.mkdir(parents=True, exist_ok=True)
-    if any(path.glob("*.parquet")):
-        raise InputError(f"{path}: the directory already holds .parquet files; write the "
-                         "shards to a new or empty directory")
-    for number, start in enumerate(range(0, max(total, 1), SHARD_ROWS)):
-        pa.parquet.write_table(pair_table(cooc, start, start + SHARD_ROWS),
-                               path / f"part-{number:05d}.parquet")
+    if directory:
+        path.mkdir(parents=True, exist_ok=True)
+        if any(path.glob("*.parquet")):
+            raise InputError(f"{path}: the directory already holds .parquet files; write the "
+                             "shards to a new or empty directory")
+    names = pa.array(items, type=pa.large_string())
+    schema = pa.schema([("item_a", pa.string()), ("item_b", pa.string()),
+                        ("weight", pa.float64())])
+    written = 0
+    with ExitStack() as stack:
+        writer = None if directory else stack.enter_context(pa.parquet.ParquetWriter(path,
+                                                                                     schema))
+        for number, (left, right, weight) in enumerate(in_rows(chunks, SHARD_ROWS)):
+            table = pair_table(names, left, right, weight)
+            if writer is None:
+                pa.parquet.write_table(table, path / f"part-{number:05d}.parquet")
+            else:
+                writer.write_table(table, row_group_size=SHARD_ROWS)
+            written += len(weight)
+    return written
 
 
 def is_directory_target(path: Path | str) -> bool:

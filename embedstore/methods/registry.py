@@ -39,6 +39,9 @@ class Method:
     """Whether explicit negative pairs (weight 0) push items apart."""
     engines: tuple[str, ...]
     """The engines that can run it (``embed train --engine``)."""
+    needs_corpus: bool = False
+    """Whether it streams over a text corpus's tokens, beyond the counts (read once for
+    both)."""
 
     def fit_function(self) -> FitFunction:
         module, _, name = self.fit.partition(":")
@@ -64,6 +67,9 @@ METHODS: dict[str, Method] = {method.name: method for method in (
     Method("svd", f"{SCHEMA}:SvdSettings", "embedstore.methods.svd:fit_svd",
            "PPMI + truncated SVD", continues=False, uses_negatives=False,
            engines=("local", "dask")),
+    Method("svd+sgns", f"{SCHEMA}:SvdSgnsSettings", "embedstore.methods.svd_sgns:fit_svd_sgns",
+           "PPMI + SVD, then word2vec's skip-gram over the corpus from its vectors",
+           continues=False, uses_negatives=False, engines=("local",), needs_corpus=True),
 )}
 """Every method, by the name ``--method`` takes."""
 

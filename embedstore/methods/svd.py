@@ -13,113 +13,239 @@ best on analogies with similarity close to its best (see ``benchmarks/RESULTS.md
 pair files the context side is needed (it cancels the negative-eigenvalue components of the
 symmetric PPMI matrix). Deterministic for a seed. When ``dim`` exceeds what the data can support
 (``n_items - 1``) the extra columns are zero.
+
+The dense ``items x (dim + oversample)`` matrices are held by a
+:class:`~embedstore.methods.dense.DenseMatrices` the engine chooses: arrays in memory, or row
+blocks on disk under a memory limit. The algorithm is written once over its operations;
+reductions over all rows (the Gram matrices, each column's largest entry, the mean) are sums
+over row blocks, which in memory are one block: the arithmetic of plain numpy on the arrays.
 """
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..progress import Progress
 from ..schema import SvdSettings
+from .dense import IN_MEMORY, DenseMatrices, Tall, Wide
 from .fitted import Fitted, WarmStart
 
 if TYPE_CHECKING:
     from ..engines import Counts, Product
 
+HEAD_ROWS = 50_000
+"""``remove_components`` finds the leading directions on at most this many first rows."""
 
-def orthonormalize(matrix: np.ndarray) -> np.ndarray:
+
+def gram(dense: DenseMatrices, tall: Tall) -> np.ndarray:
+    """``tall.T @ tall`` in float64, summed over the row blocks (in memory: one product)."""
+    total: np.ndarray | None = None
+    for block in dense.rows(tall):
+        block = np.asarray(block, dtype=np.float64)
+        part = block.T @ block
+        total = part if total is None else np.add(total, part, out=total)
+    assert total is not None
+    return total
+
+
+def wide_gram(dense: DenseMatrices, wide: Wide) -> np.ndarray:
+    """``wide @ wide.T``, summed over the column blocks (in memory: one product)."""
+    total: np.ndarray | None = None
+    for block in dense.columns(wide):
+        part = block @ block.T
+        total = part if total is None else np.add(total, part, out=total)
+    assert total is not None
+    return total
+
+
+def _times_float64(small: np.ndarray, block: np.ndarray) -> np.ndarray:
+    return np.asarray(block, dtype=np.float64) @ small
+
+
+def orthonormalize(matrix: Tall, dense: DenseMatrices = IN_MEMORY) -> Tall:
     """An orthonormal basis of the columns of a tall ``matrix`` (float64).
 
     Cholesky-QR applied twice (CholeskyQR2): two small Gram matrices and matrix products,
     several times faster than Householder QR on tall matrices and as accurate once repeated.
-    Falls back to QR for small or rank-deficient inputs.
+    Falls back to QR (in memory) for small or rank-deficient inputs.
     """
-    basis = np.asarray(matrix, dtype=np.float64)
-    if basis.shape[0] > 4 * basis.shape[1] and basis.shape[0] > 5000:
+    rows, columns = matrix.shape
+    if rows > 4 * columns and rows > 5000:
+        basis = matrix
         try:
             for _ in range(2):
-                factor = np.linalg.cholesky(basis.T @ basis)
-                basis = basis @ np.linalg.inv(factor).T
+                inverse = np.linalg.inv(np.linalg.cholesky(gram(dense, basis))).T
+                basis = dense.map_rows(partial(_times_float64, inverse), basis)
             return basis
         except np.linalg.LinAlgError:
             pass
-    return np.linalg.qr(np.asarray(matrix, dtype=np.float64))[0]
+    return np.linalg.qr(np.asarray(dense.whole(matrix), dtype=np.float64))[0]
 
 
 def randomized_svd(forward: Product, backward: Product, rank: int, power_iterations: int,
                    oversample: int, rng: np.random.Generator,
-                   progress: Progress | None = None) -> tuple[np.ndarray, ...]:
+                   progress: Progress | None = None,
+                   dense: DenseMatrices = IN_MEMORY) -> tuple[Tall, np.ndarray, Wide]:
     """``U, S, Vt`` of the best rank-``rank`` approximation of the matrix whose products are
-    ``forward`` (``matrix @ dense``) and ``backward`` (``matrix.T @ dense``).
+    ``forward`` (``matrix @ dense``) and ``backward`` (``matrix.T @ dense``); ``U`` and
+    ``Vt`` as ``dense`` holds them (arrays in memory).
 
     Products run in float32; orthonormalisation in float64.
     """
     n = forward.shape[1]
     width = min(rank + oversample, min(forward.shape))
-    basis = orthonormalize(forward @ rng.standard_normal((n, width)))
+    basis = orthonormalize(dense.product(forward, dense.gaussian(rng, n, width)), dense)
     for step in range(power_iterations):
         for product in (backward, forward):
-            projected = product @ basis
+            projected = dense.product(product, basis)
             del basis  # not kept alive while the next one is made: one n x width copy less
-            basis = orthonormalize(projected)
+            basis = orthonormalize(projected, dense)
             del projected
         if progress is not None:
             progress("svd", step + 1, power_iterations, None)
-    small = np.ascontiguousarray((backward @ basis).T, dtype=np.float64)  # basis^T matrix
+    small = dense.wide(dense.product(backward, basis))  # basis^T matrix
     # SVD of the short, wide matrix through the eigenvectors of its small Gram matrix.
-    eigenvalues, left = np.linalg.eigh(small @ small.T)
+    eigenvalues, left = np.linalg.eigh(wide_gram(dense, small))
     order = np.argsort(eigenvalues)[::-1][:rank]
     singular = np.sqrt(np.maximum(eigenvalues[order], 0.0))
     left = left[:, order]
-    right = left.T @ small
+    right = dense.map_columns(partial(np.matmul, left.T), small)
     del small
-    right /= np.where(singular > 0, singular, 1.0)[:, None]  # in place: one copy less
-    return basis @ left, singular, right
+    divisor = np.where(singular > 0, singular, 1.0)[:, None]
+    right = dense.map_columns(partial(_divide_in_place, divisor), right)  # one copy less
+    return dense.map_rows(partial(_times, left), basis), singular, right
+
+
+def _times(small: np.ndarray, block: np.ndarray) -> np.ndarray:
+    return block @ small
+
+
+def _divide_in_place(divisor: np.ndarray, block: np.ndarray) -> np.ndarray:
+    return np.divide(block, divisor, out=block)
+
+
+def _multiply_in_place(factor: np.ndarray, block: np.ndarray) -> np.ndarray:
+    return np.multiply(block, factor, out=block)
 
 
 def fit_svd(counts: Counts, settings: SvdSettings, progress: Progress | None,
             warm: WarmStart | None = None) -> Fitted:
     """Item vectors (``float32``, ``n_items x dim``) from PPMI + randomised SVD, over the
-    PPMI products the engine builds."""
+    PPMI products the engine builds, its dense matrices where the engine keeps them."""
     forward, backward = counts.ppmi_products(settings)
-    return Fitted(svd_vectors(forward, backward, settings, progress), settings)
+    dense = counts.svd_matrices(settings)
+    return Fitted(svd_vectors(forward, backward, settings, progress, dense), settings)
 
 
-def remove_top_components(vectors: np.ndarray, count: int) -> np.ndarray:
+def sketch_width(n_items: int, settings: SvdSettings) -> int:
+    """Columns of the SVD's dense matrices for ``n_items`` items: ``dim + oversample``, at
+    most ``n_items``."""
+    rank = min(settings.dim or 100, n_items - 1)
+    return min(rank + settings.oversample, n_items)
+
+
+def largest_entries(dense: DenseMatrices, tall: Tall) -> np.ndarray:
+    """Each column's entry of largest magnitude (the first of equals, from the top)."""
+    best: np.ndarray | None = None
+    for block in dense.rows(tall):
+        at = [int(np.argmax(np.abs(column))) for column in block.T]  # no |block| copy
+        values = block[at, np.arange(block.shape[1])]
+        best = values if best is None else np.where(np.abs(values) > np.abs(best), values, best)
+    assert best is not None
+    return best
+
+
+def remove_top_components(vectors: Tall, count: int, dense: DenseMatrices = IN_MEMORY) -> Tall:
     """"All-but-the-top" (Mu and Viswanath 2018): subtract the mean vector, then the
     projections on the ``count`` leading principal directions, which carry frequency more
     than meaning."""
-    centred = vectors - vectors.mean(axis=0)
-    _, _, directions = np.linalg.svd(centred[: min(len(centred), 50_000)], full_matrices=False)
-    top = directions[:count]
+    means, sizes, head = [], [], []
+    for block in dense.rows(vectors):
+        means.append(block.mean(axis=0))
+        sizes.append(len(block))
+        if sum(len(part) for part in head) < HEAD_ROWS:
+            head.append(block[: HEAD_ROWS - sum(len(part) for part in head)])
+    mean = means[0] if len(means) == 1 else np.average(means, axis=0, weights=sizes)
+    sample = (head[0] if len(head) == 1 else np.concatenate(head)) - mean
+    _, _, directions = np.linalg.svd(sample, full_matrices=False)
+    del sample, head
+    return dense.map_rows(partial(_project_out, mean, directions[:count]), vectors)
+
+
+def _project_out(mean: np.ndarray, top: np.ndarray, block: np.ndarray) -> np.ndarray:
+    centred = block - mean
     return centred - (centred @ top.T) @ top
 
 
 def svd_vectors(forward: Product, backward: Product, settings: SvdSettings,
-                progress: Progress | None = None) -> np.ndarray:
+                progress: Progress | None = None,
+                dense: DenseMatrices = IN_MEMORY) -> np.ndarray:
     """Item vectors (``float32``, one row per row of the PPMI matrix whose products are
-    ``forward`` and ``backward``) by randomised SVD; the same products give the same bits."""
+    ``forward`` and ``backward``) by randomised SVD; the same products give the same bits
+    (with the dense matrices in memory; in row blocks, up to the rounding of the sums over
+    blocks)."""
     n_items = forward.shape[0]
     dim = settings.dim or 100
     rank = min(dim, n_items - 1)
     rng = np.random.default_rng(settings.seed)
     u, s, vt = randomized_svd(forward, backward, rank, settings.power_iterations,
-                              settings.oversample, rng, progress)
+                              settings.oversample, rng, progress, dense)
     # Fix each component's sign (largest |entry| of U positive) so runs agree exactly.
-    largest = [int(np.argmax(np.abs(column))) for column in u.T]  # no n x rank |u| copy
-    signs = np.sign(u[largest, np.arange(u.shape[1])])
+    signs = np.sign(largest_entries(dense, u))
     signs[signs == 0] = 1
-    u *= signs  # in place (the same products): no second copy of these n x rank matrices
-    vt *= signs[:, None]
     weight = s ** settings.eigen_weight
-    u *= weight
-    vectors = u
+    combine = partial(_signed_weighted, signs, weight)
     if settings.add_context:
-        vectors = vectors + vt.T * weight
+        vt = dense.map_columns(partial(_multiply_in_place, signs[:, None]), vt)
+        vectors = dense.map_rows(combine, u, dense.tall(vt))
+    else:
+        vectors = dense.map_rows(combine, u)
+    del u, vt
     if settings.remove_components:
-        vectors = remove_top_components(vectors, settings.remove_components)
+        vectors = remove_top_components(vectors, settings.remove_components, dense)
     result = np.zeros((n_items, dim), dtype=np.float32)
+    start = 0
+    for block in dense.rows(vectors):
+        result[start:start + len(block), : block.shape[1]] = block
+        start += len(block)
+    return result
+
+
+def _signed_weighted(signs: np.ndarray, weight: np.ndarray, u: np.ndarray,
+                     context: np.ndarray | None = None) -> np.ndarray:
+    """``U S^p`` (``+ V S^p``) of one row block, the signs fixed; in place on ``u`` (in memory:
+    no second copy of these n x rank matrices)."""
+    u *= signs
+    u *= weight
+    return u if context is None else u + context * weight
+
+
+def svd_sides(forward: Product, backward: Product, settings: SvdSettings,
+              context_weight: float | None = None,
+              progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Both sides of the factorisation ``PPMI ~ U S V^T`` whose products are ``forward`` and
+    ``backward``, in memory: item vectors ``U S^p`` (``p = settings.eigen_weight``; what
+    :func:`svd_vectors` gives without ``add_context`` or ``remove_components``) and context
+    vectors ``V S^q`` (``q = context_weight``, None: ``p``), both ``float32``,
+    ``n_items x dim``: a start for skip-gram's two matrices."""
+    dim = settings.dim or 100
+    rank = min(dim, forward.shape[0] - 1)
+    rng = np.random.default_rng(settings.seed)
+    u, s, vt = randomized_svd(forward, backward, rank, settings.power_iterations,
+                              settings.oversample, rng, progress)
+    signs = np.sign(largest_entries(IN_MEMORY, u))
+    signs[signs == 0] = 1
+    u = _signed_weighted(signs, s ** settings.eigen_weight, u)
+    vt *= signs[:, None]
+    context = vt.T * s ** (settings.eigen_weight if context_weight is None else context_weight)
+    return _padded(u, dim), _padded(context, dim)
+
+
+def _padded(vectors: np.ndarray, dim: int) -> np.ndarray:
+    """``vectors`` as float32 with ``dim`` columns (zeros past the rank the data supports)."""
+    result = np.zeros((vectors.shape[0], dim), dtype=np.float32)
     result[:, : vectors.shape[1]] = vectors
     return result

@@ -9,16 +9,10 @@ import numpy as np
 
 from ..errors import QueryError, UnknownItemError
 from ..store import Store, StoreLike, VersionInfo
+from .questions import Question
 from .results import Neighbor
-from .scoring import (
-    ANALOGY_METHODS,
-    analogy_targets,
-    basket_target,
-    cosine,
-    cosmul_scores,
-    top_k_rows,
-)
-from .search import ExactSearcher, Searcher, check_k
+from .scoring import ANALOGY_METHODS, analogy_targets, basket_target, cosine
+from .search import ExactSearcher, Ranked, Searcher, check_k
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -65,9 +59,13 @@ class Embeddings:
         self.index_file = index_file
         """The index file answering this version's queries (relative to the store), if any."""
         self._owns_store = owns_store
-        self._vectors = vectors
+        self._vectors = np.asarray(vectors)  # a plain view of the mapping: cheaper to slice
         self._norms = norms
         self._exact: ExactSearcher | None = None
+        self._origin: Embeddings | None = None
+        self.suggest = True
+        """Whether an unknown item's error names close spellings (a scan of the vocabulary,
+        which a server answering on its event loop leaves to another thread)."""
         if searcher is not None:
             self.searcher: Searcher = searcher
         elif index is not None:
@@ -78,6 +76,8 @@ class Embeddings:
             self.searcher = self._exact_searcher()
 
     def _exact_searcher(self) -> ExactSearcher:
+        if self._origin is not None:
+            return self._origin._exact_searcher()
         if self._exact is None:
             self._exact = ExactSearcher(self._vectors, self._norms)
         return self._exact
@@ -86,6 +86,15 @@ class Embeddings:
         """The searcher answering a query: the version's index, unless ``exact`` (or it has
         none)."""
         return self._exact_searcher() if exact else self.searcher
+
+    def with_store(self, store: Store) -> Embeddings:
+        """This version reading items through ``store`` (another connection to the same
+        store), sharing its mapped files and searchers: how a server's connections share one
+        opened version. Closing it leaves ``store`` open."""
+        twin = Embeddings(store, self.info, self._vectors, self._norms, searcher=self.searcher,
+                          index_file=self.index_file)
+        twin._origin = self
+        return twin
 
     def approximate(self, exact: bool = False) -> bool:
         """Whether a ``similar`` or 3CosAdd ``analogy`` answer (``exact`` as given) comes from
@@ -137,7 +146,7 @@ class Embeddings:
 
     def unknown(self, item: str) -> UnknownItemError:
         return UnknownItemError(item, self.model, self.version,
-                                self.store.close_items(self.info, item))
+                                self.store.close_items(self.info, item) if self.suggest else [])
 
     def items_at(self, rows: Iterable[int]) -> list[str]:
         """The items of ``rows`` (row order is frequency order: row 0 is the most frequent)."""
@@ -158,7 +167,11 @@ class Embeddings:
     ) -> list[list[Neighbor]]:
         """The ``k`` items nearest by cosine to each target vector (through the searcher;
         the exact one when ``exact``)."""
-        rows, scores = self.searcher_for(exact).nearest(targets, k, exclude, restrict)
+        return self.neighbors(self.searcher_for(exact).nearest(targets, k, exclude, restrict))
+
+    def neighbors(self, ranked: Ranked) -> list[list[Neighbor]]:
+        """The rows and scores of a searcher's answer (per target) as items and scores."""
+        rows, scores = ranked
         items = self.items_at(np.concatenate(rows) if rows else [])
         results: list[list[Neighbor]] = []
         position = 0
@@ -204,6 +217,8 @@ class Embeddings:
         frequent items. A version with an index answers through it unless ``exact``
         (:meth:`approximate` says which it was).
 
+        Examples
+        --------
         >>> import embedstore, tempfile
         >>> store = tempfile.mkdtemp()
         >>> _ = embedstore.train_pairs("data/sample.csv", store=store, quiet=True)
@@ -211,6 +226,15 @@ class Embeddings:
         ...     [n.item for n in vectors.similar("king", "woman", minus=["man"], k=1)]
         ['queen']
         """
+        return self.neighbors(self.similar_question(
+            *items, k=k, restrict=restrict, minus=minus, exact=exact).ask())[0]
+
+    def similar_question(self, *items: str, k: int = 10, restrict: int | None = None,
+                         minus: Sequence[str] = (), exact: bool = False) -> Question:
+        """What :meth:`similar` asks the searcher, its items looked up (unknown ones raise
+        :class:`UnknownItemError`): answer it with ``question.ask()``, or together with
+        others (:func:`~embedstore.query.questions.answer_together`), then
+        :meth:`neighbors`."""
         check_k(k)
         if not items:
             raise QueryError("similar needs at least one item")
@@ -218,7 +242,7 @@ class Embeddings:
             raise QueryError(f"minus takes a list of items, not a string: minus=[{minus!r}]")
         rows = self.rows([*items, *minus])
         targets = self.similar_targets([rows[: len(items)]], [rows[len(items):]])
-        return self.nearest(targets, k, [rows], restrict, exact)[0]
+        return Question(self.searcher_for(exact), targets, k, [rows], restrict)
 
     def similar_targets(self, positive: Sequence[Sequence[int]],
                         negative: Sequence[Sequence[int]]) -> np.ndarray:
@@ -244,16 +268,21 @@ class Embeddings:
         ``method`` is ``"add"`` (3CosAdd, the default, through the version's index unless
         ``exact``) or ``"mul"`` (3CosMul, which needs every cosine and is always exact).
         """
+        return self.neighbors(self.analogy_question(
+            a, b, c, k=k, method=method, restrict=restrict, exact=exact).ask())[0]
+
+    def analogy_question(self, a: str, b: str, c: str, k: int = 10, method: str = "add",
+                         restrict: int | None = None, exact: bool = False) -> Question:
+        """What :meth:`analogy` asks the searcher (see :meth:`similar_question`)."""
         check_k(k)
         if method not in ANALOGY_METHODS:
             raise QueryError(f"unknown analogy method {method!r}; use one of {ANALOGY_METHODS}")
         rows = self.rows([a, b, c])
         if method == "add":
-            return self.nearest(self.analogy_targets([rows]), k, [rows], restrict, exact)[0]
-        scores = cosmul_scores(self.searcher.cosines(self.row_vectors(rows), restrict))
-        top_rows, values = top_k_rows(scores[None, :], k, [rows])
-        items = self.store.items_at(self.info, top_rows[0])
-        return [Neighbor(item, float(v)) for item, v in zip(items, values[0], strict=True)]
+            return Question(self.searcher_for(exact), self.analogy_targets([rows]), k, [rows],
+                            restrict)
+        return Question(self.searcher, self.row_vectors(rows), k, [rows], restrict,
+                        cosmul=True)
 
     def batch(
         self, queries: Iterable[dict[str, Any] | str | bytes], restrict: int | None = None,

@@ -55,7 +55,7 @@ def top_k_rows(
     k = max(0, min(k, n_candidates))
     if k == 0 or n_queries == 0:
         return ([np.empty(0, np.int64)] * n_queries, [np.empty(0, scores.dtype)] * n_queries)
-    threshold = _thresholds(scores, k)
+    threshold = top_k_thresholds(scores, k)
     if n_queries == 1:  # the common single query, without the bookkeeping of many rows
         row = scores[0]
         column = np.flatnonzero(row >= threshold[0])
@@ -96,7 +96,7 @@ SAMPLE_COLUMNS = 1024
 """Columns sampled per row to choose a top-k threshold (see :func:`top_k_rows`)."""
 
 
-def _thresholds(scores: np.ndarray, k: int) -> np.ndarray:
+def top_k_thresholds(scores: np.ndarray, k: int) -> np.ndarray:
     """Per row, a score such that about ``4 k`` cells are at least as high (maybe fewer)."""
     n_candidates = scores.shape[1]
     stride = n_candidates // SAMPLE_COLUMNS
@@ -201,31 +201,6 @@ def cosmul_scores(cosines: np.ndarray) -> np.ndarray:
     ``cos'(d, a) * cos'(d, c) / (cos'(d, b) + 1e-3)`` with ``cos' = (cos + 1) / 2``."""
     shifted = (cosines + 1) / 2
     return shifted[0] * shifted[2] / (shifted[1] + COSMUL_EPSILON)
-
-
-def blocked_top_k(
-    vectors: np.ndarray, inverse_norms: np.ndarray, queries: np.ndarray, k: int,
-    exclude: list[list[int]], block: int,
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Top ``k`` ranking scores per query over row blocks of ``block`` rows, merged (ties to
-    the lower row): at most ``len(queries) x block`` scores exist at once."""
-    candidate_rows: list[list[np.ndarray]] = [[] for _ in queries]
-    candidate_values: list[list[np.ndarray]] = [[] for _ in queries]
-    for first in range(0, len(vectors), block):
-        last = min(first + block, len(vectors))
-        local = [[row - first for row in rows if first <= row < last] for rows in exclude]
-        scores = ranking_scores(vectors[first:last], inverse_norms[first:last], queries)
-        rows, values = top_k_rows(scores, k, local)
-        for i in range(len(queries)):
-            candidate_rows[i].append(rows[i] + first)
-            candidate_values[i].append(values[i])
-    merged_rows, merged_values = [], []
-    for rows_parts, value_parts in zip(candidate_rows, candidate_values, strict=True):
-        rows, values = np.concatenate(rows_parts), np.concatenate(value_parts)
-        order = np.lexsort((rows, -values))[:k]
-        merged_rows.append(rows[order])
-        merged_values.append(values[order])
-    return merged_rows, merged_values
 
 
 def analogy_scores(

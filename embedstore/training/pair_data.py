@@ -15,7 +15,12 @@ from ..engines import choose_engine
 from ..engines.bounded.budget import needs_spill
 from ..engines.bounded.text_counts import DiskCooccurrence, count_text_within
 from ..errors import InputError
-from ..inputs.parquet import is_directory_target, is_parquet_target, write_parquet_pairs
+from ..inputs.parquet import (
+    is_directory_target,
+    is_parquet_target,
+    write_parquet_chunks,
+    write_parquet_pairs,
+)
 from ..progress import Progress
 from .settings import text_reading
 from .sources import check_pair_data, read_pair_data
@@ -103,20 +108,19 @@ def text_to_pair_file(corpus: str | Path, output: str | Path, *, min_count: int 
     pair file that training reads back to the same counts: CSV, or Parquet for a
     ``.parquet`` name (one file) or a directory (shards). Returns (pairs, items) written.
 
-    Counts that went to disk are written to CSV chunk by chunk; Parquet takes them back into
-    memory first."""
+    Counts that went to disk are written chunk by chunk, to CSV or Parquet alike: the same
+    pairs in the same order as counts kept in memory."""
     reading = text_reading(min_count=min_count, window=window, sample=sample, seed=seed)
     cooc = count_text_within(corpus, window=reading.window, min_count=reading.min_count,
                              sample=reading.sample, seed=reading.seed, progress=progress,
                              memory_limit=memory_limit)
     if isinstance(cooc, DiskCooccurrence):
         with cooc:
-            if not is_parquet_target(output):
-                write_pair_chunks(cooc.items, cooc.chunks(), output)
-                return cooc.n_pairs, cooc.n_items
-            cooc = cooc.load()  # type: ignore[assignment]
+            write = write_parquet_chunks if is_parquet_target(output) else write_pair_chunks
+            write(cooc.items, cooc.chunks(), output)
+            return cooc.n_pairs, cooc.n_items
     if is_parquet_target(output):
-        write_parquet_pairs(cooc, output)  # type: ignore[arg-type]
+        write_parquet_pairs(cooc, output)
     else:
-        write_pair_file(cooc, output)  # type: ignore[arg-type]
+        write_pair_file(cooc, output)
     return cooc.n_pairs, cooc.n_items

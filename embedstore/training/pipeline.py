@@ -19,7 +19,9 @@ from typing import Any
 
 from ..counting.kept import write_kept_counts
 from ..engines import Counts, EngineChoice, choose_engine
+from ..errors import TrainingError
 from ..methods.fitted import WarmStart
+from ..methods.registry import METHODS
 from ..names import check_model_name
 from ..progress import Progress
 from ..schema import PairFileOptions, Record, TextOptions, VersionRecord
@@ -48,8 +50,20 @@ class TrainingPlan:
         if self.settings is not None:
             return self.settings, []
         settings = choose_settings(self.text, self.method, counts, **self.given)
+        if isinstance(self.reading, TextOptions) and "window" in type(settings).model_fields:
+            settings = settings.model_copy(update={"window": self.reading.window,
+                                                   "sample": self.reading.sample})
         notes = [auto_method(self.text, counts)[1]] if self.method == "auto" else []
         return settings, notes
+
+    @property
+    def keeps_corpus(self) -> bool:
+        """Whether the method streams over the corpus's tokens, so the read keeps them."""
+        if not self.text:
+            return False
+        name = (self.settings.method if self.settings is not None  # type: ignore[attr-defined]
+                else auto_method(True)[0] if self.method == "auto" else self.method)
+        return METHODS[name].needs_corpus
 
 
 def plan_training(path: str | Path, *, text: bool = False, store: StoreLike = None,
@@ -65,6 +79,9 @@ def plan_training(path: str | Path, *, text: bool = False, store: StoreLike = No
     check_writable(store)
     check_method(method)
     asked = settings.method if settings is not None else method  # type: ignore[attr-defined]
+    if asked in METHODS and METHODS[asked].needs_corpus and not text:
+        raise TrainingError(f"--method {asked} trains from a text corpus (--text); for pair "
+                            "files choose svd or sgns")
     choice = choose_engine(engine, scheduler, memory_limit=memory_limit, text=text,
                            parent=parent, method=asked)
     if index:
@@ -121,7 +138,8 @@ def train_file(path: str | Path, *, store: StoreLike = None, model: str = DEFAUL
     progress = None if quiet else progress
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="embedstore-", ignore_cleanup_errors=True) as scratch, \
-            open_counts(plan.path, plan.reading, plan.engine, progress) as counts:
+            open_counts(plan.path, plan.reading, plan.engine, progress,
+                        keep_corpus=plan.keeps_corpus) as counts:
         source = source_digest(plan.path)
         kept = keep_counts(counts, Path(scratch))
         settings, notes = plan.settings_for(counts)

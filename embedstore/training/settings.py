@@ -42,15 +42,30 @@ def check_method(method: str) -> None:
                             f"{', '.join(METHOD_CHOICES)}")
 
 
+def kernel_installed() -> bool:
+    """Whether the compiled skip-gram kernel can run (numba is installed; not imported)."""
+    import importlib.util
+
+    return importlib.util.find_spec("numba") is not None
+
+
 def auto_method(text: bool, counts: PairCounts | None = None) -> tuple[str, str]:
     """The method ``--method auto`` picks for this input, and why (measured in
     ``benchmarks/RESULTS.md``).
 
-    >>> auto_method(True)[0]
-    'svd'
+    A corpus trains with ``svd+sgns`` (count-based vectors refined by two skip-gram epochs)
+    when the compiled kernel is installed (the ``kernel`` extra), else with ``svd``.
+
+    >>> auto_method(True)[0] in ("svd+sgns", "svd")
+    True
     """
     if text:
-        return "svd", "auto: svd for a text corpus"
+        if kernel_installed():
+            return "svd+sgns", ("auto: svd+sgns for a text corpus (PPMI + SVD, then skip-gram "
+                                "epochs over the text from its vectors)")
+        return "svd", ("auto: svd for a text corpus; install the kernel extra (pip install "
+                       "'embedstore[kernel]') to train svd+sgns, which answers analogies and "
+                       "similarities better")
     partners = mean_partners(counts) if counts is not None else 0.0
     if partners >= DENSE_PARTNERS:
         return "svd", (f"auto: svd, as items have {partners:.1f} distinct partners on average "
@@ -84,8 +99,8 @@ def choose_settings(text: bool, method: str = "auto", counts: PairCounts | None 
 
     >>> choose_settings(False, "sgns", negative=7, seed=None).negative
     7
-    >>> choose_settings(True).method, choose_settings(True, "svd", add_context=None).add_context
-    ('svd', False)
+    >>> choose_settings(True, "svd", add_context=None).add_context
+    False
     """
     check_method(method)
     base = default_settings(text, method, counts)

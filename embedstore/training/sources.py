@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..counting.cooccurrence import Cooccurrence
+from ..counting.token_ids import CorpusCollector
 from ..counting.windows import count_blocks
 from ..engines import Counts, EngineChoice
 from ..engines.bounded.budget import needs_spill, resolve_memory_limit
@@ -80,14 +81,15 @@ def check_pair_data(path: Path, header: bool | None) -> None:
 
 @contextmanager
 def open_counts(path: str | Path, reading: PairFileOptions | TextOptions, engine: EngineChoice,
-                progress: Progress | None = None) -> Iterator[Counts]:
+                progress: Progress | None = None, keep_corpus: bool = False) -> Iterator[Counts]:
     """The counts of ``path`` on ``engine``, for as long as the block runs (files on disk and
     a cluster's blocks are released after it).
 
     Locally, within the engine's memory limit: pair data is aggregated out of core when it is
     big; a corpus whose pairs outgrow the limit is summed out of core; the PPMI matrix is
     built on disk when it would not fit (:class:`~embedstore.engines.bounded.counts.
-    BoundedCounts`). On a Dask cluster, the count matrix stays on the workers.
+    BoundedCounts`). On a Dask cluster, the count matrix stays on the workers. With
+    ``keep_corpus`` a corpus's tokens are kept too, as ids, from the same read.
     """
     if engine.name == "dask":
         from ..engines.cluster.matrix import cluster_matrix
@@ -102,12 +104,14 @@ def open_counts(path: str | Path, reading: PairFileOptions | TextOptions, engine
 
     limit = engine.memory_limit
     assert limit is not None
+    collector = CorpusCollector() if keep_corpus and isinstance(reading, TextOptions) else None
     if isinstance(reading, TextOptions):
         counted = count_text_within(path, window=reading.window, min_count=reading.min_count,
                                     sample=reading.sample, seed=reading.seed,
-                                    progress=progress, memory_limit=limit)
+                                    progress=progress, memory_limit=limit, collector=collector)
     else:
         counted = read_pair_data(path, min_count=reading.min_count, header=reading.header,
                                  memory_limit=limit, progress=progress)
-    with BoundedCounts(counted, limit, progress) as counts:
+    text = collector.corpus() if collector is not None else None
+    with BoundedCounts(counted, limit, progress, text_corpus=text) as counts:
         yield counts

@@ -1,22 +1,28 @@
 """The queries resource: neighbours, analogies, vectors and similarities of one version.
 
 Each answer has exactly the shape ``embed similar --json`` (or ``analogy``) prints, and names
-the version it came from. Handlers are plain functions: FastAPI runs them in its thread pool,
-so numpy work never blocks the event loop.
+the version it came from. ``similar`` and ``analogy`` run on the event loop: they look their
+items up through a slot lent to the request (its own connection and snapshot) and await their
+answer from the gatherer (:mod:`..gather`), whose products run on a thread of their own.
+``vector`` and ``similarity`` are plain functions, run in FastAPI's thread pool.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
+import anyio.to_thread
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from embedstore import Embeddings
+from embedstore import Embeddings, UnknownItemError
+from embedstore.query.questions import Question
 from embedstore.query.results import answer_json, similar_query
 
 from ..context import Context, ExactQuery, RestrictQuery, VersionQuery
+from ..metrics import Metrics
 from .models import ModelPath
 
 MAX_K = 10_000
@@ -56,17 +62,38 @@ class SimilarityAnswer(BaseModel):
     score: float
 
 
+def answered(metrics: Metrics, vectors: Embeddings, query: dict[str, Any],
+             **values: Any) -> JSONResponse:
+    metrics.answered(vectors.model, vectors.version)
+    return JSONResponse(answer_json(vectors.model, vectors.version, query, **values))
+
+
+async def gathered(context: Context, model: str, version: int | str | None,
+                   build: Callable[[Embeddings], Question], query: dict[str, Any],
+                   exact: bool) -> JSONResponse:
+    """The answer to a ``similar`` or ``analogy`` request: its items looked up through a slot
+    lent to it, its question answered in a batch (an unknown item's close spellings are
+    looked for on a thread)."""
+    async with context.access.lend() as slot:
+        with slot.version(model, version) as vectors:
+            try:
+                question = build(vectors)
+            except UnknownItemError as error:
+                raise await anyio.to_thread.run_sync(
+                    context.access.unknown_item, error.model, error.version, error.item
+                ) from None
+            (results,) = vectors.neighbors(await context.gatherer.ask(question))
+            return answered(context.metrics, vectors, query, results=results,
+                            approximate=vectors.approximate(exact))
+
+
 def queries_router(context: Context) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["queries"])
     access, metrics = context.access, context.metrics
 
-    def answer(vectors: Embeddings, query: dict[str, Any], **values: Any) -> JSONResponse:
-        metrics.answered(vectors.model, vectors.version)
-        return JSONResponse(answer_json(vectors.model, vectors.version, query, **values))
-
     @router.get("/models/{model}/similar", response_model=NeighborsAnswer,
                 summary="Nearest neighbours of one item, or of several with items to avoid")
-    def similar(
+    async def similar(
         model: ModelPath,
         item: Annotated[list[str], Query(
             min_length=1, description="Item; repeat it to ask for several at once.",
@@ -80,37 +107,34 @@ def queries_router(context: Context) -> APIRouter:
         `embed similar ITEM... --minus ITEM --json` prints. Several items (and `minus`) ask
         for the mean of their unit vectors minus those of `minus`, as gensim's
         `most_similar(positive, negative)` does. A version with an index answers through it
-        (`"approximate": true`) unless `exact`."""
-        with access.version(model, version) as vectors:
-            return answer(vectors, similar_query(item, minus, k),
-                          results=vectors.similar(*item, k=k, restrict=restrict, minus=minus,
-                                                  exact=exact),
-                          approximate=vectors.approximate(exact))
+        (`"approximate": true`) unless `exact`. Concurrent requests are answered together."""
+        return await gathered(context, model, version, lambda vectors: vectors.similar_question(
+            *item, k=k, restrict=restrict, minus=minus, exact=exact),
+            similar_query(item, minus, k), exact)
 
     @router.get("/models/{model}/analogy", response_model=NeighborsAnswer,
                 summary="Items nearest to a - b + c (king - man + woman)")
-    def analogy(
+    async def analogy(
         model: ModelPath, a: Item, b: Item, c: Item, k: KQuery = 10,
         method: Annotated[Literal["add", "mul"], Query(
             description="add: 3CosAdd; mul: 3CosMul.")] = "add",
         version: VersionQuery = None, restrict: RestrictQuery = None,
         exact: ExactQuery = False,
     ) -> JSONResponse:
-        """What `embed analogy A B C --json` prints."""
-        with access.version(model, version) as vectors:
-            neighbors = vectors.analogy(a, b, c, k=k, method=method, restrict=restrict,
-                                        exact=exact)
-            return answer(vectors, {"op": "analogy", "a": a, "b": b, "c": c, "k": k,
-                                    "method": method}, results=neighbors,
-                          approximate=vectors.approximate(exact or method == "mul"))
+        """What `embed analogy A B C --json` prints. Concurrent requests are answered
+        together."""
+        return await gathered(context, model, version, lambda vectors: vectors.analogy_question(
+            a, b, c, k=k, method=method, restrict=restrict, exact=exact),
+            {"op": "analogy", "a": a, "b": b, "c": c, "k": k, "method": method},
+            exact or method == "mul")
 
     @router.get("/models/{model}/vector", response_model=VectorAnswer,
                 summary="The stored vector of an item")
     def vector(model: ModelPath, item: Item, version: VersionQuery = None) -> JSONResponse:
         """The answer of a batch line `{"op": "vector", "item": ...}`."""
         with access.version(model, version) as vectors:
-            return answer(vectors, {"op": "vector", "item": item},
-                          vector=vectors.vector(item).tolist())
+            return answered(metrics, vectors, {"op": "vector", "item": item},
+                            vector=vectors.vector(item).tolist())
 
     @router.get("/models/{model}/similarity", response_model=SimilarityAnswer,
                 summary="Cosine similarity of two items")
@@ -118,8 +142,8 @@ def queries_router(context: Context) -> APIRouter:
                    version: VersionQuery = None) -> JSONResponse:
         """The answer of a batch line `{"op": "similarity", "a": ..., "b": ...}`."""
         with access.version(model, version) as vectors:
-            return answer(vectors, {"op": "similarity", "a": a, "b": b},
-                          score=vectors.similarity(a, b))
+            return answered(metrics, vectors, {"op": "similarity", "a": a, "b": b},
+                            score=vectors.similarity(a, b))
 
     return router
 

@@ -17,6 +17,9 @@ import embedstore.engines.bounded.counts
 from embedstore.counting.windows import write_pair_file
 from embedstore.engines.bounded.text_counts import DiskCooccurrence, count_text_within
 from embedstore.errors import InputError
+from embedstore.inputs.pair_file import read_pairs
+from embedstore.inputs.parquet import read_parquet_pairs
+from embedstore.schema import TextOptions
 from embedstore.training.pipeline import train_file
 from embedstore.training.sources import count_text
 
@@ -91,8 +94,8 @@ def test_train_text_under_a_tiny_limit_gives_the_same_vectors(
     for limit in ([], ["--memory-limit", LIMIT]):
         store = tmp_path / f"store{len(limit)}"
         result = runner.invoke(cli, ["--store", str(store), "train", str(path), "--text",
-                                     "--min-count", "2", "--dim", "12", "--seed", "4",
-                                     "--quiet", *extra, *limit])
+                                     "--method", "svd", "--min-count", "2", "--dim", "12",
+                                     "--seed", "4", "--quiet", *extra, *limit])
         assert result.exit_code == 0, result.output
         with embedstore.open(store) as opened:
             vectors.append(opened.row_vectors(list(range(len(opened)))))
@@ -105,10 +108,11 @@ def test_every_long_step_reports_progress(tmp_path: Path, tiny_budgets: list[int
     path = corpus(tmp_path / "c.txt")
     stages: list[str] = []
     train_file(path, text=True, store=tmp_path / "s", memory_limit=16 * 10**6,
-               given={"dim": 6}, progress=lambda stage, *_: stages.append(stage))
+               given={"dim": 6, "epochs": 1}, progress=lambda stage, *_: stages.append(stage))
     seen = set(stages)
     assert {"vocabulary", "counting", "spilling", "aggregating", "ppmi", "svd"} <= seen
     assert {"svd pass 1", "svd pass 8"} <= seen  # 3 power iterations: 8 products
+    assert "training" in seen  # the skip-gram stage of the default svd+sgns
     assert not list((tmp_path / "s").glob("embedstore-count-*"))
 
 
@@ -153,3 +157,55 @@ def test_svd_of_a_pair_file_streams_from_disk_to_the_same_vectors(
             vectors.append(opened.row_vectors(list(range(len(opened)))))
     assert tiny_budgets == [16 * 10**6]
     assert vectors[0].tobytes() == vectors[1].tobytes()
+
+
+def test_parquet_pairs_under_a_tiny_limit_stream_the_pairs_of_the_csv_file(
+        tmp_path: Path, tiny_budgets: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Spilled counts go to Parquet chunk by chunk, never loaded whole: the file reads back
+    to the CSV file's pairs, pair for pair, and is the file the in-memory writer writes."""
+    def refused(self: object) -> None:
+        raise AssertionError("the spilled pairs were loaded into memory")
+
+    monkeypatch.setattr(DiskCooccurrence, "load", refused)
+    monkeypatch.setattr("embedstore.inputs.parquet.SHARD_ROWS", 700)  # several row groups
+    path = corpus(tmp_path / "c.txt")
+    runner = CliRunner()
+    for name, extra in (("free.parquet", []), ("bounded.parquet", ["--memory-limit", LIMIT]),
+                        ("bounded.csv", ["--memory-limit", LIMIT]),
+                        ("shards/", ["--memory-limit", LIMIT])):
+        result = runner.invoke(cli, ["pairs", str(path), "-o", f"{tmp_path}/{name}",
+                                     "--min-count", "2", "--quiet", *extra])
+        assert result.exit_code == 0, result.output
+    expected = read_pairs(tmp_path / "bounded.csv", min_count=0)
+    assert expected.n_pairs > 2000
+    for name in ("bounded.parquet", "shards"):
+        found = read_parquet_pairs(tmp_path / name, min_count=0)
+        assert found.items == expected.items
+        for column in ("item_counts", "left", "right", "weight"):
+            assert np.array_equal(getattr(found, column), getattr(expected, column)), column
+    assert len(list((tmp_path / "shards").glob("part-*.parquet"))) == -(-expected.n_pairs // 700)
+    assert (tmp_path / "bounded.parquet").read_bytes() == \
+        (tmp_path / "free.parquet").read_bytes()
+
+
+def test_kept_counts_of_spilled_pairs_are_written_piece_by_piece(
+        tmp_path: Path, tiny_budgets: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The version's pairs.npy and weights.npy are appended to, never memory-mapped (written
+    pages of a map stay in memory), and hold what np.save writes for the counts."""
+    def refused(*args: object, **options: object) -> None:
+        raise AssertionError("the kept counts were written through a memory map")
+
+    monkeypatch.setattr("numpy.lib.format.open_memmap", refused)
+    monkeypatch.setattr("embedstore.counting.kept.WRITE_ROWS", 300)
+    path = corpus(tmp_path / "c.txt")
+    counted = count_text(path, min_count=2)
+    record = train_file(path, text=True, store=tmp_path / "s", memory_limit=16 * 10**6,
+                        reading=TextOptions(min_count=2), given={"dim": 4})
+    expected = tmp_path / "expected"
+    expected.mkdir()
+    np.save(expected / "pairs.npy", np.column_stack([counted.left, counted.right])
+            .astype(np.int32))
+    np.save(expected / "weights.npy", counted.weight)
+    for key in ("pairs", "weights"):
+        kept = tmp_path / "s" / record.files[key].path
+        assert kept.read_bytes() == (expected / f"{key}.npy").read_bytes(), key

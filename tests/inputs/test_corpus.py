@@ -104,7 +104,8 @@ def test_text_training_and_evaluation_cli(run: Run, write: Write) -> None:
     result = run("train", str(corpus), "--text", "--min-count", "1", "--sample", "0",
                  "--quiet", "--json", "--dim", "8")
     record = json.loads(result.stdout)
-    assert record["settings"]["method"] == "svd"
+    assert record["settings"]["method"] == "svd+sgns"  # the default with the kernel extra
+    assert (record["settings"]["window"], record["settings"]["sample"]) == (5, 0.0)
     assert record["reading"] == {"kind": "text", "window": 5, "min_count": 1, "sample": 0.0,
                                  "seed": 0}
     questions = write("q.txt", ": gender\nman woman king queen\nhis her king queen\n"

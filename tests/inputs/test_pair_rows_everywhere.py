@@ -13,7 +13,7 @@ and bad weights, lines bad as CSV, CRLF, a BOM) is read
    ``count_on_dask``, what ``embed pairs --pair-input --engine dask`` writes).
 
 Each reads to the same items (order included), counts and pairs, or refuses with the same
-one-line error naming the same row. And what the in-memory reader gives is what the README's
+one-line error naming the same row. And what the in-memory reader gives is what the documented
 rules say (the oracle), so a rule broken in code the readers share is caught too.
 """
 
@@ -195,7 +195,7 @@ def line_span(pf: PairFile, index: int) -> range:
 
 def check_oracle(pf: PairFile, verdict: ExpectedPairs | BadRowAt | str, local: Outcome,
                  path: Path) -> None:
-    """The in-memory reader reads what the README's rules say."""
+    """The in-memory reader reads what the documented rules say."""
     if isinstance(verdict, BadRowAt):
         assert local.error is not None, (verdict, local)
         line = re.match(rf"{re.escape(str(path))}, line (\d+): ", local.error)

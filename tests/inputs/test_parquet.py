@@ -18,7 +18,7 @@ import embedstore
 from embedstore.counting.cooccurrence import Cooccurrence
 from embedstore.errors import InputError
 from embedstore.inputs.pair_file import read_pairs
-from embedstore.inputs.parquet import read_parquet_pairs, write_parquet_pairs
+from embedstore.inputs.parquet import in_rows, read_parquet_pairs, write_parquet_pairs
 from embedstore.training.sources import count_text
 
 
@@ -160,3 +160,16 @@ def test_embed_pairs_writes_parquet_that_embed_train_reads(tmp_path: Path) -> No
         with embedstore.open(store) as opened:
             vectors.append(opened.row_vectors(list(range(len(opened)))))
     assert np.array_equal(vectors[0], vectors[1]) and np.array_equal(vectors[0], vectors[2])
+
+
+@pytest.mark.parametrize("sizes", [[5, 0, 7, 1, 19], [], [10], [30]])
+def test_chunks_are_cut_into_row_groups_of_one_size_in_order(sizes: list[int]) -> None:
+    rows = np.arange(sum(sizes))
+    bounds = np.cumsum([0, *sizes])
+    chunks = [(rows[a:b], rows[a:b] + 100, rows[a:b] / 2) for a, b in itertools.pairwise(bounds)]
+    pieces = list(in_rows(chunks, 10))
+    assert [len(piece[2]) for piece in pieces] == \
+        [10] * (len(rows) // 10) + ([len(rows) % 10] if len(rows) % 10 or not len(rows) else [])
+    for column, expected in enumerate((rows, rows + 100, rows / 2)):
+        joined = np.concatenate([piece[column] for piece in pieces])
+        assert np.array_equal(joined, expected)

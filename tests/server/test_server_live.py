@@ -129,7 +129,7 @@ def test_an_unexpected_error_answers_one_line_500_and_logs(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(embedstore.Embeddings, "similar", broken)
+    monkeypatch.setattr(embedstore.Embeddings, "similar_question", broken)
     failed, fine = in_process(Settings(store=store), ("/v1/models/default/similar?item=cat", {}),
                               ("/v1/models/default/vector?item=cat", {}))
     assert failed.status_code == 500

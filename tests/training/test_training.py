@@ -21,6 +21,7 @@ from embedstore.schema import (
     Record,
     SgnsSettings,
     SvdSettings,
+    SvdSgnsSettings,
     TextOptions,
 )
 from embedstore.training.fitting import fit
@@ -39,7 +40,9 @@ CAFE_NFC, CAFE_NFD = "caf\u00e9", "cafe\u0301"
 
 def test_the_library_decides_the_defaults() -> None:
     assert choose_settings(False) == PropagateSettings() == default_settings(False)
-    assert choose_settings(True) == SvdSettings(add_context=False) == default_settings(True)
+    assert choose_settings(True, "svd") == SvdSettings(add_context=False) == default_settings(
+        True, "svd")
+    assert choose_settings(True) == SvdSgnsSettings() == default_settings(True)  # kernel extra
     assert choose_settings(False, "svd").add_context is True
     with pytest.raises(TrainingError, match="--power-iterations, --steps are not settings of "
                                             "--method sgns"):
@@ -85,7 +88,7 @@ def test_fit_dispatches_on_the_settings_type() -> None:
     propagated = fit(cooc, PropagateSettings(dim=6))
     assert propagated.vectors.shape == (8, 6) and propagated.notes == []
     assert {method.settings_type() for method in METHODS.values()} == {
-        SgnsSettings, SvdSettings, PropagateSettings}
+        SgnsSettings, SvdSettings, PropagateSettings, SvdSgnsSettings}
     assert "svd cannot use explicit negative pairs: 12 were ignored" in svd.notes[0]
 
 
@@ -174,3 +177,27 @@ def test_auto_sends_dense_counts_to_svd_and_sparse_pairs_to_propagate(write) -> 
     assert auto_method(False, sparse)[0] == "propagate"
     assert choose_settings(False, "auto", sparse) == PropagateSettings()
     assert choose_settings(False, "svd", sparse).add_context is True
+
+
+def test_svd_sgns_trains_from_text_in_two_stages(store: Path, tmp_path: Path) -> None:
+    """One read keeps the tokens for the skip-gram stage; one thread and a seed give the same
+    vectors twice; the record holds both stages' settings and the reading's window."""
+    pytest.importorskip("numba", reason="the kernel extra is not installed")
+    rng = np.random.default_rng(4)
+    groups = [[f"a{i}" for i in range(6)], [f"b{i}" for i in range(6)]]
+    lines = [" ".join(rng.choice(groups[g], 8)) for g in (0, 1) * 150]
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n".join(lines) + "\n")
+    options = {"text": True, "method": "svd+sgns", "quiet": True, "store": store,
+               "reading": TextOptions(min_count=1, window=3, sample=0),
+               "given": {"dim": 8, "epochs": 3, "threads": 1}}
+    first = train_file(corpus, **options)
+    second = train_file(corpus, **options)
+    assert first.settings == second.settings
+    assert (first.settings.method, first.settings.window, first.settings.threads) == (
+        "svd+sgns", 3, 1)
+    with embedstore.open(store, version=1) as one, embedstore.open(store, version=2) as two:
+        assert np.array_equal(np.asarray(one._vectors), np.asarray(two._vectors))
+        assert one.similar("a0", k=5)[0].item.startswith("a")
+    with pytest.raises(TrainingError, match="trains from a text corpus"):
+        train_file(DATA / "animals.csv", method="svd+sgns", quiet=True, store=store)

@@ -3,7 +3,9 @@
 Every decision that depends on the limit is made here from sizes alone, so each engine and
 stage asks the same question the same way: the default limit (:func:`resolve_memory_limit`,
 the one place it is chosen), whether pair data is aggregated out of core
-(:func:`needs_spill`), and whether a PPMI matrix is built in memory (:func:`ppmi_fits`).
+(:func:`needs_spill`), whether a PPMI matrix is built in memory (:func:`ppmi_fits`), and whether
+the SVD's dense matrices stay in memory (:func:`dense_fits`) or go to disk in row blocks
+(:func:`dense_block_rows`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,20 @@ PPMI_BYTES_PER_PAIR = 160
 """Peak bytes per distinct pair of building the PPMI matrix and its transpose in memory (the
 pairs in both directions, their PMI values, scipy's conversions; measured on the benchmark
 corpus: 1.75 GB for 11.2M pairs)."""
+
+
+DENSE_BYTES_PER_ENTRY = 24
+"""Peak bytes per item and column of the randomised SVD's dense ``items x (dim + oversample)``
+matrices in memory (the float64 basis, its float32 copy and products, the factors U and V;
+measured: 22.7 without context vectors, 23.3 with)."""
+DENSE_SHARE = 0.5
+"""The SVD's dense matrices stay in memory when they take at most this share of the limit (as
+the PPMI matrix does); the other half leaves room for what the SVD reads beside them (the PPMI
+matrix or its blocks, BLAS's buffers)."""
+DENSE_BLOCK_SHARE = 1 / 64
+"""A row block of the SVD's dense matrices on disk takes at most this share of the limit."""
+DENSE_BLOCK_ALIGN = 64
+"""Row blocks of the dense matrices hold a multiple of this many rows."""
 
 
 def parse_memory_limit(text: str) -> int:
@@ -102,6 +118,27 @@ def ppmi_fits(n_pairs: int, memory_limit: int) -> bool:
     """Whether building the PPMI matrix of ``n_pairs`` pairs in memory stays within half of
     ``memory_limit``."""
     return n_pairs * PPMI_BYTES_PER_PAIR <= memory_limit // 2
+
+
+def dense_fits(n_items: int, columns: int, memory_limit: int) -> bool:
+    """Whether the randomised SVD's ``n_items x columns`` dense matrices stay in memory: at
+    :data:`DENSE_BYTES_PER_ENTRY`, within :data:`DENSE_SHARE` of ``memory_limit``.
+
+    >>> dense_fits(69_751, 120, 10**9), dense_fits(69_751, 120, 256 * 10**6)
+    (True, False)
+    """
+    return n_items * columns * DENSE_BYTES_PER_ENTRY <= memory_limit * DENSE_SHARE
+
+
+def dense_block_rows(columns: int, memory_limit: int) -> int:
+    """Rows of a block of the SVD's dense float64 matrices kept on disk: at most
+    :data:`DENSE_BLOCK_SHARE` of ``memory_limit``, a multiple of :data:`DENSE_BLOCK_ALIGN`.
+
+    >>> dense_block_rows(120, 10**9)
+    16256
+    """
+    rows = int(memory_limit * DENSE_BLOCK_SHARE) // (8 * max(1, columns))
+    return max(DENSE_BLOCK_ALIGN, rows // DENSE_BLOCK_ALIGN * DENSE_BLOCK_ALIGN)
 
 
 def resolve_memory_limit(memory_limit: int | None, *, text: bool = False) -> int:

@@ -5,7 +5,11 @@ A corpus whose pairs outgrew the limit arrives here on disk (a
 of core arrives in memory (only its distinct pairs come back). The PPMI matrix is built in
 memory when it fits (:func:`~embedstore.engines.bounded.budget.ppmi_fits`) and as row blocks
 on disk otherwise, the counts moved to disk first if need be: the same vectors either way.
-Propagation and sgns take the pairs into memory, saying so in the version's notes.
+The SVD's dense matrices stay in memory when they fit
+(:func:`~embedstore.engines.bounded.budget.dense_fits`), and go to disk in row blocks otherwise
+(:class:`~embedstore.engines.bounded.dense_rows.DiskMatrices`; a note says so, as the vectors
+may then differ in the last bits). Propagation and sgns take the pairs into memory, saying so
+in the version's notes.
 """
 
 from __future__ import annotations
@@ -17,11 +21,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ...counting.cooccurrence import Cooccurrence
+from ...counting.token_ids import TextCorpus
+from ...methods.dense import IN_MEMORY, DenseMatrices
+from ...methods.svd import sketch_width
 from ...progress import Progress
 from ...schema import PropagateSettings, SvdSettings
 from ..memory import MemoryCounts, RowBlocks
 from .allocator import return_freed_memory
-from .budget import ppmi_fits
+from .budget import dense_block_rows, dense_fits, ppmi_fits
+from .dense_rows import DiskMatrices
 from .disk_rows import DiskRows, disk_ppmi
 from .text_counts import DiskCooccurrence, spill_cooccurrence
 
@@ -34,6 +42,7 @@ class BoundedCounts:
     counted: Cooccurrence | DiskCooccurrence
     memory_limit: int
     progress: Progress | None = None
+    text_corpus: TextCorpus | None = None
     notes: list[str] = field(default_factory=list)
     _files: ExitStack = field(default_factory=ExitStack)
 
@@ -76,6 +85,17 @@ class BoundedCounts:
             raise no_positive_pmi()
         return forward, backward
 
+    def svd_matrices(self, settings: SvdSettings) -> DenseMatrices:
+        columns = sketch_width(self.n_items, settings)
+        if dense_fits(self.n_items, columns, self.memory_limit):
+            return IN_MEMORY
+        self.notes.append(f"svd kept its {self.n_items} x {columns} dense matrices on disk in "
+                          "row blocks, as they would not fit the memory limit; the vectors "
+                          "may differ from an in-memory run's in the last bits")
+        return_freed_memory()
+        return self._files.enter_context(
+            DiskMatrices(dense_block_rows(columns, self.memory_limit)))
+
     def pair_chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         if isinstance(self.counted, DiskCooccurrence):
             return self.counted.chunks()
@@ -86,6 +106,9 @@ class BoundedCounts:
 
     def pairs(self) -> Cooccurrence:
         return self._in_memory("sgns")
+
+    def corpus(self) -> TextCorpus | None:
+        return self.text_corpus
 
     def _in_memory(self, method: str) -> Cooccurrence:
         if isinstance(self.counted, DiskCooccurrence):

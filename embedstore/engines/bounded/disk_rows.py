@@ -8,9 +8,10 @@ one sorted pass gives both). Each value is computed by the same expression, in t
 order, as in memory, and rows keep their columns ascending, as scipy's canonical CSR does, so
 every row of a product, and so the vectors, are the in-memory run's bit for bit.
 
-:class:`DiskRows` is a :class:`~embedstore.engines.Product` that reads one block of rows at a
-time: every product (one per pass of the randomised SVD) streams the file once, and memory
-holds one block, the dense input and the output.
+:class:`DiskRows` is a :class:`~embedstore.engines.RowProduct` that reads one block of rows
+at a time: every product (one per pass of the randomised SVD) streams the file once, and
+memory holds a block per thread, the dense input and the output (or, for dense matrices kept
+on disk, a block of the output per thread).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 from ...methods.ppmi import context_weights, pmi_values
 from ...progress import Progress
 from ...schema import SvdSettings
-from ..memory import default_threads
+from ..memory import ordered_products
 from .text_counts import DiskCooccurrence
 
 BLOCK_SHARE = 1 / 64
@@ -43,44 +44,49 @@ class DiskRows:
         self.indices_path, self.data_path = directory / "indices", directory / "data"
         self.indptr = indptr
         self.shape = shape
+        self.block_entries = max(1, block_entries)
         self.passes, self.progress = passes, progress  # passes: shared pass numbers
-        cuts = np.searchsorted(indptr, np.arange(0, indptr[-1], max(1, block_entries)))
+        cuts = np.searchsorted(indptr, np.arange(0, indptr[-1], self.block_entries))
         self.bounds = np.unique(np.r_[0, np.minimum(cuts, shape[0]), shape[0]])
 
-    def blocks(self) -> Iterator[tuple[int, int, Any]]:
-        """(first row, end row, scipy CSR block) in row order, read from the files."""
+    def blocks(self, bounds: np.ndarray | None = None) -> Iterator[tuple[int, int, Any]]:
+        """(first row, end row, scipy CSR block) in row order, read from the files; cut at
+        ``bounds`` (default: blocks of ``block_entries`` entries)."""
         from scipy import sparse
 
+        bounds = self.bounds if bounds is None else bounds
         with self.indices_path.open("rb") as indices, self.data_path.open("rb") as data:
-            for start, stop in zip(self.bounds[:-1], self.bounds[1:], strict=True):
+            for start, stop in itertools.pairwise(bounds.tolist()):
                 first, last = int(self.indptr[start]), int(self.indptr[stop])
                 block_indices = np.fromfile(indices, np.int32, last - first, offset=0)
                 block_data = np.fromfile(data, np.float32, last - first, offset=0)
                 pointers = self.indptr[start:stop + 1] - first
-                yield int(start), int(stop), sparse.csr_matrix(
+                yield start, stop, sparse.csr_matrix(
                     (block_data, block_indices, pointers), shape=(stop - start, self.shape[1]))
 
-    def __matmul__(self, dense: np.ndarray) -> np.ndarray:
-        from concurrent.futures import Future, ThreadPoolExecutor
-
+    def row_products(self, dense: np.ndarray, max_rows: int
+                     ) -> Iterator[tuple[int, int, np.ndarray]]:
+        """``(start, stop, rows start:stop of the product)`` in order, each block at most
+        ``block_entries`` entries and ``max_rows`` rows: one pass over the files."""
         dense = np.ascontiguousarray(dense, dtype=np.float32)
-        result = np.empty((self.shape[0], dense.shape[1]), dtype=np.float32)
+        bounds = np.union1d(self.bounds, np.arange(0, self.shape[0], max(1, max_rows)))
         stage = f"svd pass {next(self.passes)}"
+        total = len(bounds) - 1
 
-        def multiply(start: int, stop: int, block: Any) -> None:
-            result[start:stop] = block @ dense  # scipy releases the GIL
-
-        threads = default_threads()
-        pending: list[Future[None]] = []
-        with ThreadPoolExecutor(threads) as pool:
-            for number, (start, stop, block) in enumerate(self.blocks()):
-                pending.append(pool.submit(multiply, start, stop, block))
-                if len(pending) >= threads:  # at most one block per thread in memory
-                    pending.pop(0).result()
+        def read() -> Iterator[tuple[int, int, Any]]:
+            for number, block in enumerate(self.blocks(bounds)):
+                yield block
                 if self.progress is not None:
-                    self.progress(stage, number + 1, len(self.bounds) - 1, None)
-            for future in pending:
-                future.result()
+                    self.progress(stage, number + 1, total, None)
+
+        yield from ordered_products(read(), dense)
+
+    def __matmul__(self, dense: np.ndarray) -> np.ndarray:
+        result = np.empty((self.shape[0], dense.shape[1]), dtype=np.float32)
+        # a block's result takes at most the bytes of its entries
+        max_rows = self.block_entries * ENTRY_BYTES // (4 * max(1, dense.shape[1]))
+        for start, stop, rows in self.row_products(dense, max_rows):
+            result[start:stop] = rows
         return result
 
 

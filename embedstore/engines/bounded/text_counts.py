@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ...counting.cooccurrence import Cooccurrence
+from ...counting.token_ids import CorpusCollector
 from ...counting.windows import DISTANCE_BITS, cooccurrence_of_keys, count_keys
 from ...inputs.corpus import BLOCK_BYTES, build_vocabulary, encode
 from ...progress import Progress
@@ -112,9 +113,11 @@ def spill_cooccurrence(cooc: Cooccurrence, memory_limit: int,
 def count_text_within(
     path: str | Path, *, memory_limit: int, window: int = 5, min_count: int = 5,
     sample: float = 1e-3, seed: int = 0, progress: Progress | None = None,
+    collector: CorpusCollector | None = None,
 ) -> Cooccurrence | DiskCooccurrence:
     """Count a corpus as :func:`embedstore.training.sources.count_text` does, within about
-    ``memory_limit`` bytes: in memory when the pairs fit, else on disk."""
+    ``memory_limit`` bytes: in memory when the pairs fit, else on disk. A ``collector`` keeps
+    the encoded tokens on their way (one read serves counting and skip-gram)."""
     if not 1 <= window < 1 << DISTANCE_BITS:
         raise ValueError(f"window must be from 1 to {(1 << DISTANCE_BITS) - 1}")
     path = Path(path)
@@ -122,8 +125,11 @@ def count_text_within(
     vocabulary = build_vocabulary(path, min_count, progress, block_bytes_for(memory_limit))
     sink = _SpillOnDemand(memory_limit, progress)
     try:
-        counted = count_keys(encode(path, vocabulary, progress, block_bytes_for(memory_limit)),
-                             vocabulary, window=window, sample=sample, seed=seed,
+        blocks = encode(path, vocabulary, progress, block_bytes_for(memory_limit))
+        if collector is not None:
+            collector.expect(int(vocabulary.counts.sum()))
+            blocks = collector.passing(blocks)
+        counted = count_keys(blocks, vocabulary, window=window, sample=sample, seed=seed,
                              merge_at=merge_keys_for(memory_limit), sink=sink)
         if counted is not None or sink.counts is None:
             assert counted is not None

@@ -30,6 +30,7 @@ import numpy as np
 
 from ...errors import InputError, TrainingError
 from ...inputs.pair_file import check_sums, count_order
+from ...methods.dense import IN_MEMORY, InMemory
 from ...methods.ppmi import context_weights, no_positive_pmi, pmi_values
 from ...progress import Progress
 from ...schema import PairFileOptions, PropagateSettings, SvdSettings
@@ -202,6 +203,10 @@ class ClusterMatrix:
     def n_items(self) -> int:
         return len(self.items)
 
+    def corpus(self) -> None:
+        """Text is counted on a cluster by ``embed pairs``; training there reads pairs."""
+        return None
+
     def pair_chunks(self) -> None:
         """The pairs stay on the cluster: a version trained there keeps no counts."""
         return None
@@ -227,6 +232,11 @@ class ClusterMatrix:
         if sum(self.client.gather(self.client.map(nnz, products[0].blocks))) == 0:
             raise no_positive_pmi()
         return products[0], products[1]
+
+    def svd_matrices(self, settings: SvdSettings) -> InMemory:
+        """The SVD's dense matrices stay here, in memory (each product sends one to the
+        workers)."""
+        return IN_MEMORY
 
     def step_product(self, settings: PropagateSettings) -> ClusterProduct:
         """The product of propagation's step operator, its blocks on the cluster."""

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ...errors import StoreError
-from .searcher import SEARCH_THREADS
+from .searcher import search_threads
 
 if TYPE_CHECKING:
     from usearch.compiled import Index as CompiledIndex
@@ -112,5 +112,6 @@ class HnswCandidates:
 
     def search(self, targets: np.ndarray, fetch: int) -> list[np.ndarray]:
         keys, _, counts, *_ = self._index.search_many(
-            np.ascontiguousarray(targets, dtype=np.float32), fetch, False, SEARCH_THREADS)
+            np.ascontiguousarray(targets, dtype=np.float32), fetch, False,
+            search_threads(len(targets)))
         return [keys[i, : counts[i]].astype(np.int64) for i in range(len(targets))]

@@ -20,7 +20,7 @@ import numpy as np
 
 from ...errors import StoreError
 from ...geometry import unit_rows
-from .searcher import SEARCH_THREADS
+from .searcher import search_threads
 
 if TYPE_CHECKING:
     from faiss import Index
@@ -154,7 +154,7 @@ class IvfCandidates:
 
         lists, rows = self._index.nlist, self._index.ntotal
         probes = max(self._probes, math.ceil(PROBES_PER_FETCH * fetch * lists / max(rows, 1)))
-        faiss.omp_set_num_threads(SEARCH_THREADS)  # this thread's setting: queries run side by side
+        faiss.omp_set_num_threads(search_threads(len(targets)))  # this thread's setting
         _, found = self._index.search(
             np.ascontiguousarray(targets, dtype=np.float32), min(fetch, rows),
             params=faiss.SearchParametersIVF(nprobe=min(probes, lists)))

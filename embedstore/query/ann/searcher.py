@@ -13,11 +13,13 @@ share of the candidates, exact search over them is cheaper and answers instead.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 import numpy as np
 
+from ..rescoring import rescored_top_k
 from ..scoring import inverse
 from ..search import ExactSearcher, Ranked, check_k
 
@@ -27,9 +29,12 @@ is answered by exact search instead (cheaper, and the whole answer)."""
 EXACT_ROWS_PER_FETCH = 32
 """A restricted query whose candidates number at most this many per row it would fetch is
 answered by exact search over the candidates (scanning them costs less than the index)."""
-SEARCH_THREADS = 1
-"""Threads per index search: queries already run side by side (server threads and workers),
-as exact search runs on one BLAS thread in the server."""
+
+
+def search_threads(targets: int) -> int:
+    """Threads for an index search of ``targets`` targets: one for a single target (both
+    libraries search targets in parallel, not the parts of one), else up to every core."""
+    return max(1, min(targets, os.cpu_count() or 1))
 
 
 class Candidates(Protocol):
@@ -53,7 +58,7 @@ class IndexSearcher:
     def __init__(self, index: Candidates, vectors: np.ndarray, norms: np.ndarray,
                  exact: Callable[[], ExactSearcher]) -> None:
         self._index = index
-        self._vectors = vectors
+        self._vectors = np.asarray(vectors)  # a plain view: slicing a memmap costs more
         self._norms = norms
         self._exact = exact
 
@@ -101,12 +106,12 @@ class IndexSearcher:
 
     def _rescore(self, target: np.ndarray, rows: np.ndarray, k: int
                  ) -> tuple[np.ndarray, np.ndarray]:
-        """The best ``k`` of ``rows`` by exact cosine, ties to the lower row."""
-        rows = np.unique(rows)
-        scale = inverse(np.linalg.norm(target)[None])[0]
-        scores = (self._vectors[rows] @ target) * inverse(self._norms[rows]) * scale
-        order = np.lexsort((rows, -scores))[:k]
-        return rows[order], scores[order].astype(np.float32)
+        """The best ``k`` of ``rows`` by exact cosine, ties to the lower row: the same scores,
+        bit for bit, as exact search gives them (:mod:`~embedstore.query.rescoring`)."""
+        rows = np.unique(rows)  # sorted: local order is row order, so ties still go lower
+        local, scores = rescored_top_k(self._vectors[rows], inverse(self._norms[rows]),
+                                       target[None, :], [np.arange(len(rows))], k)
+        return rows[local[0]], scores[0]
 
     def cosines(self, targets: np.ndarray, limit: int | None = None) -> np.ndarray:
         return self._exact().cosines(targets, limit)

@@ -1,0 +1,65 @@
+"""Two stages from text: the count-based vectors (PPMI + truncated SVD), then word2vec's
+skip-gram over the corpus started from them.
+
+The SVD finds in seconds what skip-gram needs several passes over the text to learn; a couple
+of skip-gram epochs from that start then add what counting misses (``benchmarks/RESULTS.md``
+has the figures). The start is the SVD's item side ``U S^p`` rescaled so that its rows' mean
+length is ``start_norm`` (skip-gram's own vectors are about that long; the SVD's are much
+shorter, and an epoch from them as they are loses most of what they knew), with zero context
+vectors (``context_start="zero"``, as word2vec starts them) or the SVD's context side
+``V S^p`` rescaled alike. The kernel is :mod:`embedstore.methods.word2vec` (numba, Hogwild
+over ``threads``): with one thread a seed gives the same vectors bit for bit; with more, they
+vary from run to run in the last digits.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from ..errors import TrainingError
+from ..progress import Progress
+from ..schema import SvdSettings, SvdSgnsSettings
+from .fitted import Fitted, WarmStart
+from .registry import DEFAULT_DIM
+from .svd import svd_sides
+
+if TYPE_CHECKING:
+    from ..engines import Counts
+
+
+def svd_stage(settings: SvdSgnsSettings) -> SvdSettings:
+    """The first stage's settings: the SVD's item side alone, as text's default svd run."""
+    return SvdSettings(dim=settings.dim or DEFAULT_DIM,
+                       context_smoothing=settings.context_smoothing,
+                       eigen_weight=settings.eigen_weight, add_context=False,
+                       power_iterations=settings.power_iterations,
+                       oversample=settings.oversample, seed=settings.seed)
+
+
+def fit_svd_sgns(counts: Counts, settings: SvdSgnsSettings, progress: Progress | None,
+                 warm: WarmStart | None = None) -> Fitted:
+    """Item vectors by the two stages; the threads' count is recorded in the settings."""
+    corpus = counts.corpus()
+    if corpus is None:
+        raise TrainingError("--method svd+sgns trains from a text corpus (--text); for pair "
+                            "files choose svd or sgns")
+    try:
+        from .word2vec import rescaled_start, train_word2vec
+    except ImportError:  # pragma: no cover - the kernel extra is part of the test extra
+        raise TrainingError("--method svd+sgns needs the kernel extra: pip install "
+                            "'embedstore[kernel]'") from None
+    first = svd_stage(settings)
+    word, context = svd_sides(*counts.ppmi_products(first), first, progress=progress)
+    threads = settings.threads or max(1, os.cpu_count() or 1)
+    vectors, _, _ = train_word2vec(
+        corpus, counts.item_counts.astype("int64"), dim=first.dim or DEFAULT_DIM,
+        epochs=settings.epochs, window=settings.window, negative=settings.negative,
+        sample=settings.sample, alpha=settings.lr, min_alpha=settings.min_lr,
+        ns_exponent=settings.ns_exponent, threads=threads, seed=settings.seed,
+        word_vectors=rescaled_start(word, settings.start_norm),
+        context_vectors=(None if settings.context_start == "zero"
+                         else rescaled_start(context, settings.start_norm)),
+        progress=progress)
+    used = settings.model_copy(update={"dim": first.dim, "threads": threads})
+    return Fitted(vectors, used, epochs=settings.epochs)
