@@ -1,7 +1,8 @@
 """The ``embed`` command: a group that builds the store handle once, and its commands.
 
-Each command (in :mod:`.training`, :mod:`.querying`, :mod:`.evaluation`, :mod:`.transfer`,
-:mod:`.versions`, :mod:`.indexing`, :mod:`.plotting`, :mod:`.serving`) parses its arguments,
+Each command (in :mod:`.training`, :mod:`.extending`, :mod:`.querying`, :mod:`.evaluation`,
+:mod:`.transfer`, :mod:`.versions`, :mod:`.indexing`, :mod:`.plotting`, :mod:`.serving`) parses
+its arguments,
 makes one library call and renders the result (:mod:`.render`, :mod:`.reports`). Every
 :class:`embedstore.EmbedstoreError` becomes one line on stderr and exit code 1; usage mistakes
 exit 2 (Click's convention). Library modules are imported inside the commands so that
@@ -21,6 +22,7 @@ from .completion import completion
 from .context import StoreHandle
 from .evaluation import eval_
 from .explaining import explain
+from .extending import extend
 from .indexing import index
 from .plotting import plot
 from .querying import analogy, batch, similar
@@ -64,8 +66,9 @@ def cli(ctx: click.Context, store_path: Path | None) -> None:
     ctx.call_on_close(ctx.obj.close)
 
 
-for command in (train, pairs, eval_, similar, analogy, explain, batch, versions, info, import_,
-                export, tag, aliases, rm, gc, verify, diff, index, plot, serve, completion):
+for command in (train, extend, pairs, eval_, similar, analogy, explain, batch, versions, info,
+                import_, export, tag, aliases, rm, gc, verify, diff, index, plot, serve,
+                completion):
     cli.add_command(command)
 
 

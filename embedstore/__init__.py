@@ -41,6 +41,7 @@ __all__ = [
     "TrainingError",
     "UnknownItemError",
     "__version__",
+    "extend_version",
     "open",
     "publish_vectors",
     "train_file",
@@ -54,6 +55,7 @@ if TYPE_CHECKING:
     from .query.results import Neighbor
     from .query.search import ExactSearcher, Searcher
     from .store import Store
+    from .training.extend import extend_version
     from .training.pipeline import train_file, train_pairs
     from .training.publish import publish_vectors
 
@@ -65,6 +67,7 @@ _LAZY = {
     "Searcher": ("query.search", "Searcher"),
     "open": ("query.embeddings", "open_embeddings"),
     "Store": ("store", "Store"),
+    "extend_version": ("training.extend", "extend_version"),
     "publish_vectors": ("training.publish", "publish_vectors"),
     "train_file": ("training.pipeline", "train_file"),
     "train_pairs": ("training.pipeline", "train_pairs"),

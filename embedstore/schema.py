@@ -136,8 +136,10 @@ class VersionRecord(Record):
     """Everything known about one published version. It never changes once published.
 
     ``origin`` says how the vectors came to be: ``train`` (then ``reading``, ``settings``,
-    ``epochs`` and ``epoch_losses`` describe the run) or ``import`` (then ``import_format``
-    names the file format, and ``source`` is absent for vectors handed over in memory).
+    ``epochs`` and ``epoch_losses`` describe the run), ``import`` (then ``import_format``
+    names the file format, and ``source`` is absent for vectors handed over in memory) or
+    ``extend`` (the ``parent`` version's vectors and new items folded in from the pairs in
+    ``source`` by the method of ``settings``, the parent's).
     ``notes`` are what the run said about itself: why ``--method auto`` chose the method,
     explicit negative pairs a method could not use, a warm start aligned after training.
     """
@@ -146,7 +148,7 @@ class VersionRecord(Record):
     version: int = Field(ge=1)
     name: str | None = None
     created: datetime
-    origin: Literal["train", "import"] = "train"
+    origin: Literal["train", "import", "extend"] = "train"
     source: FileDigest | None = None
     reading: Annotated[PairFileOptions | TextOptions, Field(discriminator="kind")] | None = None
     settings: TrainSettings | None = None

@@ -6,11 +6,15 @@ right`` per distinct pair, ``left <= right``, rows of the version's vocabulary) 
 ``weights.npy`` (``float64``, the pair's summed weight; 0 marks an explicit negative pair).
 They are written while the run's counts are at hand, in chunks, so counts on disk never come
 into memory whole, and they are checksummed, verified and removed with the version.
+
+A method may keep further arrays beside them the same way (``KEY.npy``; svd its singular
+values, sgns its context vectors: :attr:`embedstore.methods.fitted.Fitted.kept`), which
+:func:`write_kept_arrays` writes and :func:`read_kept_arrays` maps.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +24,8 @@ PAIRS = "pairs"
 WEIGHTS = "weights"
 """The keys of the kept files in a version's record (``files``), and their names
 (``KEY.npy``)."""
+NOT_KEPT = frozenset({"vectors", "norms", PAIRS, WEIGHTS})
+"""Keys of a version's files that are not a method's kept arrays."""
 WRITE_ROWS = 1 << 20
 """Pairs written at a time."""
 
@@ -79,3 +85,18 @@ def read_kept_counts(pairs_path: Path, weights_path: Path) -> KeptCounts:
     pairs = np.load(pairs_path, mmap_mode="r", allow_pickle=False)
     weights = np.load(weights_path, mmap_mode="r", allow_pickle=False)
     return KeptCounts(np.asarray(pairs[:, 0]), np.asarray(pairs[:, 1]), np.asarray(weights))
+
+
+def write_kept_arrays(arrays: Mapping[str, np.ndarray], directory: Path) -> dict[str, Path]:
+    """Write a method's arrays to ``directory`` as ``KEY.npy``; the files by key."""
+    paths = {}
+    for key, array in arrays.items():
+        paths[key] = directory / f"{key}.npy"
+        np.save(paths[key], np.ascontiguousarray(array), allow_pickle=False)
+    return paths
+
+
+def read_kept_arrays(paths: Mapping[str, Path]) -> dict[str, np.ndarray]:
+    """A version's kept method arrays, memory-mapped (no pickles); ``paths`` by key."""
+    return {key: np.load(path, mmap_mode="r", allow_pickle=False)
+            for key, path in paths.items() if key not in NOT_KEPT}

@@ -2,8 +2,9 @@
 
 The CLI's ``--method`` choices, ``--method auto``, which engines may run a method, what a warm
 start does, what becomes of explicit negative pairs and the version's recorded settings are
-all read from :data:`METHODS`. Adding a method is one module with its fit function plus one
-record here. Nothing is imported until it is used, so the CLI reads the records at start-up.
+all read from :data:`METHODS`, and so is how ``embed extend`` folds new items into a
+version of the method. Adding a method is one module with its fit (and fold-in) function plus
+one record here. Nothing is imported until it is used, so the CLI reads the records at start-up.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ..schema import Record
-    from .fitted import FitFunction
+    from .fitted import FitFunction, FoldFunction
 
 DEFAULT_DIM = 100
 """The vector dimension when neither ``--dim`` nor a parent version gives one."""
@@ -42,9 +43,24 @@ class Method:
     needs_corpus: bool = False
     """Whether it streams over a text corpus's tokens, beyond the counts (read once for
     both)."""
+    fold_in: str | None = None
+    """``module:function`` of its :data:`~embedstore.methods.fitted.FoldFunction`: vectors for
+    new items, the parent's left as they are (``embed extend``); None: versions of the method
+    cannot be extended."""
+    fold_summary: str = ""
+    """How it folds new items in, for notes."""
 
     def fit_function(self) -> FitFunction:
         module, _, name = self.fit.partition(":")
+        return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
+
+    def fold_in_function(self) -> FoldFunction:
+        if self.fold_in is None:
+            from ..errors import TrainingError
+
+            raise TrainingError(f"versions trained with {self.name} cannot be extended; "
+                                "train a new version on all the pairs instead")
+        module, _, name = self.fold_in.partition(":")
         return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 
     def settings_type(self) -> type[Record]:
@@ -60,13 +76,19 @@ METHODS: dict[str, Method] = {method.name: method for method in (
     Method("propagate", f"{SCHEMA}:PropagateSettings",
            "embedstore.methods.propagate:fit_propagate",
            "random vectors smoothed over the pair graph", continues=False,
-           uses_negatives=True, engines=("local", "dask")),
+           uses_negatives=True, engines=("local", "dask"),
+           fold_in="embedstore.methods.propagate:fold_in_propagate",
+           fold_summary="its step operator over the new rows, the known rows fixed"),
     Method("sgns", f"{SCHEMA}:SgnsSettings", "embedstore.methods.sgns:fit_sgns",
            "skip-gram with negative sampling over the pairs", continues=True,
-           uses_negatives=True, engines=("local",)),
+           uses_negatives=True, engines=("local",),
+           fold_in="embedstore.methods.sgns_fold_in:fold_in_sgns",
+           fold_summary="passes over the new items' pairs, the known vectors frozen"),
     Method("svd", f"{SCHEMA}:SvdSettings", "embedstore.methods.svd:fit_svd",
            "PPMI + truncated SVD", continues=False, uses_negatives=False,
-           engines=("local", "dask")),
+           engines=("local", "dask"),
+           fold_in="embedstore.methods.svd:fold_in_svd",
+           fold_summary="each new PPMI row projected onto the version's basis"),
     Method("svd+sgns", f"{SCHEMA}:SvdSgnsSettings", "embedstore.methods.svd_sgns:fit_svd_sgns",
            "PPMI + SVD, then word2vec's skip-gram over the corpus from its vectors",
            continues=False, uses_negatives=False, engines=("local",), needs_corpus=True),

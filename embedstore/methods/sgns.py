@@ -41,6 +41,8 @@ MIN_TRAINING_STEPS = 100_000
 :data:`MAX_AUTO_EPOCHS` epochs, at least :data:`MIN_AUTO_EPOCHS`)."""
 MIN_AUTO_EPOCHS = 5
 MAX_AUTO_EPOCHS = 2000
+CONTEXT = "context"
+"""The key (and file name) of the context vectors a version keeps."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class SgnsResult:
     vectors: np.ndarray
     epochs: int
     epoch_losses: list[float]
+    context: np.ndarray | None = None
+    """The context vectors (a version keeps them, for new items to be folded in against)."""
 
 
 def auto_epochs(n_directed_pairs: int) -> int:
@@ -116,7 +120,8 @@ def fit_sgns(counts: Counts, settings: SgnsSettings, progress: Progress | None,
     result = train_sgns(counts.pairs(), settings, progress=progress,
                         initial=(warm.vectors, warm.known) if warm is not None else None)
     return Fitted(result.vectors, settings.model_copy(update={"epochs": result.epochs}),
-                  result.epochs, result.epoch_losses)
+                  result.epochs, result.epoch_losses,
+                  kept={} if result.context is None else {CONTEXT: result.context})
 
 
 def train_sgns(
@@ -194,7 +199,8 @@ def train_sgns(
         if not np.isfinite(loss_sums[last]) or not np.isfinite(item_vectors).all():
             raise TrainingError(f"training diverged in epoch {last}; lower --lr")
     losses = (loss_sums[1:] / np.maximum(visit_counts[1:], 1.0)).tolist()
-    return SgnsResult(vectors=item_vectors, epochs=epochs, epoch_losses=losses)
+    return SgnsResult(vectors=item_vectors, epochs=epochs, epoch_losses=losses,
+                      context=context_vectors)
 
 
 def _start_vectors(n_items: int, settings: SgnsSettings, rng: np.random.Generator,

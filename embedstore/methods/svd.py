@@ -19,6 +19,12 @@ The dense ``items x (dim + oversample)`` matrices are held by a
 blocks on disk under a memory limit. The algorithm is written once over its operations;
 reductions over all rows (the Gram matrices, each column's largest entry, the mean) are sums
 over row blocks, which in memory are one block: the arithmetic of plain numpy on the arrays.
+
+A version keeps its signed singular values (``singular_values.npy``: ``S`` times the sign of
+``u . v`` per component, for the symmetric PPMI matrix the sign of its eigenvalue), so that new
+items can be folded in later (:func:`fold_in_svd`): a new item's PPMI row ``m`` over the known
+items becomes ``m V S^(p-1)`` (plus ``m U S^(p-1)`` with the context side), the standard
+projection of a row onto the basis of a truncated SVD.
 """
 
 from __future__ import annotations
@@ -28,16 +34,21 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..counting.cooccurrence import both_directions
+from ..errors import TrainingError
 from ..progress import Progress
 from ..schema import SvdSettings
 from .dense import IN_MEMORY, DenseMatrices, Tall, Wide
-from .fitted import Fitted, WarmStart
+from .fitted import ROTATION, Extension, Fitted, Folded, WarmStart
+from .ppmi import context_weights, pmi_values
 
 if TYPE_CHECKING:
     from ..engines import Counts, Product
 
 HEAD_ROWS = 50_000
 """``remove_components`` finds the leading directions on at most this many first rows."""
+SINGULAR_VALUES = "singular_values"
+"""The key (and file name) of the signed singular values a version keeps."""
 
 
 def gram(dense: DenseMatrices, tall: Tall) -> np.ndarray:
@@ -137,7 +148,8 @@ def fit_svd(counts: Counts, settings: SvdSettings, progress: Progress | None,
     PPMI products the engine builds, its dense matrices where the engine keeps them."""
     forward, backward = counts.ppmi_products(settings)
     dense = counts.svd_matrices(settings)
-    return Fitted(svd_vectors(forward, backward, settings, progress, dense), settings)
+    vectors, signed = svd_factors(forward, backward, settings, progress, dense)
+    return Fitted(vectors, settings, kept={SINGULAR_VALUES: signed})
 
 
 def sketch_width(n_items: int, settings: SvdSettings) -> int:
@@ -187,12 +199,21 @@ def svd_vectors(forward: Product, backward: Product, settings: SvdSettings,
     ``forward`` and ``backward``) by randomised SVD; the same products give the same bits
     (with the dense matrices in memory; in row blocks, up to the rounding of the sums over
     blocks)."""
+    return svd_factors(forward, backward, settings, progress, dense)[0]
+
+
+def svd_factors(forward: Product, backward: Product, settings: SvdSettings,
+                progress: Progress | None = None,
+                dense: DenseMatrices = IN_MEMORY) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`svd_vectors`, and the signed singular values (float64; ``S`` times the sign of
+    ``u . v`` per component) that a version keeps for folding new items in."""
     n_items = forward.shape[0]
     dim = settings.dim or 100
     rank = min(dim, n_items - 1)
     rng = np.random.default_rng(settings.seed)
     u, s, vt = randomized_svd(forward, backward, rank, settings.power_iterations,
                               settings.oversample, rng, progress, dense)
+    signed = s * np.where(_column_dots(dense, u, dense.tall(vt)) < 0, -1.0, 1.0)
     # Fix each component's sign (largest |entry| of U positive) so runs agree exactly.
     signs = np.sign(largest_entries(dense, u))
     signs[signs == 0] = 1
@@ -206,7 +227,15 @@ def svd_vectors(forward: Product, backward: Product, settings: SvdSettings,
     del u, vt
     if settings.remove_components:
         vectors = remove_top_components(vectors, settings.remove_components, dense)
-    return _padded(dense, vectors, dim)
+    return _padded(dense, vectors, dim), signed
+
+
+def _column_dots(dense: DenseMatrices, first: Tall, second: Tall) -> np.ndarray:
+    """``sum_i first[i, k] * second[i, k]`` for every column ``k``, over the row blocks."""
+    total = np.zeros(first.shape[1])
+    for a, b in zip(dense.rows(first), dense.rows(second), strict=True):
+        total += np.einsum("ik,ik->k", a, b)
+    return total
 
 
 def _signed_weighted(signs: np.ndarray, weight: np.ndarray, u: np.ndarray,
@@ -255,3 +284,95 @@ def _padded(dense: DenseMatrices, vectors: Tall, dim: int) -> np.ndarray:
         result[start:start + len(block), : block.shape[1]] = block
         start += len(block)
     return result
+
+
+def fold_in_svd(extension: Extension, settings: SvdSettings,
+                progress: Progress | None = None) -> Folded:
+    """Vectors for the new rows of ``extension``: each new item's PPMI row (marginals from
+    the parent's kept counts plus the new pairs) times the known vectors, mapped onto the
+    version's basis (:func:`fold_map`). A new item whose partners are all new is folded in
+    after them, from their folded vectors: items are taken in order of their distance from
+    the known items."""
+    if settings.remove_components:
+        raise TrainingError("a version trained with remove_components cannot be extended "
+                            "(its removed directions are not kept); train a new version")
+    mapping, notes = fold_map(extension, settings)
+    n_old, n_new = extension.n_old, extension.n_new
+    sums = _row_sums(extension)
+    context = context_weights(sums, settings)
+    rows, cols, counts = both_directions(extension.left, extension.right, extension.weight)
+    mine = rows >= n_old
+    rows, cols, counts = rows[mine] - n_old, cols[mine], counts[mine]
+    pmi = pmi_values(counts, sums[rows + n_old], context[cols], float(np.log(context.sum())),
+                     settings.shift)
+    keep = pmi > 0
+    rows, cols, pmi = rows[keep], cols[keep], pmi[keep]
+    known = cols < n_old
+    partners, inverse = np.unique(cols[known], return_inverse=True)
+    from scipy import sparse
+
+    base = sparse.csr_matrix((pmi[known], (rows[known], inverse)), shape=(n_new, len(partners)))
+    base_sum = base @ np.asarray(extension.vectors[partners], dtype=np.float64)
+    among_new = sparse.csr_matrix((pmi[~known], (rows[~known], cols[~known] - n_old)),
+                                  shape=(n_new, n_new))
+    vectors = np.zeros((n_new, extension.vectors.shape[1]))
+    done = np.zeros(n_new, dtype=bool)
+    ready = np.zeros(n_new, dtype=bool)
+    ready[rows[known]] = True
+    while ready.any():
+        vectors[ready] = (base_sum[ready] + among_new[ready] @ vectors) @ mapping
+        done |= ready
+        ready = ~done & (np.asarray(among_new @ done.astype(np.float64)).ravel() > 0)
+    if progress is not None:
+        progress("folding in", 1, 1, None)
+    return Folded(vectors.astype(np.float32), notes=notes)
+
+
+def _row_sums(extension: Extension) -> np.ndarray:
+    """Every item's summed positive weight: the parent's kept counts plus the new pairs."""
+    counts, total = extension.counts, extension.n_old + extension.n_new
+    positive = counts.weight > 0
+    rows, _, weights = both_directions(counts.left[positive], counts.right[positive],
+                                       counts.weight[positive])
+    new_rows, _, new_weights = both_directions(extension.left, extension.right,
+                                               extension.weight)
+    return (np.bincount(rows, weights=weights, minlength=total)
+            + np.bincount(new_rows, weights=new_weights, minlength=total))
+
+
+def fold_map(extension: Extension, settings: SvdSettings) -> tuple[np.ndarray, list[str]]:
+    """The ``dim x dim`` matrix ``M`` that takes a PPMI row's sum of the known vectors onto
+    the version's basis: ``m W M`` is ``m V S^(p-1)`` (plus ``m U S^(p-1)`` with the context
+    side) for vectors ``W = U S^p (+ V S^p)``, turned by a warm start's rotation ``R`` if any:
+    ``M = R^T D R`` with ``D`` the diagonal of ``sign / S`` (with the context side: ``1 / S``
+    for positive components, 0 for the ones that cancelled).
+
+    A version trained before it kept its singular values has them estimated from its vectors'
+    Gram matrix (the columns of ``U S^p`` have length ``S^p``), which is exact with the context
+    side and assumes every component positive without it; a note says so."""
+    dim = extension.vectors.shape[1]
+    signed = extension.kept.get(SINGULAR_VALUES)
+    if signed is not None:
+        signed = np.asarray(signed, dtype=np.float64)
+        size = np.abs(signed)
+        inverse = np.where(size > 0, 1.0 / np.where(size > 0, size, 1.0), 0.0)
+        inverse *= (signed > 0) if settings.add_context else np.sign(signed)
+        diagonal = np.zeros(dim)
+        diagonal[: len(inverse)] = inverse[:dim]
+        rotation = np.asarray(extension.kept.get(ROTATION, np.eye(dim)), dtype=np.float64)
+        return rotation.T @ (diagonal[:, None] * rotation), []
+    if settings.eigen_weight == 0:
+        raise TrainingError(f"version {extension.parent} keeps no singular values (it was "
+                            "trained before versions kept them) and its --eigen-weight 0 "
+                            "leaves none in its vectors; train a new version to extend it")
+    vectors = np.asarray(extension.vectors, dtype=np.float64)
+    eigenvalues, basis = np.linalg.eigh(vectors.T @ vectors)
+    lengths = np.sqrt(np.maximum(eigenvalues, 0.0)) / (2.0 if settings.add_context else 1.0)
+    present = lengths > 1e-3 * max(float(lengths.max()), 1e-300)  # not cancelled (U + V)
+    size = np.where(present, lengths, 1.0) ** (1.0 / settings.eigen_weight)
+    inverse = np.where(present, 1.0 / size, 0.0)
+    return (basis * inverse) @ basis.T, [
+        f"version {extension.parent} keeps no singular values (trained before versions kept "
+        "them): they were estimated from its vectors' Gram matrix"
+        + ("" if settings.add_context else
+           ", taking every component's eigenvalue as positive")]

@@ -14,7 +14,14 @@ from typing import TYPE_CHECKING, Any
 from ..errors import EmbedstoreError, StoreError
 from ..progress import Progress
 from ..store import IndexRecord, StoreLike, opened
-from .ann import DEFAULT_KIND, build_settings, library_and_suffix, write_index
+from .ann import (
+    DEFAULT_KIND,
+    UNRECORDED_KIND,
+    build_settings,
+    extend_index_file,
+    library_and_suffix,
+    write_index,
+)
 from .embeddings import DEFAULT_MODEL
 
 if TYPE_CHECKING:
@@ -110,3 +117,44 @@ def index_new_version(store: StoreLike, record: VersionRecord,
             f"version {record.version} of {record.model!r} was published, but its index was "
             f"not built: {error}; build it with: embed index build {record.version} "
             f"--model {record.model}") from None
+
+
+def check_index_kind(record: IndexRecord) -> None:
+    """Fail before ``embed extend`` does any work when the library of a parent's index is
+    missing (its index could not be extended)."""
+    build_settings(record.settings.get("kind", UNRECORDED_KIND), {}, 0, 1)
+
+
+def extend_index(store: StoreLike, model: str, parent: int, record: VersionRecord,
+                 progress: Progress | None = None) -> IndexReport:
+    """Give the version ``record`` extends from version ``parent`` (``embed extend``) the
+    parent's index with the new rows added, rather than one built anew: same kind, same
+    settings. A failure says that the version itself is there and how to index it."""
+    try:
+        with opened(store) as handle:
+            parent_info = handle.version_info(model, parent)
+            old = handle.index_record(parent_info)
+            info, vectors, _ = handle.open_version(model, record.version)
+            handle.end_snapshot()
+            if old is None:
+                raise StoreError(f"version {parent} has no index any more")
+            source = handle.inside_store(old.path)
+            kind = old.settings.get("kind", UNRECORDED_KIND)
+            library, suffix = library_and_suffix(kind)
+            first = parent_info.n_items
+
+            def write(path: Path) -> None:
+                if progress is not None:
+                    progress("indexing", 0, 1, None)
+                extend_index_file(source, old.settings, vectors[first:], first, path)
+                if progress is not None:
+                    progress("indexing", 1, 1, None)
+
+            built = handle.publish_index(info, write, library=library, suffix=suffix,
+                                         settings=old.settings)
+    except EmbedstoreError as error:
+        raise StoreError(
+            f"version {record.version} of {model!r} was published, but its index was not "
+            f"extended from version {parent}'s: {error}; build it with: embed index build "
+            f"{record.version} --model {model}") from None
+    return IndexReport(info.model, info.version, info.n_items, built)

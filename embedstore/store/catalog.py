@@ -155,9 +155,15 @@ class Catalog(Connection):
         self, model: str, directory_name: str, items: Sequence[str], counts: np.ndarray,
         files: dict[str, FileDigest], make_record: Callable[[int, dict[str, FileDigest]],
                                                             VersionRecord],
+        base: VersionInfo | None = None,
     ) -> VersionRecord:
-        """Inside a write transaction: take the next number and insert the version's rows."""
+        """Inside a write transaction: take the next number and insert the version's rows
+        (after the vocabulary of ``base``, copied here, when it extends that version)."""
         connection = self.connection
+        if base is not None and not connection.execute(
+                "SELECT 1 FROM versions WHERE id = ?", [base.id]).fetchone():
+            raise NotFoundError(f"model {base.model!r} version {base.version} was removed "
+                                "while it was extended; nothing was published")
         (latest,) = connection.execute(
             "SELECT COALESCE(MAX(last), 0) FROM version_numbers WHERE model = ?", [model]
         ).fetchone()
@@ -173,9 +179,15 @@ class Catalog(Connection):
              record.model_dump_json()],
         )
         version_id = cursor.lastrowid
+        first = 0
+        if base is not None:
+            connection.execute(
+                "INSERT INTO items (version_id, row, item, count) SELECT ?, row, item, count "
+                "FROM items WHERE version_id = ? ORDER BY row", [version_id, base.id])
+            first = base.n_items
         connection.executemany(
             "INSERT INTO items (version_id, row, item, count) VALUES (?, ?, ?, ?)",
-            ((version_id, row, item, float(count))
+            ((version_id, first + row, item, float(count))
              for row, (item, count) in enumerate(zip(items, counts, strict=True))),
         )
         return record

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,21 @@ from .vocabulary import Vocabulary
 
 if TYPE_CHECKING:  # pydantic is imported only when a version is published
     from ..schema import FileDigest, VersionRecord
+
+
+COPY_BLOCK = 1 << 24
+"""Bytes of a parent's rows copied (and hashed) at a time into a version extending it."""
+
+
+@dataclass(frozen=True)
+class Base:
+    """The version a new one extends (``embed extend``): its rows come first in the new
+    version, with their vectors, norms and vocabulary as they are (mapped here, so a removal
+    cannot take them away while they are copied)."""
+
+    info: VersionInfo
+    vectors: np.ndarray
+    norms: np.ndarray
 
 
 class Files(Vocabulary):
@@ -101,13 +117,17 @@ class Files(Vocabulary):
         vectors: np.ndarray,
         make_record: Callable[[int, dict[str, FileDigest]], VersionRecord],
         kept: Mapping[str, Path] | None = None,
+        base: Base | None = None,
     ) -> VersionRecord:
         """Write a new version of ``model`` and return its record.
 
         ``make_record(version, files)`` builds the metadata once the version number and the
         files' checksums are known. ``kept`` names further files written beforehand (``.npy``
         files, by key) that become part of the version, moved in beside its vectors and
-        checksummed with them. The version becomes visible atomically, in full.
+        checksummed with them. With ``base``, the version starts with that version's rows,
+        copied byte for byte (its vocabulary inside the database), and ``items``, ``counts``
+        and ``vectors`` are the rows after them. The version becomes visible atomically, in
+        full.
         """
         import shutil  # the modules of writing stay out of the query path
         import uuid
@@ -121,10 +141,18 @@ class Files(Vocabulary):
             final = self.path / VERSIONS_DIR / directory_name
             try:
                 staging.mkdir(parents=True)
-                files = {
-                    "vectors": write_array(staging / VECTORS_FILE, vectors, self.path),
-                    "norms": write_array(staging / NORMS_FILE, norms, self.path),
-                }
+                if base is None:
+                    files = {
+                        "vectors": write_array(staging / VECTORS_FILE, vectors, self.path),
+                        "norms": write_array(staging / NORMS_FILE, norms, self.path),
+                    }
+                else:
+                    files = {
+                        "vectors": write_rows(staging / VECTORS_FILE, [base.vectors, vectors],
+                                              self.path),
+                        "norms": write_rows(staging / NORMS_FILE, [base.norms, norms],
+                                            self.path),
+                    }
                 for key, source in (kept or {}).items():
                     files[key] = keep_file(source, staging / f"{key}.npy", self.path)
                 files = {key: record.model_copy(update={"path": record.path.replace(
@@ -140,7 +168,7 @@ class Files(Vocabulary):
             try:
                 with self.write_transaction():
                     return self._insert_version(model, directory_name, items, counts, files,
-                                                make_record)
+                                                make_record, base.info if base else None)
             except BaseException:
                 shutil.rmtree(final, ignore_errors=True)
                 raise
@@ -164,6 +192,37 @@ def write_array(path: Path, array: np.ndarray, root: Path) -> FileDigest:
         handle.flush()
         os.fsync(handle.fileno())
     return file_digest(path, path.relative_to(root).as_posix())
+
+
+def write_rows(path: Path, parts: Sequence[np.ndarray], root: Path) -> FileDigest:
+    """Write the rows of ``parts`` one after another as one ``.npy`` file (the bytes
+    ``np.save`` writes for their concatenation), hashing them as they are written, flush it
+    to disk and return its checksum record. Mapped parts are copied block by block, never
+    whole in memory."""
+    import hashlib
+    import io
+
+    first = parts[0]
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {
+        "descr": np.lib.format.dtype_to_descr(first.dtype), "fortran_order": False,
+        "shape": (sum(int(part.shape[0]) for part in parts), *map(int, first.shape[1:]))})
+    digest = hashlib.sha256(header.getvalue())
+    with path.open("wb") as handle:
+        handle.write(header.getvalue())
+        for part in parts:
+            flat = np.ascontiguousarray(part, dtype=first.dtype).reshape(-1)
+            step = max(1, COPY_BLOCK // flat.itemsize)
+            for start in range(0, flat.size, step):
+                block = memoryview(flat[start : start + step]).cast("B")
+                digest.update(block)
+                handle.write(block)
+        handle.flush()
+        os.fsync(handle.fileno())
+    from ..schema import FileDigest
+
+    return FileDigest(path=path.relative_to(root).as_posix(), bytes=path.stat().st_size,
+                      sha256=digest.hexdigest())
 
 
 def file_digest(path: Path, recorded_path: str | None = None) -> FileDigest:

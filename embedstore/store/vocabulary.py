@@ -139,6 +139,12 @@ class Vocabulary(Catalog):
                 [info.id, prefix, prefix + "\U0010ffff", PREFIX_SCAN, limit])
         return [item for _, item in rows]
 
+    def all_rows(self, info: VersionInfo) -> dict[str, int]:
+        """Every item of a version with its row (as stored: see :meth:`rows_of` for names as
+        asked for)."""
+        return dict(self.connection.execute(
+            "SELECT item, row FROM items WHERE version_id = ?", [info.id]).fetchall())
+
     def items_and_counts(self, info: VersionInfo) -> list[tuple[str, float]]:
         """Every item of a version with its count, in row order."""
         return self.connection.execute(

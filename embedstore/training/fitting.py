@@ -16,7 +16,7 @@ from ..counting.cooccurrence import Cooccurrence
 from ..engines import Counts
 from ..errors import TrainingError
 from ..geometry import procrustes_rotation, unit_rows
-from ..methods.fitted import Fitted, WarmStart
+from ..methods.fitted import ROTATION, Fitted, WarmStart
 from ..methods.registry import DEFAULT_DIM, method_of, methods_using_negatives
 from ..progress import Progress
 from ..schema import Record
@@ -34,12 +34,19 @@ def align_to(vectors: np.ndarray, warm: WarmStart) -> np.ndarray:
     >>> bool(np.allclose(align_to(parent @ rotation, warm), parent, atol=1e-5))
     True
     """
+    rotation = rotation_onto(vectors, warm)
+    if rotation is None:
+        return vectors
+    return (vectors.astype(np.float64) @ rotation).astype(np.float32)
+
+
+def rotation_onto(vectors: np.ndarray, warm: WarmStart) -> np.ndarray | None:
+    """The rotation :func:`align_to` turns ``vectors`` by (None: too few shared items)."""
     known = warm.known
     if known.sum() < 2:
-        return vectors
-    rotation = procrustes_rotation(unit_rows(vectors[known].astype(np.float64)),
-                                   unit_rows(warm.vectors[known].astype(np.float64)))
-    return (vectors.astype(np.float64) @ rotation).astype(np.float32)
+        return None
+    return procrustes_rotation(unit_rows(vectors[known].astype(np.float64)),
+                               unit_rows(warm.vectors[known].astype(np.float64)))
 
 
 def with_dimension(settings: Record, warm: WarmStart | None) -> Record:
@@ -67,7 +74,11 @@ def fit(counts: Counts, settings: Record, progress: Progress | None = None,
                                    warm if method.continues else None)
     notes = [*fitted.notes, *counts.notes]
     if warm is not None and not method.continues:
-        fitted = replace(fitted, vectors=align_to(fitted.vectors, warm))
+        rotation = rotation_onto(fitted.vectors, warm)
+        if rotation is not None:
+            vectors = (fitted.vectors.astype(np.float64) @ rotation).astype(np.float32)
+            kept = {**fitted.kept, ROTATION: rotation} if fitted.kept else {}
+            fitted = replace(fitted, vectors=vectors, kept=kept)
         notes.append(f"{method.name} trains afresh; its vectors were rotated onto version "
                      f"{warm.parent}'s (orthogonal Procrustes on {int(warm.known.sum())} "
                      "shared items)")

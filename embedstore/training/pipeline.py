@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..counting.kept import write_kept_counts
+from ..counting.kept import write_kept_arrays, write_kept_counts
 from ..engines import Counts, EngineChoice, choose_engine
 from ..errors import TrainingError
 from ..methods.fitted import WarmStart
@@ -145,6 +145,7 @@ def train_file(path: str | Path, *, store: StoreLike = None, model: str = DEFAUL
         settings, notes = plan.settings_for(counts)
         warm = warm_start(store, model, parent, counts, settings)
         fitted = fit(counts, settings, progress, warm)
+        kept |= write_kept_arrays(fitted.kept, Path(scratch))
         record = publish(
             store, model=model, items=counts.items, counts=counts.item_counts,
             vectors=fitted.vectors, kept=kept, name=name, source=source, reading=plan.reading,

@@ -7,7 +7,7 @@ import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -17,6 +17,9 @@ from ..names import check_model_name, normalize_item
 from ..schema import FileDigest, VersionRecord
 from ..store import StoreLike, opened
 
+if TYPE_CHECKING:
+    from ..store.files import Base
+
 DEFAULT_MODEL = "default"
 MAX_NORM = 1e18
 """Longest vector accepted: the product of two such lengths stays well inside float32."""
@@ -24,19 +27,23 @@ MAX_NORM = 1e18
 
 def publish(store: StoreLike, *, model: str, items: Sequence[str], counts: np.ndarray,
             vectors: np.ndarray, kept: Mapping[str, Path] | None = None,
-            **record: Any) -> VersionRecord:
+            base: Base | None = None, **record: Any) -> VersionRecord:
     """Publish ``vectors`` as the next version of ``model``; ``kept`` are files written
-    beforehand that the version keeps (its counts); ``record`` holds the fields of its
-    :class:`VersionRecord` besides those the store fills in (number, files, time, size)."""
+    beforehand that the version keeps (its counts); with ``base`` the version starts with that
+    version's rows and ``items``, ``counts`` and ``vectors`` follow them (``embed extend``);
+    ``record`` holds the fields of its :class:`VersionRecord` besides those the store fills in
+    (number, files, time, size)."""
+    first = base.info.n_items if base is not None else 0
 
     def make_record(version: int, files: dict[str, FileDigest]) -> VersionRecord:
         return VersionRecord(
-            model=model, version=version, created=datetime.now(UTC), n_items=len(items),
-            dim=int(vectors.shape[1]), files=files, embedstore_version=__version__, **record)
+            model=model, version=version, created=datetime.now(UTC),
+            n_items=first + len(items), dim=int(vectors.shape[1]), files=files,
+            embedstore_version=__version__, **record)
 
     with opened(store, create=True) as handle:
         return handle.publish(model=model, items=items, counts=counts, vectors=vectors,
-                              make_record=make_record, kept=kept)
+                              make_record=make_record, kept=kept, base=base)
 
 
 def check_items(items: Sequence[str]) -> list[str]:

@@ -216,6 +216,13 @@ def check_oracle(pf: PairFile, verdict: ExpectedPairs | BadRowAt | str, local: O
          header=None, min_count=1, compress=False, pieces=1, more=0)  # issue 23
 @example(pf=PairFile([("cat", "dog", None), ("dog", "emu", "")]), header=None, min_count=1,
          compress=False, pieces=5, more=0)  # a,b, is refused everywhere
+@example(pf=PairFile([("cat", "dog", "1"), ("dog", "emu", "nan")]), header=None, min_count=0,
+         compress=False, pieces=2, more=1)  # NaN in Parquet, and through DuckDB (issue 25)
+@example(pf=PairFile([("cat", "dog", "1"), ("dog", "emu", "1e309")]), header=None, min_count=0,
+         compress=False, pieces=1, more=0)  # infinity, written in ASCII digits
+@example(pf=PairFile([("cafe\u0301", "tea", None), ("caf\u00e9", "milk", None)],
+                     header=("source", "target")),
+         header=None, min_count=0, compress=False, pieces=2, more=1)  # NFC everywhere (issue 25)
 def test_every_reader_reads_a_pair_row_alike(workdir: Path, scheduler: str, pf: PairFile,
                                             header: bool | None, min_count: float,
                                             compress: bool, pieces: int, more: int) -> None:

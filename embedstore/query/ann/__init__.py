@@ -29,8 +29,9 @@ from .searcher import Candidates, IndexSearcher
 if TYPE_CHECKING:
     from ...store import IndexRecord
 
-__all__ = ["DEFAULT_KIND", "KINDS", "Candidates", "IndexSearcher", "build_settings",
-           "kind_module", "library_and_suffix", "open_index", "write_index"]
+__all__ = ["DEFAULT_KIND", "KINDS", "UNRECORDED_KIND", "Candidates", "IndexSearcher",
+           "build_settings", "extend_index_file", "kind_module", "library_and_suffix",
+           "open_index", "write_index"]
 
 KINDS = ("ivf", "hnsw")
 DEFAULT_KIND = "ivf"
@@ -77,6 +78,14 @@ def write_index(vectors: np.ndarray, settings: dict[str, Any], path: Path,
                 progress: Callable[[int, int], None] | None = None) -> None:
     """Build the index ``settings`` describe over ``vectors`` and save it to ``path``."""
     kind_module(settings["kind"]).write_index(vectors, settings, path, progress)
+
+
+def extend_index_file(source: Path, settings: dict[str, Any], rows: np.ndarray, first: int,
+                      path: Path) -> None:
+    """Save to ``path`` the index file ``source`` (built with ``settings``) with ``rows``
+    added as rows ``first`` onwards, without building it anew."""
+    kind_module(settings.get("kind", UNRECORDED_KIND)).extend_index(source, settings, rows,
+                                                                     first, path)
 
 
 def open_index(path: Path, record: IndexRecord, dim: int) -> Candidates:

@@ -75,6 +75,24 @@ def write_index(vectors: np.ndarray, settings: dict[str, Any], path: Path,
     index.save(str(path))
 
 
+def extend_index(source: Path, settings: dict[str, Any], rows: np.ndarray, first: int,
+                 path: Path) -> None:
+    """Save to ``path`` the index ``source`` with ``rows`` added as keys ``first`` on,
+    inserted into its graph."""
+    from usearch.index import Index
+
+    index = Index.restore(str(source))
+    if index is None or len(index) != first:
+        found = "nothing" if index is None else f"{len(index)} rows"
+        raise StoreError(f"the index holds {found}, expected {first} rows")
+    index.expansion_add = settings.get("expansion_add", DEFAULT_EXPANSION_ADD)
+    for start in range(0, len(rows), ADD_CHUNK):
+        block = np.ascontiguousarray(rows[start : start + ADD_CHUNK], dtype=np.float32)
+        index.add(np.arange(first + start, first + start + len(block), dtype=np.uint64), block,
+                  threads=settings.get("threads", 0))
+    index.save(str(path))
+
+
 def open_index(path: Path, record: IndexRecord, dim: int) -> HnswCandidates:
     """Memory-map an index file (the node headers are read once; the rest when a query walks
     the graph).

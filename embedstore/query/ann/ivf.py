@@ -118,6 +118,21 @@ def write_index(vectors: np.ndarray, settings: dict[str, Any], path: Path,
     faiss.write_index(index, str(path))
 
 
+def extend_index(source: Path, settings: dict[str, Any], rows: np.ndarray, first: int,
+                 path: Path) -> None:
+    """Save to ``path`` the index ``source`` with ``rows`` added (ids ``first`` on): they
+    join the lists of their nearest centres, which stay as k-means found them."""
+    import faiss
+
+    index = faiss.read_index(str(source))
+    if index.ntotal != first:
+        raise StoreError(f"the index holds {index.ntotal} rows, expected {first}")
+    faiss.omp_set_num_threads(settings.get("threads") or os.cpu_count() or 1)
+    for start in range(0, len(rows), ADD_CHUNK):
+        index.add(unit_rows(rows[start : start + ADD_CHUNK]))
+    faiss.write_index(index, str(path))
+
+
 def open_index(path: Path, record: IndexRecord, dim: int) -> IvfCandidates:
     """Map an index file: the cluster centres are read, the lists only when probed."""
     try:
