@@ -32,7 +32,7 @@ PAIR_RUNS = {
     "svd, --memory-limit 64MB": {"method": "svd", "memory_limit": 64 * 10**6},
     "sgns": {"method": "sgns"},
 }
-TEXT_RUNS = {"default (auto)": {}}
+TEXT_RUNS = {"svd (the default before svd+sgns)": {"method": "svd"}}
 TRAIN = """
 import json, sys, numpy as np, embedstore
 path, store, options = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])

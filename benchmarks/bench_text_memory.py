@@ -2,7 +2,9 @@
 
 ``--corpus PATH``: runs ``embed pairs`` and ``embed train --text`` on the corpus without a
 limit and with ``--memory-limit`` (default 256MB), and reports each run's wall time and peak
-RSS, the time ratio, and whether the pair files are byte-identical and the vectors bit-identical.
+RSS, the time ratio, and whether the pair files are byte-identical and the vectors bit-identical;
+then ``embed pairs -o X.parquet`` under the limit, and whether the Parquet file holds the CSV
+file's rows, in order.
 
 ``--synthetic``: generates (once) a corpus of ``--tokens`` tokens (default 147M, ten times the
 benchmark corpus) with a realistic vocabulary: Zipf-distributed words over ``--types``
@@ -10,13 +12,21 @@ possible types (at least a million of them occur), sentences of 5-40 tokens, eac
 1,000 topics, and half of a sentence's words beyond the 1,000 most frequent drawn from its
 topic's share of every frequency band (so words of one topic co-occur). Written gzipped with
 numpy doing the drawing. Then ``embed train --text`` runs on it with the default memory limit
-(and, with ``--baseline PATH``, on PATH too, for the time ratio).
+(and, with ``--baseline PATH``, on PATH too, for the time ratio; with ``--reference-limit``,
+on the synthetic corpus again under that limit, one big enough for the SVD's dense matrices to
+stay in memory, and the two runs' vectors are compared).
+
+``--method NAME`` trains every run with that method (``svd`` compares bit for bit; ``svd+sgns``
+on several threads varies from run to run).
+
+Vectors are compared bit for bit, and where they differ by the largest difference of an entry
+and by the top-10 neighbours (cosine, over all items) of 1,000 items drawn with seed 0.
 
 Usage::
 
     python benchmarks/bench_text_memory.py --workdir work/textmem --corpus path/to/corpus.txt.gz
     python benchmarks/bench_text_memory.py --workdir work/textmem --synthetic \\
-        --baseline path/to/corpus.txt.gz
+        --baseline path/to/corpus.txt.gz --reference-limit 8GB
 """
 
 from __future__ import annotations
@@ -38,6 +48,10 @@ GENERAL = 1000
 """The most frequent words are never topical."""
 BAND = 256
 """Topical words are moved within bands of this many consecutive frequency ranks."""
+
+
+TRAIN_OPTIONS: list[str] = []
+"""Options given to every ``embed train`` run (``--method``)."""
 
 
 def timed(command: list[str]) -> dict[str, float]:
@@ -62,6 +76,35 @@ def vectors(store: Path) -> np.ndarray:
         return opened.row_vectors(list(range(len(opened))))
 
 
+def vector_difference(one: Path, other: Path, queries: int = 1000) -> dict[str, object]:
+    """How the vectors of two stores (the same items) differ: bits, the largest difference of
+    an entry, and the top-10 neighbours of ``queries`` items drawn with seed 0."""
+    import embedstore
+
+    with embedstore.open(one) as first, embedstore.open(other) as second:
+        assert first.items_at(range(len(first))) == second.items_at(range(len(second)))
+    a, b = vectors(one), vectors(other)
+    found: dict[str, object] = {"identical_vectors": a.tobytes() == b.tobytes(),
+                                "max_abs_difference": float(np.abs(a - b).max()),
+                                "largest_entry": float(np.abs(a).max()),
+                                "entries_differing": int((a != b).sum())}
+    chosen = np.random.default_rng(0).choice(len(a), min(queries, len(a)), replace=False)
+
+    def neighbours(matrix: np.ndarray) -> np.ndarray:
+        unit = matrix / np.maximum(np.linalg.norm(matrix, axis=1, keepdims=True), 1e-30)
+        tops = []
+        for start in range(0, len(chosen), 100):
+            rows = chosen[start:start + 100]
+            scores = unit[rows] @ unit.T
+            scores[np.arange(len(rows)), rows] = -np.inf
+            tops.append(np.argsort(-scores, axis=1, kind="stable")[:, :10])
+        return np.vstack(tops)
+
+    same = (neighbours(a) == neighbours(b)).all(axis=1)
+    found["top10_unchanged"] = f"{int(same.sum())} of {len(chosen)}"
+    return found
+
+
 def embed() -> str:
     return str(Path(sys.executable).parent / "embed")
 
@@ -80,7 +123,8 @@ def compare_runs(corpus: Path, workdir: Path, limit: str, unbounded: str
         store = workdir / f"store-{label}"
         shutil.rmtree(store, ignore_errors=True)
         runs[f"train --text {label}"] = timed([embed(), "--store", str(store), "train",
-                                               str(corpus), "--text", "--quiet", *extra])
+                                               str(corpus), "--text", "--quiet", *extra,
+                                               *TRAIN_OPTIONS])
         print(json.dumps(runs), file=sys.stderr, flush=True)
     for step in ("pairs", "train --text"):
         free, bounded = runs[f"{step} unbounded"], runs[f"{step} {limit}"]
@@ -89,10 +133,26 @@ def compare_runs(corpus: Path, workdir: Path, limit: str, unbounded: str
     same_pairs = (workdir / "pairs-unbounded.csv").read_bytes() == \
         (workdir / f"pairs-{limit}.csv").read_bytes()
     results["pairs"]["identical_pair_files"] = same_pairs  # type: ignore[index]
-    results["train --text"]["identical_vectors"] = (  # type: ignore[index]
-        vectors(workdir / "store-unbounded").tobytes() == vectors(workdir / f"store-{limit}")
-        .tobytes())
+    parquet = workdir / f"pairs-{limit}.parquet"
+    results["pairs"]["parquet"] = timed(  # type: ignore[index]
+        [embed(), "pairs", str(corpus), "-o", str(parquet), "--quiet", "--memory-limit", limit])
+    results["pairs"]["parquet"]["same_rows_as_csv"] = same_rows(  # type: ignore[index]
+        workdir / f"pairs-{limit}.csv", parquet)
+    results["train --text"].update(  # type: ignore[attr-defined]
+        vector_difference(workdir / "store-unbounded", workdir / f"store-{limit}"))
     return results
+
+
+def same_rows(csv_path: Path, parquet_path: Path) -> bool:
+    """Whether a pair file and a Parquet file hold the same rows in the same order."""
+    import pyarrow as pa
+    import pyarrow.csv
+    import pyarrow.parquet
+
+    types = {"item_a": pa.string(), "item_b": pa.string(), "weight": pa.float64()}
+    written = pyarrow.csv.read_csv(csv_path, convert_options=pyarrow.csv.ConvertOptions(
+        column_types=types))
+    return bool(written.equals(pyarrow.parquet.read_table(parquet_path)))
 
 
 def generate(path: Path, tokens: int, types: int, seed: int = 0) -> dict[str, int]:
@@ -137,8 +197,13 @@ def main() -> None:
     parser.add_argument("--types", type=int, default=2_000_000)
     parser.add_argument("--baseline", type=Path,
                         help="with --synthetic: the 1x corpus, trained too for the time ratio")
+    parser.add_argument("--method", help="embed train's --method (default: its own)")
+    parser.add_argument("--reference-limit",
+                        help="with --synthetic: train it again under this limit (the SVD's "
+                             "dense matrices in memory) and compare the vectors")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
+    TRAIN_OPTIONS.extend(["--method", args.method] if args.method else [])
     results: dict[str, object] = {}
     if args.corpus is not None:
         results["memory limit"] = compare_runs(args.corpus, args.workdir, args.memory_limit,
@@ -152,14 +217,22 @@ def main() -> None:
             (args.workdir / f"{corpus.name}.json").write_text(json.dumps(made))
         synthetic: dict[str, object] = json.loads(
             (args.workdir / f"{corpus.name}.json").read_text())
-        for name, path in (("1x", args.baseline), ("synthetic", corpus)):
+        for name, path, extra in (("1x", args.baseline, []), ("synthetic", corpus, []),
+                                  ("synthetic", corpus if args.reference_limit else None,
+                                   ["--memory-limit", str(args.reference_limit)])):
             if path is None:
                 continue
-            store = args.workdir / f"store-default-{name}"
+            limit = extra[-1] if extra else "default limit"
+            store = args.workdir / f"store-{limit}-{name}".replace(" ", "-")
             shutil.rmtree(store, ignore_errors=True)
-            synthetic[f"train --text {name} (default limit)"] = timed(
-                [embed(), "--store", str(store), "train", str(path), "--text", "--quiet"])
+            synthetic[f"train --text {name} ({limit})"] = timed(
+                [embed(), "--store", str(store), "train", str(path), "--text", "--quiet",
+                 *extra, *TRAIN_OPTIONS])
             print(json.dumps(synthetic), file=sys.stderr, flush=True)
+        if args.reference_limit:
+            synthetic["vectors against the reference"] = vector_difference(
+                args.workdir / f"store-{args.reference_limit}-synthetic",
+                args.workdir / "store-default-limit-synthetic")
         if args.baseline is not None:
             synthetic["time_ratio"] = round(
                 synthetic["train --text synthetic (default limit)"]["wall_s"]  # type: ignore[index]

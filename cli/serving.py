@@ -13,14 +13,15 @@ from .context import StoreHandle, pass_store
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
               help="Port to listen on.")
 @click.option("--workers", type=click.IntRange(1, 64), default=None,
-              help="Server processes (default: one per core, at most 4).")
+              help="Server processes (default: 1, which batches every concurrent query and "
+                   "splits each product over every core).")
 @click.option("--api-key", envvar="EMBED_API_KEY",
               help="Require 'Authorization: Bearer KEY' on /v1 and the page ($EMBED_API_KEY).")
 @click.option("--cors-origin", "cors_origins", multiple=True, metavar="URL",
               help="Allow browser requests from this origin (repeatable; default: none).")
 @click.option("--batch-wait", type=click.FloatRange(0, 1000), default=None, metavar="MS",
               help="Milliseconds a batch of concurrent similar/analogy queries waits for more "
-                   "after its first one; a lone query never waits (default: "
+                   "after its first one; a query alone at an idle worker never waits (default: "
                    "$EMBED_SERVE_BATCH_WAIT_MS, else 0.5).")
 @pass_store
 def serve(handle: StoreHandle, host: str, port: int, workers: int | None,

@@ -30,8 +30,8 @@ from .render import emit_version, progress_bar
 @click.option("--text", is_flag=True,
               help="FILE is a text corpus (one sentence or paragraph per line), not pairs.")
 @click.option("--method", type=click.Choice(TRAINING_METHODS), default="auto", show_default=True,
-              help="auto: svd for --text and dense counts, propagate for other pair files; "
-                   "see How training works.")
+              help="auto: svd for --text and dense counts, propagate for other pair files "
+                   "(with settings of its own for a tree-like graph); see How training works.")
 @click.option("--model", default="default", show_default=True, help="Model to add a version to.")
 @click.option("--name", help="Free-text name for the new version.")
 @click.option("--dim", type=click.IntRange(1, 4096),
@@ -39,13 +39,16 @@ from .render import emit_version, progress_bar
 @click.option("--min-count", type=click.FloatRange(min=0),
               help="Drop items seen less often (default: 1 for pairs, 5 for --text).")
 @text_options
-@click.option("--steps", type=click.IntRange(1, 200), show_default="16",
+@click.option("--steps", type=click.IntRange(1, 200),
+              show_default="16; 32 on a tree-like graph",
               help="Propagate: smoothing steps over the pair graph.")
-@click.option("--average-from", type=click.IntRange(1, 200), show_default="8",
+@click.option("--average-from", type=click.IntRange(1, 200),
+              show_default="8; 16 on a tree-like graph",
               help="Propagate: the vectors are the mean of the steps from this one on.")
 @click.option("--self-weight", type=click.FloatRange(0, 100), show_default="0.5",
               help="Propagate: weight of an item's own vector in each step.")
-@click.option("--degree-exponent", type=click.FloatRange(0, 2), show_default="0.75",
+@click.option("--degree-exponent", type=click.FloatRange(0, 2),
+              show_default="0.75; 0.25 on a tree-like graph",
               help="Propagate: a neighbour j counts degree(j)^-this.")
 @click.option("--negative-weight", type=click.FloatRange(0, 100), show_default="1.0",
               help="Propagate: how hard explicit negative pairs push apart.")

@@ -15,7 +15,10 @@ from .settings import API_KEY_VARIABLE, BATCH_WAIT_VARIABLE, CORS_VARIABLE, STOR
 
 REQUIRED_MODULES = ("fastapi", "uvicorn", "prometheus_client")
 BLAS_VARIABLES = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-MAX_DEFAULT_WORKERS = 4
+DEFAULT_WORKERS = 1
+"""One process: it batches all concurrent queries and splits each product over every core;
+a second one halves the batches and its products compete for the same cores (measured in
+benchmarks/RESULTS.md: 26 against 10 answers/s on 1M x 300 at concurrency 16)."""
 
 
 def check_installed() -> None:
@@ -27,8 +30,8 @@ def check_installed() -> None:
 
 
 def default_workers() -> int:
-    """One worker process per core available to us, at most :data:`MAX_DEFAULT_WORKERS`."""
-    return max(1, min(MAX_DEFAULT_WORKERS, len(os.sched_getaffinity(0))))
+    """The worker processes when ``--workers`` is not given: :data:`DEFAULT_WORKERS`."""
+    return DEFAULT_WORKERS
 
 
 def run_server(*, store: Path | None, host: str, port: int, workers: int | None,

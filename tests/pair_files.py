@@ -147,7 +147,7 @@ class BadRowAt:
 
 
 def first_row_is_header(first: tuple[str, ...]) -> bool:
-    """The README's rule: three fields whose third is not a number, or two header names."""
+    """The documented rule: three fields whose third is not a number, or two header names."""
     if len(first) == 3:
         try:
             float(first[2].strip())
@@ -168,7 +168,7 @@ def data_rows(pf: PairFile, header: bool | None) -> list[int]:
 
 
 def row_verdict(a: str, b: str, weight: str | None) -> tuple[str, str, float] | None:
-    """A row's pair by the README's rules (items trimmed and in NFC, a weight that float()
+    """A row's pair by the documented rules (items trimmed and in NFC, a weight that float()
     reads, finite and >= 0, or none), or None for a bad row."""
     a, b = nfc(a.strip()), nfc(b.strip())
     if not a or not b:
@@ -185,7 +185,7 @@ def row_verdict(a: str, b: str, weight: str | None) -> tuple[str, str, float] | 
 def pair_oracle(pf: PairFile, header: bool | None,
                 min_count: float) -> ExpectedPairs | BadRowAt | str:
     """What read_pairs must return, the row it must refuse, or the error it must raise, from
-    the README's rules."""
+    the documented rules."""
     rows: list[tuple[str, str, float]] = []
     for index in data_rows(pf, header):
         if index < 0:  # a header row taken for data

@@ -156,9 +156,8 @@ def read_piece(piece: Piece) -> tuple[Any, Any, Any]:
     scan_piece(piece, pairs.append)
     if not pairs:
         return np.empty(0, object), np.empty(0, object), np.empty(0, np.float64)
-    item_a, item_b, weight = zip(*pairs, strict=True)
-    return (np.array(item_a, dtype=object), np.array(item_b, dtype=object),
-            np.array(weight, dtype=np.float64))
+    table = np.array(pairs, dtype=object)  # n x 3, far quicker than zip(*pairs)
+    return table[:, 0], table[:, 1], table[:, 2].astype(np.float64)
 
 
 def _parquet_piece(piece: Piece) -> tuple[Any, Any, Any]:

@@ -91,19 +91,54 @@ def relative_weights(weights: np.ndarray, median: float | None = None) -> np.nda
 
 def fit_propagate(counts: Counts, settings: PropagateSettings, progress: Progress | None,
                   warm: WarmStart | None = None) -> Fitted:
-    """Item vectors (``float32``, ``n_items x dim``, unit rows) by propagation."""
-    vectors = propagate_vectors(counts.step_product(settings), counts.n_items, settings,
-                                progress)
-    return Fitted(vectors, settings)
+    """Item vectors (``float32``, ``n_items x dim``, unit rows) by propagation; on a graph
+    whose items fit in the dimension, at most as many steps as its diameter
+    (:func:`small_graph_settings`)."""
+    step = counts.step_product(settings)
+    settings, notes = small_graph_settings(step, counts.n_items, settings)
+    vectors = propagate_vectors(step, counts.n_items, settings, progress)
+    return Fitted(vectors, settings, notes=notes)
+
+
+def small_graph_settings(step: Product, n_items: int, settings: PropagateSettings
+                         ) -> tuple[PropagateSettings, list[str]]:
+    """``settings`` for a graph whose items fit in the dimension: no more steps than the
+    longest shortest path between two of its items (the diameter; a step further adds no
+    structure, it only pulls every item of a connected part towards one direction, so that
+    all scores tend to 1), averaged from the second step; unchanged for other graphs."""
+    from scipy.sparse.csgraph import shortest_path
+
+    if n_items > (settings.dim or 100):
+        return settings, []
+    links = np.abs(step @ np.eye(n_items, dtype=np.float32)) > 0
+    distances = shortest_path(links, unweighted=True)
+    diameter = int(distances[np.isfinite(distances)].max(initial=1.0))
+    steps = max(1, min(settings.steps, diameter))
+    if steps == settings.steps:
+        return settings, []
+    used = settings.model_copy(update={"steps": steps,
+                                       "average_from": min(settings.average_from, 2, steps)})
+    return used, [f"propagate: {steps} steps, the diameter of this graph of {n_items} items "
+                  f"(fewer items than dimensions), averaged from step {used.average_from}"]
+
+
+def start_vectors(n_items: int, dim: int, seed: int) -> np.ndarray:
+    """Seeded random unit vectors, one row per item: Gaussian, and orthonormal when the items
+    fit in the dimension, so that the cosines of a small graph are exact functions of the
+    graph (the same for every seed), with nothing left of the random start."""
+    rng = np.random.default_rng(seed)
+    gaussian = rng.standard_normal((n_items, dim), dtype=np.float32)
+    if n_items > dim:
+        return unit_rows(gaussian, copy=False)
+    basis = np.linalg.qr(gaussian.T.astype(np.float64))[0]
+    return np.ascontiguousarray(basis.T, dtype=np.float32)
 
 
 def propagate_vectors(step: Product, n_items: int, settings: PropagateSettings,
                       progress: Progress | None = None) -> np.ndarray:
-    """The propagation steps from seeded random vectors, through the step operator's
-    product (wherever it lives)."""
-    dim = settings.dim or 100
-    rng = np.random.default_rng(settings.seed)
-    vectors = unit_rows(rng.standard_normal((n_items, dim), dtype=np.float32), copy=False)
+    """The propagation steps from seeded random vectors (:func:`start_vectors`), through the
+    step operator's product (wherever it lives)."""
+    vectors = start_vectors(n_items, settings.dim or 100, settings.seed)
     first_kept = min(settings.average_from, settings.steps)
     kept = np.zeros_like(vectors)
     for done in range(1, settings.steps + 1):

@@ -17,11 +17,14 @@ from .layout import (
     colour_of,
     font_size_for,
     frame_for,
-    place_labels,
 )
+from .placement import place_labels
 from .points import ItemMap
 
 MOST_LEGEND_ENTRIES = 30
+SMALL_MAP = 100
+"""Maps of up to this many items name every item, with leader lines where it is crowded;
+bigger maps name the items whose names fit beside their dots."""
 OLD_COLOUR = "#8a8a8a"
 NEW_COLOUR = PALETTE[0]
 MOVED_COLOUR = PALETTE[3]
@@ -102,9 +105,11 @@ def diff_scene(diff: DiffMap) -> Scene:
 
 def _scene(frame: Frame, title: str, markers: list[Marker], segments: list[Segment],
            wanted: list[Label | None], legend: list[LegendEntry]) -> Scene:
-    labels = place_labels(markers, wanted, (frame.side + 2 * MARGIN, frame.height))
+    labels, leaders = place_labels(markers, wanted, (frame.side + 2 * MARGIN, frame.height),
+                                   leaders=sum(label is not None for label in wanted) <= SMALL_MAP)
     return Scene(width=frame.width, height=frame.height, title=title, markers=markers,
-                 segments=segments, labels=labels, legend=legend, legend_size=11.0)
+                 segments=[*leaders, *segments], labels=labels, legend=legend,
+                 legend_size=11.0)
 
 
 def picture_scene(picture: ItemMap | DiffMap) -> Scene:

@@ -217,6 +217,8 @@ class Embeddings:
         frequent items. A version with an index answers through it unless ``exact``
         (:meth:`approximate` says which it was).
 
+        Examples
+        --------
         >>> import embedstore, tempfile
         >>> store = tempfile.mkdtemp()
         >>> _ = embedstore.train_pairs("data/sample.csv", store=store, quiet=True)

@@ -10,13 +10,22 @@ from typing import Any, Protocol
 
 from ..errors import TrainingError
 from ..methods.registry import METHODS
-from ..schema import PairFileOptions, Record, SvdSettings, TextOptions
+from ..schema import PairFileOptions, PropagateSettings, Record, SvdSettings, TextOptions
 
 METHOD_CHOICES = ("auto", *METHODS)
 """``embed train --method`` choices."""
 DENSE_PARTNERS = 100.0
 """``--method auto`` trains a pair file whose items have at least this many distinct partners
 on average with ``svd`` (text-like counts), and a sparser one with ``propagate``."""
+TREE_PARTNERS = 3.0
+"""A pair file whose items have fewer distinct partners than this on average is nearly a tree
+(a tree has just under 2: at most half an extra pair per item beyond a spanning tree), and
+propagation weighs hubs differently there (:data:`TREE_PROPAGATION`)."""
+TREE_PROPAGATION = {"degree_exponent": 0.25, "steps": 32, "average_from": 16}
+"""Propagation's defaults on a tree-like graph: its hubs are the parents that make a category
+(a hypernym, a folder), not hubs that pair with everything, so they are discounted less
+(``degree ** -0.25`` instead of ``-0.75``), and more steps reach up a hierarchy's levels
+(measured in ``benchmarks/RESULTS.md``, "Graphs of other shapes")."""
 
 
 class PairCounts(Protocol):
@@ -70,6 +79,12 @@ def auto_method(text: bool, counts: PairCounts | None = None) -> tuple[str, str]
     if partners >= DENSE_PARTNERS:
         return "svd", (f"auto: svd, as items have {partners:.1f} distinct partners on average "
                        f"(at least {DENSE_PARTNERS:g}: dense, text-like counts)")
+    if partners < TREE_PARTNERS:
+        return "propagate", (f"auto: propagate for a tree-like graph, as items have "
+                             f"{partners:.1f} distinct partners on average (below "
+                             f"{TREE_PARTNERS:g}: nearly a tree): degree exponent "
+                             f"{TREE_PROPAGATION['degree_exponent']:g}, "
+                             f"{TREE_PROPAGATION['steps']:g} steps")
     return "propagate", (f"auto: propagate, as items have {partners:.1f} distinct partners on "
                          f"average (below {DENSE_PARTNERS:g}: a graph or a sparse log)")
 
@@ -81,13 +96,17 @@ def default_settings(text: bool, method: str = "auto",
     Pair files: :func:`auto_method` decides. SVD adds the context side for a graph-like pair
     file (it cancels the components of negative eigenvalues that otherwise mislead on small
     symmetric data) and leaves it out for text and text-like counts, where the item side alone
-    answers analogies better (``benchmarks/RESULTS.md``).
+    answers analogies better (``benchmarks/RESULTS.md``). Propagation takes
+    :data:`TREE_PROPAGATION` on a tree-like pair file (fewer than :data:`TREE_PARTNERS`
+    distinct partners per item on average).
     """
     if method == "auto":
         method = auto_method(text, counts)[0]
     if method == "svd":
         dense = text or (counts is not None and mean_partners(counts) >= DENSE_PARTNERS)
         return SvdSettings(add_context=not dense)
+    if method == "propagate" and counts is not None and mean_partners(counts) < TREE_PARTNERS:
+        return PropagateSettings(**TREE_PROPAGATION)
     return METHODS[method].default_settings()
 
 

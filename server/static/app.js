@@ -149,7 +149,9 @@ async function showMap(item) {
   try {
     const map = await api(`/models/${encodeURIComponent(model())}/map`,
       { around: item, k: MAP_NEIGHBOURS, version: version() });
-    $("map").replaceChildren(drawMap(map));
+    const svg = drawMap(map);
+    $("map").replaceChildren(svg);
+    placeLabels(svg);
     $("map-caption").textContent = `${map.around} and its ${map.points.length - 1} nearest ` +
       `neighbours in ${map.model} version ${map.version} (${map.method.toUpperCase()}, ` +
       `coloured by ${map.grouping})`;
@@ -179,10 +181,110 @@ function drawMap(map) {
       group.append(svgElement("circle", { cx: x, cy: y, r: 9, fill: "none", stroke: "#222" }));
     }
     group.append(svgElement("circle", { cx: x, cy: y, r: centre ? 5 : 3.5, fill: colour }));
-    group.append(svgElement("text", { x: x + 7, y: y + 4 }, point.item));
+    group.append(svgElement("text", { x: x + 7, y, "dominant-baseline": "central",
+      "data-x": x, "data-y": y, "data-r": centre ? 9 : 3.5 }, point.item));
     svg.append(group);
   });
   return svg;
+}
+
+// Names on the map, placed once the map is in the page (their sizes are measured there), in
+// the points' order: beside the dot where there is room, else further out with a leader line
+// (one that crosses no name, where there is such a place); dots that coincide get one joint
+// name ("cat, dog, kitten, puppy"). No name overlaps another name or a dot. The same rules
+// as embed plot's pictures (embedstore/plot/placement.py).
+const RING_STEP = 11;
+const RING_ANGLES = 24;
+
+function placeLabels(svg) {
+  const { width, height } = MAP_SIZE;
+  const texts = [...svg.querySelectorAll("g.point text")];
+  const dots = texts.map((t) => ({ x: Number(t.dataset.x), y: Number(t.dataset.y),
+    r: Number(t.dataset.r) }));
+  const taken = dots.map((d) => [d.x - d.r, d.y - d.r, d.x + d.r, d.y + d.r]);
+  const names = [];
+  const leaders = svgElement("g", { class: "leaders" });
+  svg.insertBefore(leaders, svg.querySelector("g.point"));
+  texts.forEach((text, i) => {
+    const first = dots.findIndex((d, j) => j < i && texts[j].isConnected &&
+      Math.hypot(d.x - dots[i].x, d.y - dots[i].y) < 1);
+    if (first >= 0) {
+      texts[first].textContent += `, ${text.textContent}`;
+      text.remove();
+    }
+  });
+  texts.forEach((text, i) => {
+    if (!text.isConnected) return;
+    const box = text.getBBox();
+    const others = taken.filter((_, j) => j !== i);
+    const fits = (c) => c.box[0] >= 0 && c.box[1] >= 0 && c.box[2] <= width &&
+      c.box[3] <= height && !others.some((o) => overlap(o, c.box));
+    const spots = labelSpots(dots[i], box.width, box.height, Math.max(width, height));
+    const free = spots.filter(fits);
+    const spot = free.find((c) => !c.leader || !names.some((n) => crosses(c.leader, n))) ||
+      free[0];
+    if (!spot) { text.remove(); return; }
+    text.setAttribute("x", spot.x);
+    text.setAttribute("y", spot.y);
+    text.setAttribute("text-anchor", spot.anchor);
+    if (spot.leader) {
+      const [x1, y1, x2, y2] = spot.leader;
+      leaders.append(svgElement("line", { x1, y1, x2, y2, stroke: "#9a9a9a",
+        "stroke-width": 0.7 }));
+    }
+    taken.push(spot.box);
+    names.push(spot.box);
+  });
+}
+
+function labelSpots(dot, w, h, reach) {
+  const spot = (x, y, anchor, leader) => {
+    const left = anchor === "start" ? x : anchor === "end" ? x - w : x - w / 2;
+    return { x, y, anchor, leader, box: [left, y - h / 2, left + w, y + h / 2] };
+  };
+  const near = dot.r + 2;
+  const spots = [spot(dot.x + near, dot.y, "start"), spot(dot.x - near, dot.y, "end"),
+    spot(dot.x, dot.y - near - h / 2, "middle"), spot(dot.x, dot.y + near + h / 2, "middle"),
+    spot(dot.x + near * 0.7, dot.y - dot.r * 0.7 - h / 2, "start"),
+    spot(dot.x + near * 0.7, dot.y + dot.r * 0.7 + h / 2, "start"),
+    spot(dot.x - near * 0.7, dot.y - dot.r * 0.7 - h / 2, "end"),
+    spot(dot.x - near * 0.7, dot.y + dot.r * 0.7 + h / 2, "end")];
+  const angles = [...Array(RING_ANGLES).keys()].map((k) => (2 * Math.PI * k) / RING_ANGLES)
+    .sort((a, b) => Math.abs(Math.sin(a)) - Math.abs(Math.sin(b)) || Math.cos(b) - Math.cos(a));
+  for (let distance = near + RING_STEP; distance <= reach; distance += RING_STEP) {
+    for (const angle of angles) {
+      const dx = Math.cos(angle);
+      const dy = -Math.sin(angle);
+      const x = dot.x + distance * dx;
+      const y = dot.y + distance * dy;
+      const leader = [dot.x + dot.r * dx, dot.y + dot.r * dy, x, y];
+      if (Math.abs(dx) > 0.35) spots.push(spot(x, y, dx > 0 ? "start" : "end", leader));
+      else spots.push(spot(x, y + (dy > 0 ? h / 2 : -h / 2), "middle", leader));
+    }
+  }
+  return spots;
+}
+
+function overlap(a, b) {
+  return a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3];
+}
+
+// Whether the segment [x1, y1, x2, y2] passes through the box [left, top, right, bottom].
+function crosses([x1, y1, x2, y2], [left, top, right, bottom]) {
+  let low = 0;
+  let high = 1;
+  for (const [delta, start, lower, upper] of [[x2 - x1, x1, left, right],
+    [y2 - y1, y1, top, bottom]]) {
+    if (Math.abs(delta) < 1e-9) {
+      if (start <= lower || start >= upper) return false;
+    } else {
+      const a = (lower - start) / delta;
+      const b = (upper - start) / delta;
+      low = Math.max(low, Math.min(a, b));
+      high = Math.min(high, Math.max(a, b));
+    }
+  }
+  return low < high;
 }
 
 async function analogy(event) {

@@ -178,3 +178,16 @@ def test_store_from_environment_variable(tmp_path: Path) -> None:
     info = subprocess.run([sys.executable, "-m", "embedstore_cli", "info"], capture_output=True,
                           text=True, env={"EMBED_STORE": str(env_store)}, check=False)
     assert info.stdout.splitlines()[0] == f"store: {env_store}"
+
+
+def test_the_quickstarts_answers_carry_information(trained: Run) -> None:
+    """The sample's counts differ (data/README.md), and so do the scores: cat pairs with dog
+    47 times, with kitten 5 and with puppy once (3 times through dog); none is 1.0000."""
+    lines = trained("similar", "cat", "--k", "3").stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["dog", "kitten", "puppy"]
+    scores = [float(line.split()[1]) for line in lines]
+    assert scores == [0.9995, 0.8697, 0.8607]
+    results = json.loads(trained("analogy", "king", "man", "woman", "--k", "3",
+                                 "--json").stdout)["results"]
+    assert results[0]["item"] == "queen"
+    assert results[0]["score"] < 0.95 and results[0]["score"] - results[1]["score"] > 0.1

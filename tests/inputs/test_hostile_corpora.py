@@ -60,8 +60,8 @@ def corpora(draw: st.DrawFn) -> bytes:
 
 
 def corpus_lines(data: bytes) -> list[list[bytes]]:
-    """The README's reading: UTF-8 (a leading BOM dropped), one line per ``\\n``, tokens split
-    on ASCII white space."""
+    """The documented reading of a corpus: UTF-8 (a leading BOM dropped), one line per
+    ``\\n``, tokens split on ASCII white space."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     return [[t for t in SPLIT.split(line) if t] for line in data.split(b"\n")]

@@ -13,7 +13,7 @@ and bad weights, lines bad as CSV, CRLF, a BOM) is read
    ``count_on_dask``, what ``embed pairs --pair-input --engine dask`` writes).
 
 Each reads to the same items (order included), counts and pairs, or refuses with the same
-one-line error naming the same row. And what the in-memory reader gives is what the README's
+one-line error naming the same row. And what the in-memory reader gives is what the documented
 rules say (the oracle), so a rule broken in code the readers share is caught too.
 """
 
@@ -195,7 +195,7 @@ def line_span(pf: PairFile, index: int) -> range:
 
 def check_oracle(pf: PairFile, verdict: ExpectedPairs | BadRowAt | str, local: Outcome,
                  path: Path) -> None:
-    """The in-memory reader reads what the README's rules say."""
+    """The in-memory reader reads what the documented rules say."""
     if isinstance(verdict, BadRowAt):
         assert local.error is not None, (verdict, local)
         line = re.match(rf"{re.escape(str(path))}, line (\d+): ", local.error)
@@ -216,6 +216,13 @@ def check_oracle(pf: PairFile, verdict: ExpectedPairs | BadRowAt | str, local: O
          header=None, min_count=1, compress=False, pieces=1, more=0)  # issue 23
 @example(pf=PairFile([("cat", "dog", None), ("dog", "emu", "")]), header=None, min_count=1,
          compress=False, pieces=5, more=0)  # a,b, is refused everywhere
+@example(pf=PairFile([("cat", "dog", "1"), ("dog", "emu", "nan")]), header=None, min_count=0,
+         compress=False, pieces=2, more=1)  # NaN in Parquet, and through DuckDB (issue 25)
+@example(pf=PairFile([("cat", "dog", "1"), ("dog", "emu", "1e309")]), header=None, min_count=0,
+         compress=False, pieces=1, more=0)  # infinity, written in ASCII digits
+@example(pf=PairFile([("cafe\u0301", "tea", None), ("caf\u00e9", "milk", None)],
+                     header=("source", "target")),
+         header=None, min_count=0, compress=False, pieces=2, more=1)  # NFC everywhere (issue 25)
 def test_every_reader_reads_a_pair_row_alike(workdir: Path, scheduler: str, pf: PairFile,
                                             header: bool | None, min_count: float,
                                             compress: bool, pieces: int, more: int) -> None:

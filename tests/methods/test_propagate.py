@@ -88,3 +88,33 @@ def test_the_same_vectors_on_any_number_of_threads(write: Write,
         monkeypatch.setattr("os.cpu_count", lambda cores=cores: cores)
         results.append(train_propagate(data, PropagateSettings(dim=16)))
     assert all(np.array_equal(results[0], other) for other in results[1:])
+
+
+def test_a_graph_smaller_than_the_dimension_runs_as_many_steps_as_its_diameter(
+        write: Write) -> None:
+    from embedstore.engines.memory import MemoryCounts
+    from embedstore.training.fitting import fit
+
+    path = read_pairs(write("path.csv", "a,b\nb,c\nc,d\nd,e\ne,f\n"))  # diameter 5
+    fitted = fit(MemoryCounts(path), PropagateSettings(), None)
+    assert (fitted.settings.steps, fitted.settings.average_from) == (5, 2)
+    assert fitted.notes == ["propagate: 5 steps, the diameter of this graph of 6 items (fewer "
+                            "items than dimensions), averaged from step 2"]
+    assert fit(MemoryCounts(path), PropagateSettings(steps=3), None).settings.steps == 3
+    wide = fit(MemoryCounts(path), PropagateSettings(dim=4), None)  # 6 items > 4 dimensions
+    assert (wide.settings.steps, wide.settings.average_from, wide.notes) == (16, 8, [])
+
+
+def test_small_graph_cosines_are_exact_whatever_the_seed(write: Write) -> None:
+    data = read_pairs(write("classic.csv", "\n".join(classic_rows())))
+    first = cosines(train_propagate(data, PropagateSettings(seed=1)))
+    assert np.allclose(first, cosines(train_propagate(data, PropagateSettings(seed=9))),
+                       atol=1e-5)
+    # four items that pair with each other alike are exactly alike, whatever the start
+    square = read_pairs(write("k4.csv", "a,b\na,c\na,d\nb,c\nb,d\nc,d\n"))
+    alike = cosines(train_propagate(square, PropagateSettings(seed=2)))
+    assert np.ptp(alike[np.triu_indices(4, 1)]) < 1e-5
+    larger = read_pairs(write("ring.csv", "\n".join(f"i{a},i{(a + 1) % 150}" for a in range(150))))
+    ring = cosines(train_propagate(larger, PropagateSettings(seed=1)))
+    assert not np.allclose(ring, cosines(train_propagate(larger, PropagateSettings(seed=9))),
+                           atol=1e-3)  # more items than dimensions: random projections

@@ -152,3 +152,19 @@ def test_importing_the_library_or_the_driver_loads_no_numba() -> None:
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                             check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_a_second_process_loads_the_compiled_kernel_from_disk() -> None:
+    setup = ("import numpy as np\n"
+             "from embedstore.counting.token_ids import corpus_from_sentences\n"
+             "from embedstore.methods.word2vec import train_word2vec\n"
+             "corpus = corpus_from_sentences([[0, 1, 2, 1, 0]] * 5)\n"
+             "train_word2vec(corpus, np.array([10, 10, 5]), dim=8, epochs=1)\n")
+    exec(setup, {})  # compiles here (writing the cache) unless it was on disk already
+    script = setup + ("from embedstore.methods import word2vec_kernel as kernel\n"
+                      "stats = kernel.train_share.stats\n"
+                      "print(sum(stats.cache_hits.values()), sum(stats.cache_misses.values()))")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True)
+    hits, misses = map(int, result.stdout.split())
+    assert (hits, misses) == (1, 0)

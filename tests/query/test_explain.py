@@ -33,8 +33,10 @@ def test_propagate_ranks_shared_partners_by_the_step_operator(store: Path,
     train(store, tmp_path)
     with embedstore.open(store) as vectors:
         found = explain(vectors, "a", "b", k=5)
-    # median weight 1; degrees: x 5, y 3, z 1, w 3; a step weight is w / 1 * degree ** -0.75
-    step = {("a", "x"): 2 * 5 ** -0.75, ("a", "y"): 3 ** -0.75, ("b", "w"): 3 * 3 ** -0.75}
+        p = vectors.store.version_record(vectors.info).settings.degree_exponent
+    assert p == 0.25  # 2.3 partners per item: a tree-like graph's exponent
+    # median weight 1; degrees: x 5, y 3, z 1, w 3; a step weight is w / 1 * degree ** -p
+    step = {("a", "x"): 2 * 5 ** -p, ("a", "y"): 3 ** -p, ("b", "w"): 3 * 3 ** -p}
     x, y = step[("a", "x")] ** 2, step[("a", "y")] ** 2
     assert found.method == "propagate"
     assert [p.item for p in found.shared] == ["x", "y"]

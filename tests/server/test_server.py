@@ -280,14 +280,17 @@ def test_a_missing_store_is_not_ready(start_server: Callable[..., ServerProcess]
         assert http.post("/v1/batch", content='{"op": "vector", "item": "a"}').status_code == 503
 
 
-def test_every_http_route_is_in_the_readme() -> None:
+def test_every_http_route_is_on_the_serving_page() -> None:
+    """The task page shows every route at work (the generated reference lists them all too:
+    tests/cli/test_site.py)."""
     from embedstore_server import create_app
 
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    api = readme.split("## HTTP API")[1].split("\n## ")[0]
+    page = (Path(__file__).resolve().parents[2] / "docs" / "serving.md").read_text(
+        encoding="utf-8")
+    api = page.split("## HTTP API")[1].split("\n## ")[0]
     for path, operations in create_app().openapi()["paths"].items():
         for method in operations:
-            assert f"`{method.upper()} {path}" in api, f"README lacks {method.upper()} {path}"
+            assert f"`{method.upper()} {path}" in api, f"serving.md lacks {method.upper()} {path}"
             if path.startswith("/v1/"):
                 route = path.split("{model}/")[-1] if "{model}" in path else path
                 assert any(route.split("/")[-1].replace("{version}", "prod") in line

@@ -153,7 +153,9 @@ def test_items_without_a_path_are_left_out_and_known_pairs_ignored(tmp_path: Pat
 
 def test_explain_and_a_second_extension_read_the_new_versions_counts(tmp_path: Path,
                                                                     store: Path) -> None:
-    train_file(write_rows(tmp_path / "parent.csv", group_rows()), store=store, quiet=True)
+    # 16 dimensions for 48 items: propagation as on any graph bigger than the dimension
+    train_file(write_rows(tmp_path / "parent.csv", group_rows()), store=store, quiet=True,
+               given={"dim": 16})
     extend_version(write_rows(tmp_path / "new.csv", ["a,g0-0", "a,g0-1", "b,a"]),
                    store=store, quiet=True)
     third = extend_version(write_rows(tmp_path / "more.csv", ["c,b", "c,g0-2"]), store=store,

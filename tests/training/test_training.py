@@ -105,7 +105,10 @@ def test_a_method_that_trains_afresh_is_rotated_onto_its_parent(store: Path) -> 
             cosines = [float(np.dot(old.vector(item), new.vector(item))
                              / np.linalg.norm(old.vector(item)) / np.linalg.norm(new.vector(item)))
                        for item in ("cat", "car", "king", "woman")]
-            assert min(cosines) > 0.9 if settings.method == "propagate" else min(cosines) > 0.5
+            # (svd's vectors of the 48-item sample are not all determined: its mean is what
+            # a rotation shows; unrotated, the cosines would scatter around 0)
+            assert min(cosines) > 0.9 if settings.method == "propagate" else \
+                sum(cosines) / len(cosines) > 0.6
     with pytest.raises(TrainingError, match="unknown method 'best'"):
         train_file(DATA / "animals.csv", store=store, method="best")
 
@@ -201,3 +204,43 @@ def test_svd_sgns_trains_from_text_in_two_stages(store: Path, tmp_path: Path) ->
         assert one.similar("a0", k=5)[0].item.startswith("a")
     with pytest.raises(TrainingError, match="trains from a text corpus"):
         train_file(DATA / "animals.csv", method="svd+sgns", quiet=True, store=store)
+
+
+def hierarchy_rows() -> tuple[list[str], dict[str, int]]:
+    """A three-level tree: a root, 4 categories, 5 subcategories in each, 8 leaves in each
+    subcategory (185 items); the category of every leaf."""
+    rows, category = [], {}
+    for c in range(4):
+        rows.append(f"c{c},root")
+        for m in range(5):
+            rows.append(f"m{c}_{m},c{c}")
+            for leaf in range(8):
+                rows.append(f"l{c}_{m}_{leaf},m{c}_{m}")
+                category[f"l{c}_{m}_{leaf}"] = c
+    return rows, category
+
+
+def test_auto_weighs_the_hubs_of_a_tree_like_graph_less(write) -> None:  # type: ignore[no-untyped-def]
+    rows, category = hierarchy_rows()
+    tree = read_pairs(write("tree.csv", "\n".join(rows)))
+    method, reason = auto_method(False, tree)
+    assert method == "propagate" and "2.0 distinct partners" in reason
+    assert "tree-like" in reason and "degree exponent 0.25, 32 steps" in reason
+    chosen = choose_settings(False, "auto", tree)
+    assert chosen == PropagateSettings(degree_exponent=0.25, steps=32, average_from=16)
+    assert choose_settings(False, "propagate", tree) == chosen
+    assert choose_settings(False, "auto", tree, degree_exponent=0.75).degree_exponent == 0.75
+    assert choose_settings(False, "auto", read_pairs(DATA / "animals.csv")) == PropagateSettings()
+
+    def leaf_recall(settings: PropagateSettings) -> float:
+        """The share of each leaf's 10 nearest leaves in its category (7 are its siblings)."""
+        vectors = fit(MemoryCounts(tree), settings).vectors
+        leaves = [i for i, item in enumerate(tree.items) if item in category]
+        unit = vectors[leaves] / np.linalg.norm(vectors[leaves], axis=1, keepdims=True)
+        scores = unit @ unit.T
+        np.fill_diagonal(scores, -np.inf)
+        labels = np.array([category[tree.items[i]] for i in leaves])
+        return float(np.mean(labels[np.argsort(-scores, axis=1)[:, :10]] == labels[:, None]))
+
+    assert leaf_recall(chosen) == 1.0
+    assert leaf_recall(PropagateSettings()) < 0.85  # hubs discounted as in a dependency graph
