@@ -16,6 +16,9 @@ numpy doing the drawing. Then ``embed train --text`` runs on it with the default
 on the synthetic corpus again under that limit, one big enough for the SVD's dense matrices to
 stay in memory, and the two runs' vectors are compared).
 
+``--method NAME`` trains every run with that method (``svd`` compares bit for bit; ``svd+sgns``
+on several threads varies from run to run).
+
 Vectors are compared bit for bit, and where they differ by the largest difference of an entry
 and by the top-10 neighbours (cosine, over all items) of 1,000 items drawn with seed 0.
 
@@ -45,6 +48,10 @@ GENERAL = 1000
 """The most frequent words are never topical."""
 BAND = 256
 """Topical words are moved within bands of this many consecutive frequency ranks."""
+
+
+TRAIN_OPTIONS: list[str] = []
+"""Options given to every ``embed train`` run (``--method``)."""
 
 
 def timed(command: list[str]) -> dict[str, float]:
@@ -116,7 +123,8 @@ def compare_runs(corpus: Path, workdir: Path, limit: str, unbounded: str
         store = workdir / f"store-{label}"
         shutil.rmtree(store, ignore_errors=True)
         runs[f"train --text {label}"] = timed([embed(), "--store", str(store), "train",
-                                               str(corpus), "--text", "--quiet", *extra])
+                                               str(corpus), "--text", "--quiet", *extra,
+                                               *TRAIN_OPTIONS])
         print(json.dumps(runs), file=sys.stderr, flush=True)
     for step in ("pairs", "train --text"):
         free, bounded = runs[f"{step} unbounded"], runs[f"{step} {limit}"]
@@ -189,11 +197,13 @@ def main() -> None:
     parser.add_argument("--types", type=int, default=2_000_000)
     parser.add_argument("--baseline", type=Path,
                         help="with --synthetic: the 1x corpus, trained too for the time ratio")
+    parser.add_argument("--method", help="embed train's --method (default: its own)")
     parser.add_argument("--reference-limit",
                         help="with --synthetic: train it again under this limit (the SVD's "
                              "dense matrices in memory) and compare the vectors")
     args = parser.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
+    TRAIN_OPTIONS.extend(["--method", args.method] if args.method else [])
     results: dict[str, object] = {}
     if args.corpus is not None:
         results["memory limit"] = compare_runs(args.corpus, args.workdir, args.memory_limit,
@@ -217,7 +227,7 @@ def main() -> None:
             shutil.rmtree(store, ignore_errors=True)
             synthetic[f"train --text {name} ({limit})"] = timed(
                 [embed(), "--store", str(store), "train", str(path), "--text", "--quiet",
-                 *extra])
+                 *extra, *TRAIN_OPTIONS])
             print(json.dumps(synthetic), file=sys.stderr, flush=True)
         if args.reference_limit:
             synthetic["vectors against the reference"] = vector_difference(

@@ -113,7 +113,7 @@ class SharedVersions:
     holds it any more (so a removed version's files are unmapped)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a finalizer may run while this thread holds it
         self._versions: dict[OpenedKey, Embeddings] = {}
         self._holders: dict[OpenedKey, int] = {}
 

@@ -227,12 +227,7 @@ def svd_factors(forward: Product, backward: Product, settings: SvdSettings,
     del u, vt
     if settings.remove_components:
         vectors = remove_top_components(vectors, settings.remove_components, dense)
-    result = np.zeros((n_items, dim), dtype=np.float32)
-    start = 0
-    for block in dense.rows(vectors):
-        result[start:start + len(block), : block.shape[1]] = block
-        start += len(block)
-    return result, signed
+    return _padded(dense, vectors, dim), signed
 
 
 def _column_dots(dense: DenseMatrices, first: Tall, second: Tall) -> np.ndarray:
@@ -253,30 +248,41 @@ def _signed_weighted(signs: np.ndarray, weight: np.ndarray, u: np.ndarray,
 
 
 def svd_sides(forward: Product, backward: Product, settings: SvdSettings,
-              context_weight: float | None = None,
-              progress: Progress | None = None) -> tuple[np.ndarray, np.ndarray]:
+              context_weight: float | None = None, progress: Progress | None = None,
+              dense: DenseMatrices = IN_MEMORY) -> tuple[np.ndarray, np.ndarray]:
     """Both sides of the factorisation ``PPMI ~ U S V^T`` whose products are ``forward`` and
     ``backward``, in memory: item vectors ``U S^p`` (``p = settings.eigen_weight``; what
     :func:`svd_vectors` gives without ``add_context`` or ``remove_components``) and context
     vectors ``V S^q`` (``q = context_weight``, None: ``p``), both ``float32``,
-    ``n_items x dim``: a start for skip-gram's two matrices."""
+    ``n_items x dim``: a start for skip-gram's two matrices. ``dense`` holds the SVD's dense
+    matrices, as for :func:`svd_vectors`."""
     dim = settings.dim or 100
     rank = min(dim, forward.shape[0] - 1)
     rng = np.random.default_rng(settings.seed)
     u, s, vt = randomized_svd(forward, backward, rank, settings.power_iterations,
-                              settings.oversample, rng, progress)
-    signs = np.sign(largest_entries(IN_MEMORY, u))
+                              settings.oversample, rng, progress, dense)
+    signs = np.sign(largest_entries(dense, u))
     signs[signs == 0] = 1
-    u = _signed_weighted(signs, s ** settings.eigen_weight, u)
-    vt *= signs[:, None]
-    context = vt.T * s ** (settings.eigen_weight if context_weight is None else context_weight)
-    return _padded(u, dim), _padded(context, dim)
+    u = dense.map_rows(partial(_signed_weighted, signs, s ** settings.eigen_weight), u)
+    vt = dense.map_columns(partial(_multiply_in_place, signs[:, None]), vt)
+    weight = s ** (settings.eigen_weight if context_weight is None else context_weight)
+    context = dense.map_rows(partial(_times_weight, weight), dense.tall(vt))
+    del vt
+    return _padded(dense, u, dim), _padded(dense, context, dim)
 
 
-def _padded(vectors: np.ndarray, dim: int) -> np.ndarray:
-    """``vectors`` as float32 with ``dim`` columns (zeros past the rank the data supports)."""
+def _times_weight(weight: np.ndarray, block: np.ndarray) -> np.ndarray:
+    return block * weight
+
+
+def _padded(dense: DenseMatrices, vectors: Tall, dim: int) -> np.ndarray:
+    """``vectors`` in memory as float32 with ``dim`` columns (zeros past the rank the data
+    supports), filled block by block."""
     result = np.zeros((vectors.shape[0], dim), dtype=np.float32)
-    result[:, : vectors.shape[1]] = vectors
+    start = 0
+    for block in dense.rows(vectors):
+        result[start:start + len(block), : block.shape[1]] = block
+        start += len(block)
     return result
 
 

@@ -50,7 +50,10 @@ def fit_svd_sgns(counts: Counts, settings: SvdSgnsSettings, progress: Progress |
         raise TrainingError("--method svd+sgns needs the kernel extra: pip install "
                             "'embedstore[kernel]'") from None
     first = svd_stage(settings)
-    word, context = svd_sides(*counts.ppmi_products(first), first, progress=progress)
+    products = counts.ppmi_products(first)
+    word, context = svd_sides(*products, first, progress=progress,
+                              dense=counts.svd_matrices(first))
+    del products
     threads = settings.threads or max(1, os.cpu_count() or 1)
     vectors, _, _ = train_word2vec(
         corpus, counts.item_counts.astype("int64"), dim=first.dim or DEFAULT_DIM,

@@ -26,8 +26,9 @@ from scipy import sparse
 import embedstore
 from embedstore.engines.bounded.dense_rows import DiskMatrices
 from embedstore.engines.memory import RowBlocks
-from embedstore.methods.svd import svd_vectors
+from embedstore.methods.svd import svd_sides, svd_vectors
 from embedstore.schema import SvdSettings
+from embedstore.training.pipeline import train_file
 
 TOLERANCE = 1e-6
 """Of the largest entry: the measured differences are about 5e-9 of it."""
@@ -70,6 +71,17 @@ def test_row_blocks_on_disk_give_the_in_memory_vectors(settings: SvdSettings) ->
     assert_close(expected, found)
 
 
+def test_both_sides_in_row_blocks_are_the_in_memory_sides() -> None:
+    """svd+sgns starts skip-gram from both sides of the factorisation."""
+    forward, backward = products(6500)
+    settings = SvdSettings(dim=16, add_context=False, seed=2)
+    expected = svd_sides(forward, backward, settings, context_weight=0.5)
+    with DiskMatrices(block_rows=1024) as dense:
+        found = svd_sides(forward, backward, settings, context_weight=0.5, dense=dense)
+    for one, other in zip(expected, found, strict=True):
+        assert_close(one, other)
+
+
 def test_one_block_on_disk_is_the_in_memory_computation_bit_for_bit() -> None:
     """With a single block nothing is summed over blocks: the same numpy calls on the same
     arrays, so the same bits (the interface itself changes nothing)."""
@@ -102,6 +114,16 @@ def test_row_blocks_hold_less_than_one_float64_matrix() -> None:
     assert peaks[1] < 8 * entries
 
 
+@pytest.fixture
+def dense_on_disk_under_16mb(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under a limit of 16MB the dense matrices go to disk in blocks of 320 rows; above it
+    they stay in memory."""
+    monkeypatch.setattr("embedstore.engines.bounded.counts.dense_fits",
+                        lambda n, columns, limit: limit > 16 * 10**6)
+    monkeypatch.setattr("embedstore.engines.bounded.counts.dense_block_rows",
+                        lambda columns, limit: 320)
+
+
 def pair_file(path: Path, items: int = 6000, seed: int = 2) -> Path:
     """Pairs of more than 5,000 items (so CholeskyQR runs over the blocks, not the small-input
     QR), each with a few partners in its neighbourhood."""
@@ -115,12 +137,9 @@ def pair_file(path: Path, items: int = 6000, seed: int = 2) -> Path:
     return path
 
 
+@pytest.mark.usefixtures("dense_on_disk_under_16mb")
 def test_training_under_a_tiny_limit_keeps_the_dense_matrices_on_disk(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("embedstore.engines.bounded.counts.dense_fits",
-                        lambda n, columns, limit: limit > 16 * 10**6)
-    monkeypatch.setattr("embedstore.engines.bounded.counts.dense_block_rows",
-                        lambda columns, limit: 320)
     scratch = tmp_path / "tmp"
     scratch.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(scratch))
@@ -139,3 +158,32 @@ def test_training_under_a_tiny_limit_keeps_the_dense_matrices_on_disk(
     assert any("6000 x 32 dense matrices on disk in row blocks" in note for note in notes[1])
     assert_close(vectors[0], vectors[1])
     assert list(scratch.iterdir()) == []  # every block file and directory removed
+
+
+@pytest.mark.usefixtures("dense_on_disk_under_16mb")
+def test_svd_sgns_keeps_its_svd_stage_within_the_limit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The skip-gram stage is replaced by one that returns its start (the SVD stage's item
+    vectors, rescaled), so the vectors compared are the SVD stage's."""
+    pytest.importorskip("numba")
+
+    def start_only(corpus: object, counts: object, **options: np.ndarray) -> tuple[object, ...]:
+        return options["word_vectors"], None, None
+
+    monkeypatch.setattr("embedstore.methods.word2vec.train_word2vec", start_only)
+    rng = np.random.default_rng(4)
+    lines = [" ".join(f"w{word}" for word in rng.zipf(1.4, rng.integers(3, 15)) % 400)
+             for _ in range(3000)]
+    path = tmp_path / "corpus.txt"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    records = [train_file(path, text=True, store=tmp_path / "s", method="svd+sgns",
+                          memory_limit=limit, quiet=True,
+                          given={"dim": 8, "threads": 1})
+               for limit in (None, 16 * 10**6)]
+    vectors = []
+    for record in records:
+        with embedstore.open(tmp_path / "s", version=record.version) as opened:
+            vectors.append(opened.row_vectors(list(range(len(opened)))))
+    assert not any("on disk" in note for note in records[0].notes)
+    assert any("dense matrices on disk" in note for note in records[1].notes)
+    assert_close(vectors[0], vectors[1])
