@@ -175,7 +175,8 @@ def extend_version(path: str | Path, *, store: StoreLike = None, model: str = DE
             split.negative_right, split.counts)
         folded = method.fold_in_function()(extension, record.settings, progress)
         notes = [*_notes(method, split, extension, path), *folded.notes]
-        with tempfile.TemporaryDirectory(prefix="embedstore-", ignore_cleanup_errors=True) as scratch:
+        with tempfile.TemporaryDirectory(prefix="embedstore-",
+                                         ignore_cleanup_errors=True) as scratch:
             kept = _write_kept(extension, split, folded, record, handle, Path(scratch))
             new = publish(
                 handle, model=model, items=split.items, counts=split.counts,

@@ -1,0 +1,161 @@
+"""Mutation testing of the core: how many small deliberate bugs the tests catch, per module.
+
+mutmut 3 (``pip install 'mutmut>=3.8,<4'``) puts each mutant behind a switch in a copy of the
+code and runs, for each mutant, only the tests that call the function it changed, forked from
+one warm pytest process (no new interpreter, no new imports per mutant). This script runs it
+once per group of modules, each group with only its own test files, in a staging copy of the
+repository under ``--workdir``: the CLI and the server are laid out there under the names they
+install as (``embedstore_cli``, ``embedstore_server``), so the tests import the mutated copy.
+A mutant *survives* when every test still passes with it; the score of a module is killed
+among killed + survived + not reached by any test (a timeout or a crash counts as killed).
+
+Usage::
+
+    nice -n 15 python benchmarks/mutation.py --workdir work/mutation            # every group
+    nice -n 15 python benchmarks/mutation.py --workdir work/mutation names server
+    python benchmarks/mutation.py --workdir work/mutation --report             # figures only
+
+The per-module figures are printed as a Markdown table; ``--survivors`` also prints the diff
+of each surviving mutant (``mutmut show``), for reading. A second run in the same workdir
+reuses the results of mutants whose function did not change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+GROUPS: dict[str, tuple[list[str], list[str]]] = {
+    "names": (["embedstore/names.py"], ["tests/test_names.py"]),
+    "server": (["embedstore_server/auth.py", "embedstore_server/errors.py"],
+               ["tests/server/test_auth.py", "tests/server/test_errors.py",
+                "tests/server/test_server_live.py::"
+                "test_an_unexpected_error_answers_one_line_500_and_logs"]),
+    "query": (["embedstore/query/search.py", "embedstore/query/scoring.py",
+               "embedstore/query/rescoring.py", "embedstore/query/results.py"],
+              ["tests/query/test_search.py", "tests/query/test_scoring.py",
+               "tests/query/test_embeddings.py", "tests/query/test_similar_many.py",
+               "tests/query/test_batch.py"]),
+    "inputs": (["embedstore/inputs/pair_rows.py", "embedstore/inputs/pair_file.py",
+                "embedstore/inputs/parquet.py", "embedstore/inputs/pieces.py",
+                "embedstore/engines/bounded/pair_aggregation.py"],
+               ["tests/inputs/test_pair_rows.py", "tests/inputs/test_pair_file.py",
+                "tests/inputs/test_parquet.py", "tests/inputs/test_hostile_pair_files.py",
+                "tests/inputs/test_pair_rows_everywhere.py::"
+                "test_a_long_file_cut_into_many_pieces_reads_alike",
+                "tests/engines/test_pair_aggregation.py"]),
+    "store": (["embedstore/store/*.py"],
+              ["tests/store/test_store.py", "tests/store/test_registry.py",
+               "tests/store/test_migrations.py", "tests/store/test_faults.py"]),
+}
+"""Each group: the modules mutated (as laid out in the staging copy) and the tests run: the
+tests of those modules, less the few that take many seconds each (Dask clusters, process
+crashes, every step of every write), which would be run again for nearly every mutant."""
+LAYOUT = {"embedstore": "embedstore", "cli": "embedstore_cli", "server": "embedstore_server",
+          "tests": "tests", "data": "data"}
+"""The repository's folders and their names in the staging copy (the installed names)."""
+
+
+def stage(group: str, workdir: Path) -> Path:
+    """A fresh copy of the repository for one group, with mutmut's settings for it."""
+    modules, tests = GROUPS[group]
+    place = workdir / group
+    for name in LAYOUT.values():
+        if (place / name).exists():
+            shutil.rmtree(place / name)
+    for source, target in LAYOUT.items():
+        shutil.copytree(ROOT / source, place / target,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (place / "pyproject.toml").write_text(settings(modules, tests))
+    return place
+
+
+def settings(modules: list[str], tests: list[str]) -> str:
+    def strings(values: list[str]) -> str:
+        return json.dumps(values)
+
+    return (
+        "[tool.mutmut]\n"
+        f'source_paths = {strings(["embedstore", "embedstore_server", "embedstore_cli"])}\n'
+        f"only_mutate = {strings(modules)}\n"
+        f"pytest_add_cli_args_test_selection = {strings(tests)}\n"
+        'also_copy = ["data"]\n'
+        'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
+        "use_git_change_detection = false\n"
+        "\n[tool.pytest.ini_options]\n"
+        'addopts = "--import-mode=importlib"\n'
+    )
+
+
+def run(group: str, workdir: Path, children: int) -> None:
+    place = stage(group, workdir)
+    environment = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    mutmut = [sys.executable, "-m", "mutmut"]
+    subprocess.run([*mutmut, "run", "--max-children", str(children)], cwd=place,
+                   env=environment, check=True)
+
+
+def tally(place: Path) -> dict[str, Counter[str]]:
+    """Per module: how many mutants ended how, from mutmut's own records."""
+    figures: dict[str, Counter[str]] = {}
+    for meta in sorted((place / "mutants").rglob("*.py.meta")):
+        module = meta.relative_to(place / "mutants").as_posix()[: -len(".meta")]
+        exits = json.loads(meta.read_text())["exit_code_by_key"]
+        figures[module] = Counter(outcome(code) for code in exits.values())
+    return figures
+
+
+def outcome(code: int | None) -> str:
+    """mutmut's own reading of a mutant's exit code."""
+    from mutmut.stats import status_by_exit_code
+
+    status = status_by_exit_code[code]
+    return "killed" if status in ("timeout", "segfault") else status
+
+
+def report(workdir: Path, groups: list[str], survivors: bool) -> None:
+    print("| module | mutants | killed | survived | no tests | score |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for group in groups:
+        place = workdir / group
+        for module, counts in tally(place).items():
+            killed = counts["killed"]
+            missed = counts["survived"] + counts["no tests"]
+            score = 100 * killed / max(1, killed + missed)
+            print(f"| `{module}` | {sum(counts.values())} | {killed} | {counts['survived']} "
+                  f"| {counts['no tests']} | {score:.1f}% |")
+        if survivors:
+            names = subprocess.run([sys.executable, "-m", "mutmut", "results"], cwd=place,
+                                   capture_output=True, text=True, check=True).stdout
+            for line in names.splitlines():
+                name = line.strip().split(":")[0]
+                if name:
+                    subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=place,
+                                   check=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("groups", nargs="*", choices=[*GROUPS, []], default=[],
+                        help="groups of modules (default: all)")
+    parser.add_argument("--workdir", type=Path, required=True)
+    parser.add_argument("--children", type=int, default=2, help="mutants run at once")
+    parser.add_argument("--report", action="store_true", help="only print the last figures")
+    parser.add_argument("--survivors", action="store_true", help="print surviving mutants")
+    arguments = parser.parse_args()
+    groups = arguments.groups or list(GROUPS)
+    if not arguments.report:
+        for group in groups:
+            run(group, arguments.workdir.resolve(), arguments.children)
+    report(arguments.workdir.resolve(), groups, arguments.survivors)
+
+
+if __name__ == "__main__":
+    main()
