@@ -16,8 +16,7 @@ Usage::
     python benchmarks/mutation.py --workdir work/mutation --report             # figures only
 
 The per-module figures are printed as a Markdown table; ``--survivors`` also prints the diff
-of each surviving mutant (``mutmut show``), for reading. A second run in the same workdir
-reuses the results of mutants whose function did not change.
+of each surviving mutant (``mutmut show``), for reading. Each run of a group starts afresh.
 """
 
 from __future__ import annotations
@@ -67,9 +66,8 @@ def stage(group: str, workdir: Path) -> Path:
     """A fresh copy of the repository for one group, with mutmut's settings for it."""
     modules, tests = GROUPS[group]
     place = workdir / group
-    for name in LAYOUT.values():
-        if (place / name).exists():
-            shutil.rmtree(place / name)
+    if place.exists():  # mutmut would keep a mutant's old verdict though its tests changed
+        shutil.rmtree(place)
     for source, target in LAYOUT.items():
         shutil.copytree(ROOT / source, place / target,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
