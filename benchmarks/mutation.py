@@ -40,6 +40,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "query": (["embedstore/query/search.py", "embedstore/query/scoring.py",
                "embedstore/query/rescoring.py", "embedstore/query/results.py"],
               ["tests/query/test_search.py", "tests/query/test_scoring.py",
+               "tests/query/test_rescoring.py", "tests/query/test_results.py",
                "tests/query/test_embeddings.py", "tests/query/test_similar_many.py",
                "tests/query/test_batch.py"]),
     "inputs": (["embedstore/inputs/pair_rows.py", "embedstore/inputs/pair_file.py",

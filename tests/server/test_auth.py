@@ -51,6 +51,14 @@ def test_a_refusal_is_one_json_line_with_the_bearer_challenge(store: Path) -> No
         assert answer.headers["www-authenticate"] == "Bearer"
 
 
+def test_an_empty_key_is_refused_rather_than_matched_by_no_header() -> None:
+    from embedstore_server import Settings
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="at least 1 character"):
+        Settings(api_key="")
+
+
 def test_health_readiness_and_metrics_need_no_key(store: Path) -> None:
     for path in ("/healthz", "/readyz", "/metrics"):
         assert statuses(store, KEY, {}, path=path) == [200], path
