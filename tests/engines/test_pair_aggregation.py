@@ -223,3 +223,35 @@ def test_embed_pairs_aggregates_pair_data_out_of_core(tmp_path: Path,
     again = read_pairs(tmp_path / "out.csv", min_count=0)
     assert (again.item_counts.tolist(), again.n_pairs, again.n_negative_pairs) == \
         (expected.item_counts.tolist(), expected.n_pairs, expected.n_negative_pairs)
+
+
+def test_pair_data_aggregated_to_parquet_reads_as_the_file_does(tmp_path: Path) -> None:
+    from embedstore.engines.bounded.pair_aggregation import write_aggregated
+
+    path = write(tmp_path / "pairs.csv", rows(1500, seed=6))
+    output = tmp_path / "counts.parquet"
+    seen: list[tuple[str, int, int]] = []
+    written = write_aggregated(path, output, memory_limit=LIMIT,
+                               progress=lambda stage, done, total, _: seen.append(
+                                   (stage, done, total)))
+    expected = read_pairs(path, min_count=0)
+    again = read_parquet_pairs(output, min_count=0)
+    assert written == expected.n_pairs + expected.n_negative_pairs
+
+    def pairs(counts: Cooccurrence) -> dict[frozenset[str], float]:
+        found = {frozenset((counts.items[a], counts.items[b])): float(w) for a, b, w in
+                 zip(counts.left, counts.right, counts.weight, strict=True)}
+        return found | {frozenset((counts.items[a], counts.items[b])): 0.0 for a, b in
+                        zip(counts.negative_left, counts.negative_right, strict=True)}
+
+    assert pairs(again) == pairs(expected) and len(pairs(again)) == written
+    assert seen == [("aggregating", 0, 1), ("aggregating", 1, 1)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["counts.parquet", "pairs.csv"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("item_a,item_b,weight\ncat,dog,1\ncat,dog,heavy\n", encoding="utf-8")
+    assert write_aggregated(bad, tmp_path / "bad.parquet", memory_limit=LIMIT) is None
+    empty = tmp_path / "empty.csv"
+    empty.write_text("item_a,item_b,weight\n", encoding="utf-8")
+    assert write_aggregated(empty, tmp_path / "empty.parquet", memory_limit=LIMIT) is None
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".csv") == [
+        "counts.parquet"]  # no partial file left behind
