@@ -49,6 +49,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
                 "embedstore/engines/bounded/pair_aggregation.py"],
                ["tests/inputs/test_pair_rows.py", "tests/inputs/test_pair_file.py",
                 "tests/inputs/test_parquet.py", "tests/inputs/test_hostile_pair_files.py",
+                "tests/inputs/test_pieces.py",
                 "tests/inputs/test_pair_rows_everywhere.py::"
                 "test_a_long_file_cut_into_many_pieces_reads_alike",
                 "tests/engines/test_pair_aggregation.py"]),
