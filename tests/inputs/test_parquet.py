@@ -185,7 +185,7 @@ def test_reading_reports_progress_up_to_the_bytes_of_every_shard(tmp_path: Path)
     assert {stage for stage, _, _ in seen} == {"reading"} and len(seen) >= 3
     assert {t for _, _, t in seen} == {total}
     done = [d for _, d, _ in seen]
-    assert done == sorted(done) and 0 < done[0] and done[-1] <= total
+    assert done == sorted(done) and done[0] > 0 and done[-1] <= total
 
 
 def test_dictionary_encoded_and_large_string_items_read_as_plain_ones(tmp_path: Path) -> None:
