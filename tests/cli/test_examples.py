@@ -43,12 +43,13 @@ class Example:
 
 
 def help_examples() -> list[tuple[str, str]]:
-    """(where, line) of every line of the Examples of every command's --help."""
+    """(where, line) of every line of the Examples of ``embed --help`` and of every command's
+    --help."""
     found = []
-    for name in COMMANDS:
+    for name in ["", *COMMANDS]:
         text = CliRunner().invoke(cli, [*name.split(), "--help"]).output
         section = text.split("Examples:", 1)[1].split("\n\n", 1)[0]
-        found += [(f"embed {name} --help", line.strip())
+        found += [(" ".join(["embed", *name.split(), "--help"]), line.strip())
                   for line in logical_lines(tuple(section.splitlines())) if line.strip()]
     return found
 
@@ -198,6 +199,7 @@ def build_world(place: Path) -> None:
     embed("pairs", "corpus.txt.gz", "-o", "counts.parquet")
     embed("pairs", "corpus.txt.gz", "-o", "counts/")
     embed("pairs", "clicks.csv.gz", "--pair-input", "-o", "clicks.parquet")
+    (place / "my-store").symlink_to("store", target_is_directory=True)  # embed --store ./my-store
 
 
 @pytest.fixture(scope="module")
