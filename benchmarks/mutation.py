@@ -55,7 +55,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
                 "tests/engines/test_pair_aggregation.py"]),
     "store": (["embedstore/store/*.py"],
               ["tests/store/test_store.py", "tests/store/test_registry.py",
-               "tests/store/test_migrations.py", "tests/store/test_faults.py"]),
+               "tests/store/test_migrations.py", "tests/store/test_faults.py",
+               "tests/query/test_ann.py", "tests/query/test_embeddings.py"]),
 }
 """Each group: the modules mutated (as laid out in the staging copy) and the tests run: the
 tests of those modules, less the few that take many seconds each (Dask clusters, process
