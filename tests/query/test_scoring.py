@@ -99,6 +99,11 @@ def shapes_of_scores() -> list[tuple[np.ndarray, list[list[int]]]]:
             scores[0, 100:200] = -np.inf
         exclude = [[-1, n_candidates, 0, 0, n_candidates + 5, 2] for _ in range(n_queries)]
         found.append((scores, exclude))
+    for n_queries in (1, 3):  # two sampled cells stand out: too few cells pass the sample's
+        scores = np.full((n_queries, 50_000), -1.0, np.float32)  # threshold, and the row
+        scores[:, [0, 48, 96]] = [3.0, 3.0, 2.0]  # is partitioned exactly
+        scores[:, 5:9] = [1.0, 0.5, 1.0, 0.25]
+        found.append((scores, [[] for _ in range(n_queries)]))
     return found
 
 
@@ -117,7 +122,7 @@ def test_top_k_rows_is_a_full_sort_whatever_the_shape() -> None:
 def test_top_k_rows_of_nothing_asked_or_nothing_left() -> None:
     scores = np.ones((3, 4), np.float32)
     rows, values = top_k_rows(scores.copy(), 0, [[], [], []])
-    assert [r.tolist() for r in rows] == [[], [], []] and len(values) == 3
+    assert [r.tolist() for r in rows] == [[], [], []] == [v.tolist() for v in values]
     assert all(r.dtype == np.int64 for r in rows) and all(v.dtype == np.float32 for v in values)
     assert top_k_rows(np.ones((0, 4), np.float32), 3, []) == ([], [])
     rows, _ = top_k_rows(scores.copy(), 2, [[0, 1, 2, 3], [3], []])
@@ -137,15 +142,22 @@ def test_the_small_formulas() -> None:
 
     assert unit(np.array([3.0, 4.0])).tolist() == [0.6000000238418579, 0.800000011920929]
     assert unit(np.zeros(2)).tolist() == [0.0, 0.0] and unit([1, 0]).dtype == np.float32
+    assert unit(np.array([0.3, 0.4])).tolist() == pytest.approx([0.6, 0.8])
+    scores = np.array([0.5, 0.9, 0.1])
+    assert top_k(scores, 2, exclude=[1])[0].tolist() == [0, 2]
+    assert scores.tolist() == [0.5, 0.9, 0.1]  # the caller's scores are left as they were
     assert cosine(np.array([1.0, 0.0]), np.array([2.0, 2.0])) == 0.7071067811865475
     assert cosine(np.zeros(2), np.ones(2)) == 0.0
     assert inverse(np.array([2.0, 0.0, 4.0])).tolist() == [0.5, 0.0, 0.25]
-    left = np.array([[1.0, 0.0], [0.0, 0.0], [3.0, 4.0]])
-    right = np.array([[1.0, 1.0], [1.0, 1.0], [-3.0, -4.0]])
-    assert paired_cosines(left, right).tolist() == [0.7071067811865475, 0.0, -1.0]
+    left = np.array([[1.0, 0.0], [0.0, 0.0], [3.0, 4.0], [0.1, 0.0]])
+    right = np.array([[1.0, 1.0], [1.0, 1.0], [-3.0, -4.0], [0.1, 0.1]])
+    assert paired_cosines(left, right).tolist() == pytest.approx(
+        [0.7071067811865475, 0.0, -1.0, 0.7071067811865475])
     assert paired_cosines(left, right).dtype == np.float64
     triples = np.array([[[2, 0], [0, 3], [0, 0]]], np.float32)
     assert analogy_targets(triples).tolist() == [[1.0, -1.0]]
+    assert analogy_targets(triples.astype(np.float64)).dtype == np.float32
+    assert cosine_matrix(MATRIX, INVERSE, np.ones((1, 3))).dtype == np.float32
     assert basket_target(np.array([[0, 5]], np.float32), np.zeros((1, 2), np.float32)
                          ).tolist() == [0.0, 1.0]
     cosines = np.array([[1.0, -1.0], [0.0, 1.0], [1.0, 0.0]])
@@ -165,6 +177,7 @@ def test_analogy_scores_are_the_two_formulas() -> None:
     target = a - b + c
     assert added.tolist() == pytest.approx(
         cosine_matrix(MATRIX, INVERSE, target[None, :])[0].tolist())
+    assert analogy_scores(MATRIX, INVERSE, a, b, c).tolist() == added.tolist()  # the default
     multiplied = analogy_scores(MATRIX, INVERSE, a, b, c, "mul")
     shifted = (cosine_matrix(MATRIX, INVERSE, np.vstack([a, b, c])) + 1) / 2
     assert multiplied.tolist() == pytest.approx(

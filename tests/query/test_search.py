@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
 from embedstore.errors import QueryError
+from embedstore.query import search
+from embedstore.query.scoring import ranking_scores
 from embedstore.query.search import ExactSearcher, Searcher
 
 
@@ -77,6 +81,14 @@ def test_a_product_split_over_threads_answers_bit_for_bit_alike(
     targets = matrix[[3, 17, 250]] + 0.02
     exclude = [[3, 4], [], [250, 0, 299]]
     alone = ExactSearcher(matrix, np.linalg.norm(matrix, axis=1)).nearest(targets, 9, exclude)
+    monkeypatch.setattr(search, "_POOLS", {})  # pools made anew
+    scanned_by: set[str] = set()
+
+    def ranking(*args: object, **kwargs: object) -> np.ndarray:
+        scanned_by.add(threading.current_thread().name.split("_")[0])
+        return ranking_scores(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(search, "ranking_scores", ranking)
     for parts in (2, 3):
         split = ExactSearcher(matrix, np.linalg.norm(matrix, axis=1))
         split.parts = parts
@@ -86,6 +98,7 @@ def test_a_product_split_over_threads_answers_bit_for_bit_alike(
             assert [s.tolist() for s in scores] == [s.tolist() for s in alone[1][first:]]
     expected, _ = brute_force(matrix, targets[2], 9, exclude[2], None)
     assert alone[0][2].tolist() == expected
+    assert scanned_by == {"MainThread", "embedstore-scan"}  # the product was split
 
 
 def test_one_target_after_another_each_gets_its_own_answer(matrix: np.ndarray) -> None:
