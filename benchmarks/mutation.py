@@ -68,6 +68,21 @@ EQUIVALENT = {
     "embedstore_server.auth.x_key_check__mutmut_6":
         "a missing header compared as 'XXXX' rather than '': only a key spelled XXXX tells "
         "them apart (an empty key, the one the original would match, is refused by Settings)",
+    **{f"embedstore.query.scoring.x_top_k_rows__mutmut_{n}":
+       "zip(..., strict=True) made lax: the sequences zipped have one length by construction"
+       for n in (8, 10, 11, 123, 126, 127)},
+    **{f"embedstore.query.scoring.x_top_k_rows__mutmut_{n}":
+       "> for >= at the sampled threshold: when k cells still pass, the k best are among "
+       "them; when fewer pass, the row is partitioned exactly, as before"
+       for n in (54, 78)},
+    **{f"embedstore.query.scoring.x_top_k_rows__mutmut_{n}":
+       "<= for < in 'fewer than k passed': a row with exactly k is partitioned exactly, "
+       "with the same answer" for n in (56, 91)},
+    "embedstore.query.scoring.x_top_k_rows__mutmut_88":
+        "bincount without minlength: every row has a cell at or above its own threshold (the "
+        "threshold is one of its cells), so the counts have a slot for every row anyway",
+    "embedstore.query.scoring.x_top_k_rows__mutmut_98":
+        "np.partition without axis=1: the default axis, -1, is axis 1 of a 2-D array",
 }
 """Surviving mutants that behave as the original for every input a user can give, and why."""
 LAYOUT = {"embedstore": "embedstore", "cli": "embedstore_cli", "server": "embedstore_server",

@@ -154,6 +154,9 @@ def test_the_small_formulas() -> None:
     assert paired_cosines(left, right).tolist() == pytest.approx(
         [0.7071067811865475, 0.0, -1.0, 0.7071067811865475])
     assert paired_cosines(left, right).dtype == np.float64
+    rows = np.random.default_rng(4).standard_normal((50, 30)).astype(np.float32)
+    assert paired_cosines(rows, rows[::-1]).tolist() == paired_cosines(  # in double precision
+        rows.astype(np.float64), rows[::-1].astype(np.float64)).tolist()
     triples = np.array([[[2, 0], [0, 3], [0, 0]]], np.float32)
     assert analogy_targets(triples).tolist() == [[1.0, -1.0]]
     assert analogy_targets(triples.astype(np.float64)).dtype == np.float32
