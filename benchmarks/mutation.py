@@ -83,6 +83,53 @@ EQUIVALENT = {
         "threshold is one of its cells), so the counts have a slot for every row anyway",
     "embedstore.query.scoring.x_top_k_rows__mutmut_98":
         "np.partition without axis=1: the default axis, -1, is axis 1 of a 2-D array",
+    **{f"embedstore.query.rescoring.{name}__mutmut_{n}":
+       "a dtype left to the input: the other operand is float64, so numpy computes in double "
+       "precision all the same" for name, numbers in (
+           ("x_exact_cosines", (3, 5, 17, 19)), ("x_rescored_top_k", (3, 5)))
+       for n in numbers},
+    **{f"embedstore.query.rescoring.x_rescored_top_k__mutmut_{n}":
+       "zip(..., strict=True) made lax: starts and sizes have one length by construction"
+       for n in (82, 85, 86, 94, 97, 98)},
+    **{f"embedstore.query.rescoring.x_rescored_top_k__mutmut_{n}":
+       "the dtype of an empty array that only exists when there are no shortlists at all, "
+       "whose answer is two empty lists" for n in (28, 30)},
+    **{f"embedstore.query.rescoring.x_shortlist__mutmut_{n}":
+       "the sampled threshold made useless or stricter (no cells, > for >=, a row's slice "
+       "empty): the row is then scanned exactly, with the same shortlist"
+       for n in (25, 26, 50, 55)},
+    "embedstore.query.rescoring.x_shortlist__mutmut_37":
+        "bincount without minlength: every row has a cell at or above its own threshold",
+    **{f"embedstore.query.search.xǁExactSearcherǁ_scratch_scores__mutmut_{n}":
+       "the reused buffer of one target's scores not reused: a new one is allocated, the "
+       "scores are the same" for n in (1, 2, 7, 8, 9, 10, 15)},
+    **{f"embedstore.query.search.xǁExactSearcherǁ_shortlists__mutmut_{n}":
+       "no buffer handed to the product, or one for every product: it is only a place to "
+       "write the same scores" for n in (43, 44, 45, 46, 47, 52, 56)},
+    **{f"embedstore.query.scoring.x_ranking_scores__mutmut_{n}":
+       "the buffer for a single query's scores not used: the same scores in a new array"
+       for n in (2, 3, 8, 11)},
+    **{f"embedstore.query.search.xǁExactSearcherǁ_shortlists__mutmut_{n}":
+       "how products are cut into blocks and over threads (block size at least 2, split "
+       "below the threshold too, pools of other sizes): the same shortlists, found in other "
+       "pieces" for n in (7, 11, 12, 13, 14, 24, 25, 27, 90, 91)},
+    **{f"embedstore.query.search.xǁExactSearcherǁ_shortlists__mutmut_{n}":
+       "exclusions shifted into a block even when there is one block, or one past its end: "
+       "exclude_cells ignores columns out of range" for n in (37, 39, 42)},
+    **{f"embedstore.query.search.x__pool__mutmut_{n}":
+       "a pool of the default size rather than the one asked: the same work, more idle "
+       "threads" for n in (3, 5)},
+    "embedstore.query.search.xǁExactSearcherǁnearest__mutmut_24":
+        "a tile of at least 2 targets: only differs for no targets at all, which yield none",
+    **{f"embedstore.query.search.xǁExactSearcherǁnearest__mutmut_{n}":
+       "targets kept in their own dtype: the shortlist's margin covers the ranking's "
+       "rounding in any precision and the rescoring is in double precision"
+       for n in (6, 8)},
+    "embedstore.query.scoring.x_top_k__mutmut_11":
+        "np.array(scores) without copy=True: copying is np.array's default",
+    **{f"embedstore.query.scoring.x_inverse__mutmut_{n}":
+       "norms kept as given: the result array is float32 either way (stored norms are "
+       "float32 already)" for n in (3, 5)},
 }
 """Surviving mutants that behave as the original for every input a user can give, and why."""
 LAYOUT = {"embedstore": "embedstore", "cli": "embedstore_cli", "server": "embedstore_server",
@@ -113,6 +160,7 @@ def settings(modules: list[str], tests: list[str]) -> str:
         f"only_mutate = {strings(modules)}\n"
         f"pytest_add_cli_args_test_selection = {strings(tests)}\n"
         'also_copy = ["data"]\n'
+        "timeout_multiplier = 5.0\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
         "use_git_change_detection = false\n"
         "\n[tool.pytest.ini_options]\n"

@@ -75,3 +75,21 @@ def test_rescored_answers_are_exact_cosines_best_first_ties_to_the_lower_row(
     assert scores[1].tolist() == [0.0, 0.0]  # a zero target: every cosine 0, not NaN
     assert rows[0].dtype == np.int64 and scores[0].dtype == np.float32
     assert rescored_top_k(m, inverse_norms, targets[:0], [], 3) == ([], [])
+
+
+def test_rescored_cosines_are_double_precision_rounded_once() -> None:
+    rng = np.random.default_rng(12)
+    m = rng.standard_normal((40, 24)).astype(np.float32)
+    norms = np.linalg.norm(m, axis=1).astype(np.float32)
+    inverse_norms = (1 / norms).astype(np.float32)
+    targets = rng.standard_normal((3, 24)).astype(np.float32)
+    lists = [np.arange(40), np.arange(0, 40, 3), np.array([], np.int64)]
+    rows, scores = rescored_top_k(m, inverse_norms, targets, lists, 40)
+    wide = targets.astype(np.float64)
+    for i in range(2):
+        exact = (m[rows[i]].astype(np.float64) @ wide[i]) * inverse_norms[rows[i]].astype(
+            np.float64) / np.sqrt((wide[i] * wide[i]).sum())
+        assert scores[i].tolist() == exact.astype(np.float32).tolist()
+    assert scores[2].dtype == np.float32 and rows[2].dtype == np.int64
+    nothing, none_scored = rescored_top_k(m, inverse_norms, targets[:1], [lists[2]], 3)
+    assert nothing[0].dtype == np.int64 and none_scored[0].dtype == np.float32

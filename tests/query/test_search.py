@@ -67,6 +67,7 @@ def test_cosines_of_every_row(matrix: np.ndarray) -> None:
 
 def test_bad_k_and_limit_are_query_errors(matrix: np.ndarray) -> None:
     searcher = ExactSearcher(matrix, np.linalg.norm(matrix, axis=1))
+    assert searcher.nearest(matrix[3:4], 5, limit=1)[0][0].tolist() == [0]  # the smallest
     with pytest.raises(QueryError, match="k must be at least 1"):
         searcher.nearest(matrix[:1], 0)
     with pytest.raises(QueryError, match="restrict must be at least 1"):
@@ -92,13 +93,14 @@ def test_a_product_split_over_threads_answers_bit_for_bit_alike(
     for parts in (2, 3):
         split = ExactSearcher(matrix, np.linalg.norm(matrix, axis=1))
         split.parts = parts
+        scanned_by.clear()
         for first in (0, 2):  # one target, and three together
             rows, scores = split.nearest(targets[first:], 9, exclude[first:])
             assert [r.tolist() for r in rows] == [r.tolist() for r in alone[0][first:]]
             assert [s.tolist() for s in scores] == [s.tolist() for s in alone[1][first:]]
+        assert scanned_by == {"MainThread", "embedstore-scan"}  # the product was split
     expected, _ = brute_force(matrix, targets[2], 9, exclude[2], None)
     assert alone[0][2].tolist() == expected
-    assert scanned_by == {"MainThread", "embedstore-scan"}  # the product was split
 
 
 def test_one_target_after_another_each_gets_its_own_answer(matrix: np.ndarray) -> None:
