@@ -255,3 +255,29 @@ def test_pair_data_aggregated_to_parquet_reads_as_the_file_does(tmp_path: Path) 
     assert write_aggregated(empty, tmp_path / "empty.parquet", memory_limit=LIMIT) is None
     assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".csv") == [
         "counts.parquet"]  # no partial file left behind
+
+
+def test_duckdb_reads_headerless_files_and_unweighted_shards_as_python_does(
+        tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from embedstore.engines.bounded.pair_aggregation import write_aggregated
+
+    data = rows(300, seed=7)
+    headerless = write(tmp_path / "headerless.csv", data, header=False)
+    out = tmp_path / "headerless.parquet"
+    written = write_aggregated(headerless, out, memory_limit=LIMIT, header=False)
+    expected = read_pairs(headerless, min_count=0, header=False)
+    assert written == expected.n_pairs + expected.n_negative_pairs
+    assert read_parquet_pairs(out, min_count=0).n_items == expected.n_items
+    folder = tmp_path / "unweighted"
+    folder.mkdir()
+    for number in range(3):
+        pq.write_table(pa.table({"item_a": [f"x{number}", "y"], "item_b": ["y", f"z{number}"]}),
+                       folder / f"part-{number}.parquet")
+    aggregated = aggregate_rows(folder, memory_limit=LIMIT)
+    assert aggregated is not None
+    assert_same(read_pair_data(folder, spill=True, memory_limit=LIMIT, min_count=0),
+                read_parquet_pairs(folder, min_count=0))
+    assert sorted(read_parquet_pairs(folder, min_count=0).weight.tolist()) == [1.0] * 6

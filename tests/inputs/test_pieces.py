@@ -121,3 +121,66 @@ def test_row_groups_of_a_shard_are_cut_into_pieces_in_order(
     expected = counts.n_pairs + counts.n_negative_pairs
     assert len(rows_of(pieces)) == expected
     assert all(piece_facts(p).problem is None for p in pieces)
+
+
+def test_row_groups_are_gathered_up_to_the_bytes_of_a_piece(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import pyarrow.parquet as pq
+
+    monkeypatch.setattr("embedstore.inputs.parquet.SHARD_ROWS", 30)
+    source = tmp_path / "pairs.csv"
+    source.write_text("\n".join(pair_lines(400)) + "\n", encoding="utf-8")
+    shard = tmp_path / "pairs.parquet"
+    write_parquet_pairs(read_pairs(source, min_count=0), shard)
+    sizes = [pq.ParquetFile(shard).metadata.row_group(g).total_byte_size
+             for g in range(pq.ParquetFile(shard).metadata.num_row_groups)]
+    budget = sizes[0] * 2 + sizes[0] // 2  # two groups fit, three do not
+    expected: list[list[int]] = [[]]
+    for number, size in enumerate(sizes):
+        if expected[-1] and sum(sizes[g] for g in expected[-1]) + size > budget:
+            expected.append([])
+        expected[-1].append(number)
+    pieces = plan_pieces([str(shard)], None, piece_bytes=budget)
+    assert [list(p.row_groups) for p in pieces] == expected
+    assert max(len(groups) for groups in expected) == 2
+    exact = plan_pieces([str(shard)], None, piece_bytes=sizes[0] + sizes[1])
+    assert list(exact[0].row_groups) == [0, 1]  # exactly full still fits
+
+
+def test_a_bad_parquet_row_is_named_at_its_row_of_the_shard(tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    weights = [1.0] * 100
+    weights[77] = -2.0
+    table = pa.table({"item_a": [f"a{i}" for i in range(100)],
+                      "item_b": [f"b{i}" for i in range(100)], "weight": weights})
+    shard = tmp_path / "pairs.parquet"
+    pq.write_table(table, shard, row_group_size=10)
+    pieces = plan_pieces([str(shard)], None, piece_bytes=1)
+    facts = [piece_facts(p) for p in pieces]
+    with pytest.raises(InputError) as located:
+        locate(pieces, facts)
+    assert "row 78" in str(located.value)
+    left, right, weight = read_piece(Piece(str(shard), "parquet", 0, row_groups=()))
+    assert (left.dtype, right.dtype, weight.dtype) == (object, object, np.float64)
+    assert len(left) == len(right) == len(weight) == 0
+
+
+def test_a_folder_of_shards_reads_only_its_parquet_files(tmp_path: Path) -> None:
+    from embedstore.inputs.parquet import read_parquet_pairs
+
+    folder = tmp_path / "counts"
+    source = tmp_path / "pairs.csv"
+    source.write_text("\n".join(pair_lines(50)) + "\n", encoding="utf-8")
+    write_parquet_pairs(read_pairs(source, min_count=0), f"{folder}/")
+    (folder / "README.txt").write_text("not pairs\n", encoding="utf-8")
+    (folder / "nested.parquet").mkdir()
+    assert read_parquet_pairs(folder, min_count=0).n_pairs > 0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(InputError) as refused:
+        read_parquet_pairs(empty)
+    assert str(refused.value) == (f"{empty}: a directory of pair data holds .parquet files, "
+                                  "and this one has none; write them with embed pairs -o "
+                                  "DIRECTORY/")
