@@ -56,6 +56,7 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "store": (["embedstore/store/*.py"],
               ["tests/store/test_store.py", "tests/store/test_registry.py",
                "tests/store/test_migrations.py", "tests/store/test_faults.py",
+               "tests/store/test_vocabulary.py", "tests/store/test_files.py",
                "tests/query/test_ann.py", "tests/query/test_embeddings.py"]),
 }
 """Each group: the modules mutated (as laid out in the staging copy) and the tests run: the
