@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import threading
-
 import numpy as np
 import pytest
 
 from embedstore.errors import QueryError
 from embedstore.query import search
-from embedstore.query.scoring import ranking_scores
 from embedstore.query.search import ExactSearcher, Searcher
 
 
@@ -83,22 +80,23 @@ def test_a_product_split_over_threads_answers_bit_for_bit_alike(
     exclude = [[3, 4], [], [250, 0, 299]]
     alone = ExactSearcher(matrix, np.linalg.norm(matrix, axis=1)).nearest(targets, 9, exclude)
     monkeypatch.setattr(search, "_POOLS", {})  # pools made anew
-    scanned_by: set[str] = set()
+    made_pool = search._pool
+    handed: list[int] = []
 
-    def ranking(*args: object, **kwargs: object) -> np.ndarray:
-        scanned_by.add(threading.current_thread().name.split("_")[0])
-        return ranking_scores(*args, **kwargs)  # type: ignore[arg-type]
+    def pool(threads: int) -> object:
+        handed.append(threads)
+        return made_pool(threads)
 
-    monkeypatch.setattr(search, "ranking_scores", ranking)
+    monkeypatch.setattr(search, "_pool", pool)
     for parts in (2, 3):
         split = ExactSearcher(matrix, np.linalg.norm(matrix, axis=1))
         split.parts = parts
-        scanned_by.clear()
+        handed.clear()
         for first in (0, 2):  # one target, and three together
             rows, scores = split.nearest(targets[first:], 9, exclude[first:])
             assert [r.tolist() for r in rows] == [r.tolist() for r in alone[0][first:]]
             assert [s.tolist() for s in scores] == [s.tolist() for s in alone[1][first:]]
-        assert scanned_by == {"MainThread", "embedstore-scan"}  # the product was split
+        assert handed and set(handed) == {parts - 1}  # helpers were handed blocks
     expected, _ = brute_force(matrix, targets[2], 9, exclude[2], None)
     assert alone[0][2].tolist() == expected
 
