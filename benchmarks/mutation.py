@@ -8,7 +8,8 @@ repository under ``--workdir``: the CLI and the server are laid out there under 
 install as (``embedstore_cli``, ``embedstore_server``), so the tests import the mutated copy.
 A mutant *survives* when every test still passes with it; the score of a module is killed
 among killed + survived + not reached by any test (a timeout or a crash counts as killed;
-mutants shown equivalent, listed in :data:`EQUIVALENT` with the reason, count in none).
+mutants shown equivalent count in none: those listed in :data:`EQUIVALENT` with the reason,
+and those that only change the letter case of SQL, which SQLite and DuckDB read in any case).
 
 Usage::
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -177,16 +179,42 @@ def run(group: str, workdir: Path, children: int) -> None:
                    env=environment, check=True)
 
 
+SQL_WORDS = re.compile(r"\b(SELECT|INSERT|UPDATE|DELETE|FROM|WHERE|VALUES|COPY|TRY_CAST)\b",
+                       re.IGNORECASE)
+
+
+def changed_text(place: Path, name: str) -> tuple[str, str]:
+    """The lines a mutant removes and adds (``mutmut show``)."""
+    shown = subprocess.run([sys.executable, "-m", "mutmut", "show", name], cwd=place,
+                           capture_output=True, text=True, check=False).stdout.splitlines()
+    removed = "\n".join(line[1:] for line in shown if line.startswith("-")
+                        and not line.startswith("---"))
+    added = "\n".join(line[1:] for line in shown if line.startswith("+")
+                      and not line.startswith("+++"))
+    return removed, added
+
+
+def only_sql_case(place: Path, name: str) -> bool:
+    """Whether a mutant only changes the letter case of SQL (no quoted literal in it): SQLite
+    and DuckDB read keywords and the names of tables and columns in any case."""
+    removed, added = changed_text(place, name)
+    return (removed != added and removed.lower() == added.lower() and "'" not in removed
+            and SQL_WORDS.search(removed) is not None)
+
+
 def tally(place: Path) -> dict[str, Counter[str]]:
     """Per module: how many mutants ended how, from mutmut's own records (a survivor listed
-    in :data:`EQUIVALENT` counts as equivalent)."""
+    in :data:`EQUIVALENT`, or one that only changes the case of SQL, counts as
+    equivalent)."""
     figures: dict[str, Counter[str]] = {}
     for meta in sorted((place / "mutants").rglob("*.py.meta")):
         module = meta.relative_to(place / "mutants").as_posix()[: -len(".meta")]
         exits = json.loads(meta.read_text())["exit_code_by_key"]
-        figures[module] = Counter(
-            "equivalent" if name in EQUIVALENT and outcome(code) == "survived" else outcome(code)
-            for name, code in exits.items())
+        found = {name: outcome(code) for name, code in exits.items()}
+        for name, status in found.items():
+            if status == "survived" and (name in EQUIVALENT or only_sql_case(place, name)):
+                found[name] = "equivalent"
+        figures[module] = Counter(found.values())
     return figures
 
 
@@ -206,9 +234,9 @@ def report(workdir: Path, groups: list[str], survivors: bool) -> None:
         for module, counts in tally(place).items():
             killed = counts["killed"]
             missed = counts["survived"] + counts["no tests"]
-            score = 100 * killed / max(1, killed + missed)
+            score = f"{100 * killed / (killed + missed):.1f}%" if killed + missed else "n/a"
             print(f"| `{module}` | {sum(counts.values())} | {killed} | {counts['survived']} "
-                  f"| {counts['no tests']} | {counts['equivalent']} | {score:.1f}% |")
+                  f"| {counts['no tests']} | {counts['equivalent']} | {score} |")
         if survivors:
             names = subprocess.run([sys.executable, "-m", "mutmut", "results"], cwd=place,
                                    capture_output=True, text=True, check=True).stdout

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 from collections.abc import Callable
@@ -227,3 +228,78 @@ def metadata_path(store: Path, key: str) -> str:
     with sqlite3.connect(store / DB_NAME) as connection:
         (text,) = connection.execute("SELECT metadata FROM versions WHERE id = 1").fetchone()
     return json.loads(text)["files"][key]["path"]  # type: ignore[no-any-return]
+
+
+def test_verify_reads_each_version_asked_and_names_all_its_problems(
+        run: Run, store: Path) -> None:
+    from embedstore.store.registry import verify
+
+    train(run)
+    train(run)
+    train(run, "--model", "other")
+    with Store.open(store) as opened:
+        assert [(r.model, r.version) for r in verify(opened)] == [
+            ("default", 1), ("default", 2), ("other", 1)]
+        assert [(r.model, r.version) for r in verify(opened, "default")] == [
+            ("default", 1), ("default", 2)]
+        assert [(r.model, r.version) for r in verify(opened, "other", 1)] == [("other", 1)]
+        with pytest.raises(NotFoundError) as missing:
+            verify(opened, "nope")
+        assert str(missing.value) == f"no model 'nope' in store {opened.path}"
+
+    def two_problems(metadata: dict, _: Path) -> None:  # type: ignore[type-arg]
+        (store / metadata["files"]["vectors"]["path"]).unlink()
+        norms = store / metadata["files"]["norms"]["path"]
+        norms.write_bytes(norms.read_bytes()[:-1])
+
+    norms, vectors = damaged(store, two_problems)  # every file is checked, in key order
+    assert re.fullmatch(r"\S+/norms\.npy has (\d+) bytes, expected (\d+)", norms)
+    assert re.fullmatch(r"\S+/vectors\.npy is missing", vectors)
+    with sqlite3.connect(store / DB_NAME) as connection:
+        connection.execute("UPDATE versions SET metadata = '{' WHERE id = 2")
+        connection.execute("DELETE FROM items WHERE version_id = 3 AND row = 0")
+    with Store.open(store) as opened:
+        broken, numbering = verify(opened, "default", 2)[0], verify(opened, "other", 1)[0]
+    assert (broken.model, broken.version) == ("default", 2)
+    assert len(broken.problems) == 1
+    assert broken.problems[0].startswith("metadata cannot be read: ")
+    assert numbering.problems == ["vocabulary has 7 rows, expected 8 numbered 0..7"]
+
+
+def test_vectors_of_the_wrong_shape_are_found(run: Run, store: Path) -> None:
+    from embedstore.store.files import sha256_of
+
+    train(run)
+
+    def misshapen(metadata: dict, _: Path) -> None:  # type: ignore[type-arg]
+        path = store / metadata["files"]["vectors"]["path"]
+        np.save(path, np.ones((8, 3), np.float32))
+        metadata["files"]["vectors"] |= {"sha256": sha256_of(path),
+                                         "bytes": path.stat().st_size}
+
+    (problem,) = damaged(store, misshapen)
+    assert problem.endswith(" has shape (8, 3), expected (8, 8)")
+
+
+def test_what_the_store_lacks_is_named_with_what_it_holds(run: Run, store: Path) -> None:
+    with Store.open(store, create=True) as opened:
+        with pytest.raises(NotFoundError) as empty:
+            opened.version_info("default")
+    assert str(empty.value) == (f"no model 'default' in store {store} (the store is empty); "
+                                "train one with: embed train FILE --model NAME")
+    train(run)
+    train(run)
+    train(run, "--model", "zoo")
+    with Store.open(store) as opened:
+        with pytest.raises(NotFoundError) as model:
+            opened.version_info("nope")
+        with pytest.raises(NotFoundError) as version:
+            opened.version_info("default", 7)
+        change = opened.set_alias("default", 2, "prod")
+        (history,) = opened.alias_history("default")
+    assert str(model.value) == (f"no model 'nope' in store {store} (models here: default, "
+                                "zoo); train one with: embed train FILE --model NAME")
+    assert str(version.value) == ("model 'default' has no version 7; its versions are 1, 2 "
+                                  "(see: embed versions --model default)")
+    assert (change.version, change.previous) == (2, None)
+    assert change.changed == history.changed and change.changed.startswith("20")
