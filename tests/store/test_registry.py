@@ -282,9 +282,8 @@ def test_vectors_of_the_wrong_shape_are_found(run: Run, store: Path) -> None:
 
 
 def test_what_the_store_lacks_is_named_with_what_it_holds(run: Run, store: Path) -> None:
-    with Store.open(store, create=True) as opened:
-        with pytest.raises(NotFoundError) as empty:
-            opened.version_info("default")
+    with Store.open(store, create=True) as opened, pytest.raises(NotFoundError) as empty:
+        opened.version_info("default")
     assert str(empty.value) == (f"no model 'default' in store {store} (the store is empty); "
                                 "train one with: embed train FILE --model NAME")
     train(run)
