@@ -81,6 +81,11 @@ EQUIVALENT = {
     **{f"embedstore.query.scoring.x_top_k_rows__mutmut_{n}":
        "<= for < in 'fewer than k passed': a row with exactly k is partitioned exactly, "
        "with the same answer" for n in (56, 91)},
+    **{f"embedstore.query.scoring.x_top_k_rows__mutmut_{n}":
+       "no cell taken from the sampled threshold: every row is partitioned exactly, with "
+       "the same answer" for n in (53, 77)},
+    **{f"embedstore.query.search.x__pool__mutmut_{n}":
+       "the name of the pool's threads, which only a debugger shows" for n in (4, 6, 7, 8)},
     "embedstore.query.scoring.x_top_k_rows__mutmut_88":
         "bincount without minlength: every row has a cell at or above its own threshold (the "
         "threshold is one of its cells), so the counts have a slot for every row anyway",
