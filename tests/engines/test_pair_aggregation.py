@@ -271,6 +271,10 @@ def test_duckdb_reads_headerless_files_and_unweighted_shards_as_python_does(
     expected = read_pairs(headerless, min_count=0, header=False)
     assert written == expected.n_pairs + expected.n_negative_pairs
     assert read_parquet_pairs(out, min_count=0).n_items == expected.n_items
+    named = tmp_path / "named.csv"  # a first row that reads as a header, told it is a pair
+    named.write_text("source,target\nsource,x\ny,target\n", encoding="utf-8")
+    assert write_aggregated(named, out, memory_limit=LIMIT, header=False) == 3
+    assert write_aggregated(named, out, memory_limit=LIMIT) == 2
     folder = tmp_path / "unweighted"
     folder.mkdir()
     for number in range(3):

@@ -256,3 +256,51 @@ def test_a_pair_file_is_checked_as_it_is_read(tmp_path: Path) -> None:
     path.write_text("a,b\nc,d,-1\n", encoding="utf-8")
     with pytest.raises(InputError, match="line 2: "):
         check_pair_file(path)
+
+
+def refusal(path: Path) -> str:
+    with pytest.raises(InputError) as refused:
+        read_parquet_pairs(path)
+    return str(refused.value)
+
+
+def test_bad_parquet_rows_are_named_at_their_row_whatever_the_batch(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("embedstore.inputs.parquet.BATCH_ROWS", 7)
+    weights: list[float | None] = [1.0] * 40
+    weights[30] = None
+    path = tmp_path / "nulls.parquet"
+    pq.write_table(pa.table({"item_a": [f"a{i}" for i in range(40)],
+                             "item_b": [f"b{i}" for i in range(40)],
+                             "note": ["x"] * 40, "weight": weights}), path, row_group_size=9)
+    assert refusal(path) == (f"{path}, row 31: weight is null; give a number >= 0 (0 for a "
+                             "negative pair)")
+    weights[30] = 2.0**60 + 1  # an integer past 2**53 rounds as float() rounds it
+    pq.write_table(pa.table({"item_a": [f"a{i}" for i in range(40)],
+                             "item_b": [f"b{i}" for i in range(40)], "note": ["x"] * 40,
+                             "weight": pa.array([int(w) for w in weights], pa.int64())}),
+                   path, row_group_size=9)
+    assert read_parquet_pairs(path, min_count=0).weight.max() == 2.0**60
+
+
+def test_parquet_without_items_of_strings_is_refused_saying_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "columns.parquet"
+    pq.write_table(pa.table({"left": ["a"], "right": ["b"]}), path)
+    assert refusal(path) == (f"{path}: no column item_a, item_b; Parquet pair data has "
+                             "columns item_a, item_b[, weight] (found: left, right)")
+    pq.write_table(pa.table({"item_a": [1], "item_b": ["b"]}), path)
+    assert refusal(path) == (f"{path}: column item_a has type int64; items are strings (cast "
+                             "the column to string)")
+
+
+def test_without_pyarrow_parquet_says_how_to_install_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from embedstore.inputs.parquet import arrow
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    with pytest.raises(InputError) as refused:
+        arrow()
+    assert str(refused.value) == ("reading or writing Parquet needs pyarrow: pip install "
+                                  "'embedstore[scale]'")
