@@ -86,6 +86,17 @@ EQUIVALENT = {
        "the same answer" for n in (53, 77)},
     **{f"embedstore.query.search.x__pool__mutmut_{n}":
        "the name of the pool's threads, which only a debugger shows" for n in (4, 6, 7, 8)},
+    **{f"embedstore.query.scoring.x_top_k_thresholds__mutmut_{n}":
+       "how the sampled threshold is read (sample size, rank, when to partition every row, "
+       "the default axis): only how many cells pass it changes, and a row where fewer than k "
+       "pass is partitioned exactly" for n in (6, 11, 14, 21, 22, 23, 25, 26, 27, 28, 29, 35,
+                                                46)},
+    **{f"embedstore.query.rescoring.x_exclude_cells__mutmut_{n}":
+       "zip(..., strict=True) made lax: rows and columns come in pairs" for n in (9, 11, 12)},
+    **{f"embedstore.query.rescoring.x_shortlist__mutmut_{n}":
+       "a row scanned exactly a little more often, or a cell exactly at the floor left out: "
+       "the floor is the k-th best less a margin 8 times the worst rounding, so no cell at "
+       "it can be among the best k" for n in (75, 76, 79, 81)},
     "embedstore.query.scoring.x_top_k_rows__mutmut_88":
         "bincount without minlength: every row has a cell at or above its own threshold (the "
         "threshold is one of its cells), so the counts have a slot for every row anyway",
