@@ -54,6 +54,7 @@ def test_a_folder_of_shards_has_one_digest_of_its_files(tmp_path: Path) -> None:
 def test_a_warm_start_holds_the_parent_rows_of_the_items_it_knows(store: Path) -> None:
     vectors = np.arange(12, dtype=np.float32).reshape(4, 3)
     embedstore.publish_vectors(["a", "b", "c", "d"], vectors, store=store)
+    embedstore.publish_vectors(["c", "a"], vectors[:2] + 100, store=store)
     with Store.open(store) as opened:
         version, start, known = opened.starting_vectors("default", 1, ["c", "x", "a"], None)
         assert version == 1 and known.tolist() == [True, False, True]

@@ -248,13 +248,13 @@ def test_verify_reads_each_version_asked_and_names_all_its_problems(
         assert str(missing.value) == f"no model 'nope' in store {opened.path}"
 
     def two_problems(metadata: dict, _: Path) -> None:  # type: ignore[type-arg]
-        (store / metadata["files"]["vectors"]["path"]).unlink()
-        norms = store / metadata["files"]["norms"]["path"]
-        norms.write_bytes(norms.read_bytes()[:-1])
+        (store / metadata["files"]["norms"]["path"]).unlink()
+        vectors = store / metadata["files"]["vectors"]["path"]
+        vectors.write_bytes(vectors.read_bytes()[:-1])
 
     norms, vectors = damaged(store, two_problems)  # every file is checked, in key order
-    assert re.fullmatch(r"\S+/norms\.npy has (\d+) bytes, expected (\d+)", norms)
-    assert re.fullmatch(r"\S+/vectors\.npy is missing", vectors)
+    assert re.fullmatch(r"\S+/norms\.npy is missing", norms)
+    assert re.fullmatch(r"\S+/vectors\.npy has (\d+) bytes, expected (\d+)", vectors)
     with sqlite3.connect(store / DB_NAME) as connection:
         connection.execute("UPDATE versions SET metadata = '{' WHERE id = 2")
         connection.execute("DELETE FROM items WHERE version_id = 3 AND row = 0")

@@ -58,6 +58,9 @@ def test_completions_are_the_most_frequent_items_with_the_prefix(
         first = store.version_info("default", 1)
         assert store.items_with_prefix(first, "cat") == ["cat", "category", "catalog"]
         assert store.items_with_prefix(first, "cat", limit=2) == ["cat", "category"]
+        assert store.items_with_prefix(first, "cat", limit=1) == ["cat"]
+        assert store.items_with_prefix(first, "", limit=1) == ["cat"]
+        assert len(store.items_with_prefix(first, "")) == len(ITEMS)  # at most 10 by default
         assert store.items_with_prefix(first, "cafe\u0301") == ["caf\u00e9"]
         assert store.items_with_prefix(first, "", limit=3) == ["cat", "Cattle", "category"]
         assert store.items_with_prefix(first, "cat", limit=0) == []
