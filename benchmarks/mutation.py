@@ -107,6 +107,9 @@ EQUIVALENT = {
     **{f"embedstore.store.files.xǁFilesǁstarting_vectors__mutmut_{n}":
        "the mask built without dtype=bool from a list of bools: numpy makes it bool anyway"
        for n in (17, 19)},
+    "embedstore.store.catalog.xǁCatalogǁset_alias__mutmut_27":
+        "the case of an SQL assignment (updated = excluded.updated): SQLite reads names in "
+        "any case",
     "embedstore.store.vocabulary.xǁVocabularyǁclose_items__mutmut_36":
         "difflib's cutoff left to its default, which is 0.6",
     "embedstore.query.scoring.x_top_k_rows__mutmut_88":
