@@ -258,8 +258,8 @@ def outcome(code: int | None) -> str:
 
 
 def report(workdir: Path, groups: list[str], survivors: bool) -> None:
-    print("| module | mutants | killed | survived | no tests | equivalent | score |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+    print("| module | mutants | killed | survived | no tests | equivalent | not run | score |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for group in groups:
         place = workdir / group
         for module, counts in tally(place).items():
@@ -267,7 +267,8 @@ def report(workdir: Path, groups: list[str], survivors: bool) -> None:
             missed = counts["survived"] + counts["no tests"]
             score = f"{100 * killed / (killed + missed):.1f}%" if killed + missed else "n/a"
             print(f"| `{module}` | {sum(counts.values())} | {killed} | {counts['survived']} "
-                  f"| {counts['no tests']} | {counts['equivalent']} | {score} |")
+                  f"| {counts['no tests']} | {counts['equivalent']} | {counts['not checked']} "
+                  f"| {score} |")
         if survivors:
             names = subprocess.run([sys.executable, "-m", "mutmut", "results"], cwd=place,
                                    capture_output=True, text=True, check=True).stdout
