@@ -7,7 +7,9 @@ once per group of modules, each group with only its own test files, in a staging
 repository under ``--workdir``: the CLI and the server are laid out there under the names they
 install as (``embedstore_cli``, ``embedstore_server``), so the tests import the mutated copy.
 A mutant *survives* when every test still passes with it; the score of a module is killed
-among killed + survived + not reached by any test (a timeout or a crash counts as killed;
+among killed + survived + not reached by any test (a timeout counts as killed; a mutant whose
+test process died of a signal is shown as crashed and counts in neither, as a forked process
+can crash for reasons of its own, such as OpenMP threads started before the fork;
 mutants shown equivalent count in none: those listed in :data:`EQUIVALENT` with the reason,
 and those that only change the letter case of SQL, which SQLite and DuckDB read in any case).
 
@@ -171,6 +173,11 @@ LAYOUT = {"embedstore": "embedstore", "cli": "embedstore_cli", "server": "embeds
 """The repository's folders and their names in the staging copy (the installed names)."""
 
 
+FORKSERVER = {"store"}
+"""Groups whose tests start OpenMP threads (faiss, in the index tests) before mutmut forks a
+process per mutant: their processes are forked from a fork server that has not run them."""
+
+
 def stage(group: str, workdir: Path) -> Path:
     """A fresh copy of the repository for one group, with mutmut's settings for it."""
     modules, tests = GROUPS[group]
@@ -180,11 +187,12 @@ def stage(group: str, workdir: Path) -> Path:
     for source, target in LAYOUT.items():
         shutil.copytree(ROOT / source, place / target,
                         ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    (place / "pyproject.toml").write_text(settings(modules, tests))
+    isolation = "forkserver" if group in FORKSERVER else "fork"
+    (place / "pyproject.toml").write_text(settings(modules, tests, isolation))
     return place
 
 
-def settings(modules: list[str], tests: list[str]) -> str:
+def settings(modules: list[str], tests: list[str], isolation: str) -> str:
     def strings(values: list[str]) -> str:
         return json.dumps(values)
 
@@ -195,6 +203,7 @@ def settings(modules: list[str], tests: list[str]) -> str:
         f"pytest_add_cli_args_test_selection = {strings(tests)}\n"
         'also_copy = ["data"]\n'
         "timeout_multiplier = 5.0\n"
+        f'process_isolation = "{isolation}"\n'
         'pytest_add_cli_args = ["-p", "no:cacheprovider", "-q", "-x"]\n'
         "use_git_change_detection = false\n"
         "\n[tool.pytest.ini_options]\n"
@@ -254,12 +263,13 @@ def outcome(code: int | None) -> str:
     from mutmut.stats import status_by_exit_code
 
     status = status_by_exit_code[code]
-    return "killed" if status in ("timeout", "segfault") else status
+    return {"timeout": "killed", "segfault": "crashed"}.get(status, status)
 
 
 def report(workdir: Path, groups: list[str], survivors: bool) -> None:
-    print("| module | mutants | killed | survived | no tests | equivalent | not run | score |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| module | mutants | killed | survived | no tests | equivalent | crashed | not run "
+          "| score |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for group in groups:
         place = workdir / group
         for module, counts in tally(place).items():
@@ -267,8 +277,8 @@ def report(workdir: Path, groups: list[str], survivors: bool) -> None:
             missed = counts["survived"] + counts["no tests"]
             score = f"{100 * killed / (killed + missed):.1f}%" if killed + missed else "n/a"
             print(f"| `{module}` | {sum(counts.values())} | {killed} | {counts['survived']} "
-                  f"| {counts['no tests']} | {counts['equivalent']} | {counts['not checked']} "
-                  f"| {score} |")
+                  f"| {counts['no tests']} | {counts['equivalent']} | {counts['crashed']} "
+                  f"| {counts['not checked']} | {score} |")
         if survivors:
             names = subprocess.run([sys.executable, "-m", "mutmut", "results"], cwd=place,
                                    capture_output=True, text=True, check=True).stdout
