@@ -24,7 +24,10 @@ PAIRS = "pairs"
 WEIGHTS = "weights"
 """The keys of the kept files in a version's record (``files``), and their names
 (``KEY.npy``)."""
-NOT_KEPT = frozenset({"vectors", "norms", PAIRS, WEIGHTS})
+SUBWORDS = "subwords"
+"""The key (and ``KEY.npy`` name) of a version's subword vectors (:mod:`embedstore.subwords`):
+not a method's array: a fold-in refits it or carries the parent's over as it is."""
+NOT_KEPT = frozenset({"vectors", "norms", PAIRS, WEIGHTS, SUBWORDS})
 """Keys of a version's files that are not a method's kept arrays."""
 WRITE_ROWS = 1 << 20
 """Pairs written at a time."""
