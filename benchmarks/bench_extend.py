@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import sys
 import time
@@ -94,10 +95,15 @@ def sibling_recall(items: list[str], vectors: np.ndarray, groups: dict[str, str]
     return float(np.mean(hits / np.minimum(K, shared[queries])))
 
 
-def embed(store: Path, *args: str) -> tuple[float, str]:
+def embed(store: Path, *args: str) -> tuple[float, float, str]:
+    """``embed ARGS`` in a fresh process: wall seconds, CPU seconds (user and system; other
+    work on the machine inflates them far less than the wall), stdout."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall, _, out = run_measured([sys.executable, "-m", "embedstore_cli", "--store", str(store),
                                  *args])
-    return wall, out
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    return wall, cpu, out
 
 
 def version_vectors(store: Path, model: str, version: int
@@ -128,14 +134,17 @@ def debian(args: argparse.Namespace) -> None:
     files, hidden, held = split(args.pairs, workdir, args.seed)
     method = args.method.split()
     embed(store, "train", str(files["rest"]), "--model", "parent", "--quiet", *method)
-    loads, walls = [os.getloadavg()[0]], {"retrain": [], "extend": []}
+    loads = [os.getloadavg()[0]]
+    walls: dict[str, list[float]] = {"retrain": [], "extend": []}
+    cpus: dict[str, list[float]] = {"retrain": [], "extend": []}
     for run in range(args.runs):
-        wall, _ = embed(store, "train", str(files["all"]), "--model", f"retrain{run}", "--quiet",
-                        *method)
-        walls["retrain"].append(wall)
-        wall, out = embed(store, "extend", str(files["new"]), "--model", "parent", "--from",
-                          "1", "--quiet", "--json")
-        walls["extend"].append(wall)
+        for key, command in (("retrain", ["train", str(files["all"]), "--model",
+                                          f"retrain{run}", "--quiet", *method]),
+                             ("extend", ["extend", str(files["new"]), "--model", "parent",
+                                         "--from", "1", "--quiet", "--json"])):
+            wall, cpu, out = embed(store, *command)
+            walls[key].append(wall)
+            cpus[key].append(cpu)
         extended = json.loads(out)
         loads.append(os.getloadavg()[0])
     inside = library_times(store, files, method)
@@ -147,37 +156,41 @@ def debian(args: argparse.Namespace) -> None:
     print(f"hidden items {len(hidden & both):,} (of {len(hidden):,}: those in both versions), "
           f"held-out pairs {len(held):,}, parent items "
           f"{parent_items:,}, new items folded in {extended['n_items'] - parent_items:,}")
-    print("| run | wall end to end, median (library's own) | sibling recall@10 | "
-          "held-out hits@10 |\n|---|---:|---:|---:|")
+    print("| run | end to end: wall, CPU (medians) | the library's own: wall, CPU | "
+          "sibling recall@10 | held-out hits@10 |\n|---|---:|---:|---:|---:|")
     for name, key, model, version in (("retrain (`embed train`, all pairs)", "retrain",
                                        "retrain0", 1),
                                       ("`embed extend` of the parent", "extend", "parent",
                                        extended["version"])):
-        median = statistics.median(walls[key])
-        ratio = median / statistics.median(walls["retrain"])
+        cost = [statistics.median(walls[key]), statistics.median(cpus[key]), *inside[key]]
+        base = [statistics.median(walls["retrain"]), statistics.median(cpus["retrain"]),
+                *inside["retrain"]]
+        shown = [f"{value:.2f} s ({value / first:.2f}x)" for value, first in
+                 zip(cost, base, strict=True)]
         items, vectors, _ = version_vectors(store, model, version)
-        print(scores.row(name, items, vectors, f"{median:.2f} s, {ratio:.3f}x "
-                                               f"({inside[key]:.2f} s)"))
+        print(scores.row(name, items, vectors, f"{shown[0]}, {shown[1]} | {shown[2]}, "
+                                               f"{shown[3]}"))
     print(f"load average (1 min) before and after each pair of runs: "
-          f"{', '.join(f'{load:.2f}' for load in loads)}; walls: {walls}; the library's own "
-          f"extend / retrain: {inside['extend'] / inside['retrain']:.3f}x; notes: "
+          f"{', '.join(f'{load:.2f}' for load in loads)}; walls {walls}; CPU {cpus}; notes: "
           f"{extended['notes']}")
     if args.sweep:
         sweep(store, files["new"], extended["version"], scores)
 
 
-def library_times(store: Path, files: dict[str, Path], method: list[str]) -> dict[str, float]:
-    """Retrain and extend called in this process (imports done): the library's own time."""
+def library_times(store: Path, files: dict[str, Path], method: list[str]
+                  ) -> dict[str, tuple[float, float]]:
+    """Retrain and extend called in this process (imports done): the library's own wall and
+    CPU seconds."""
     from embedstore.training.pipeline import train_file
     from embedstore.training.settings import choose_settings
 
     settings = choose_settings(False, method[1] if method else "propagate")
-    started = time.perf_counter()
+    wall, cpu = time.perf_counter(), time.process_time()
     train_file(files["all"], store=store, model="retrain-inside", settings=settings, quiet=True)
-    retrain = time.perf_counter() - started
-    started = time.perf_counter()
+    found = {"retrain": (time.perf_counter() - wall, time.process_time() - cpu)}
+    wall, cpu = time.perf_counter(), time.process_time()
     extend_version(files["new"], store=store, model="parent", parent=1, quiet=True)
-    return {"retrain": retrain, "extend": time.perf_counter() - started}
+    return found | {"extend": (time.perf_counter() - wall, time.process_time() - cpu)}
 
 
 def sweep(store: Path, new: Path, extended: int, scores: Scores) -> None:
@@ -238,18 +251,21 @@ def big(args: argparse.Namespace) -> None:
                                 np.arange(n + 1, n + new)])
     extra = write_pairs(workdir / "new.csv", names, new_left, new_right)
     if not (store / "embedstore.db").exists():
-        wall, _ = embed(store, "train", str(parent), "--quiet")
-        print(f"trained the {n:,}-item parent in {wall:.1f} s", file=sys.stderr)
-    load, walls = os.getloadavg()[0], []
+        wall, cpu, _ = embed(store, "train", str(parent), "--quiet")
+        print(f"trained the {n:,}-item parent in {wall:.1f} s ({cpu:.1f} s CPU)",
+              file=sys.stderr)
+    load, runs = os.getloadavg()[0], []
     for _ in range(args.runs):
-        walls.append(embed(store, "extend", str(extra), "--from", "1", "--quiet")[0])
-    started = time.perf_counter()
+        runs.append(embed(store, "extend", str(extra), "--from", "1", "--quiet")[:2])
+    wall, cpu = time.perf_counter(), time.process_time()
     extend_version(extra, store=store, parent=1, quiet=True)
-    inside = time.perf_counter() - started
+    inside = (time.perf_counter() - wall, time.process_time() - cpu)
+    walls, cpus = zip(*runs, strict=True)
     print(f"| extend a {n:,}-item parent by {new:,} items ({len(new_left):,} pairs) | "
-          f"{statistics.median(walls):.2f} s end to end (runs: "
-          f"{', '.join(f'{w:.2f}' for w in walls)}) | {inside:.2f} s in the library | load "
-          f"{load:.2f} -> {os.getloadavg()[0]:.2f} |")
+          f"{statistics.median(walls):.2f} s wall, {statistics.median(cpus):.2f} s CPU end to "
+          f"end (runs: {', '.join(f'{w:.2f}/{c:.2f}' for w, c in runs)}) | {inside[0]:.2f} s "
+          f"wall, {inside[1]:.2f} s CPU in the library | load {load:.2f} -> "
+          f"{os.getloadavg()[0]:.2f} |")
 
 
 def main() -> None:

@@ -29,9 +29,10 @@ def extend(handle: StoreHandle, pairs: Path, model: str, parent: int | str | Non
     their pairs by the version's own method.
 
     PAIRS is a pair file or Parquet pair data, as embed train reads. A new item with no path
-    of pairs to a known item is left out, and pairs between two known items are ignored;
-    Note: lines count both. If the version has an approximate index, the new version's is
-    that index with the new items added.
+    of pairs to a known item is left out, and pairs between two known items are ignored
+    (their vectors do not move: train a new version to take them in); Note: lines count
+    both. If the version has an approximate index, the new version's is that index with the
+    new items added.
 
     \b
     Examples:

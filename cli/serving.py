@@ -21,7 +21,7 @@ from .context import StoreHandle, pass_store
               help="Allow browser requests from this origin (repeatable; default: none).")
 @click.option("--batch-wait", type=click.FloatRange(0, 1000), default=None, metavar="MS",
               help="Milliseconds a batch of concurrent similar/analogy queries waits for more "
-                   "after its first one; a lone query never waits (default: "
+                   "after its first one; a query alone at an idle worker never waits (default: "
                    "$EMBED_SERVE_BATCH_WAIT_MS, else 0.5).")
 @pass_store
 def serve(handle: StoreHandle, host: str, port: int, workers: int | None,

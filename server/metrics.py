@@ -52,8 +52,8 @@ class Metrics:
             "embedstore_batch_queued_seconds", "Time from a batch's first query to the start "
             "of its product.", buckets=LATENCY_BUCKETS, registry=self.registry)
         self.batch_waits = Counter(
-            "embedstore_batch_window_waits", "Batches that waited for more queries (their "
-            "first query was not alone); a lone query never waits.", registry=self.registry)
+            "embedstore_batch_window_waits", "Batches that waited for more queries; a query "
+            "alone at an idle worker never waits.", registry=self.registry)
         self.store_registry = CollectorRegistry()
         self.store_registry.register(StoreCollector(access))
 

@@ -313,7 +313,8 @@ def reduce_rows(path: Path, rows: Rows, min_count: float) -> Cooccurrence:
     positive_weight = np.where(positive, rows.weights, 0.0)
     low, high = rows.keys >> 32, rows.keys & 0xFFFFFFFF
     counts = np.bincount(low, weights=positive_weight, minlength=n_items)
-    counts += np.bincount(high, weights=positive_weight, minlength=n_items)
+    with np.errstate(over="ignore"):  # an overflow is refused below, in one line
+        counts += np.bincount(high, weights=positive_weight, minlength=n_items)
     del positive_weight
     check_sums(path, rows.items, counts)
     keep = counts >= min_count
@@ -348,7 +349,9 @@ def reduce_rows(path: Path, rows: Rows, min_count: float) -> Cooccurrence:
 
 def check_sums(path: Path | str, items: Sequence[str], counts: np.ndarray) -> None:
     """Refuse counts that overflowed float64, naming the (first) item with the largest."""
-    if not np.isfinite(counts.sum()):
+    with np.errstate(over="ignore"):  # no RuntimeWarning beside the error
+        total = counts.sum()
+    if not np.isfinite(total):
         item = items[int(np.argmax(counts))]
         raise InputError(f"{path}: the weights add up to more than {np.finfo(np.float64).max:.3g} "
                          f"(item {item!r} has the largest sum); scale the weights down")

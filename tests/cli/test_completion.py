@@ -24,9 +24,9 @@ def complete(words: str, store: Path | None, shell: str = "bash") -> list[str]:
         env["EMBED_STORE"] = str(store)
     result = CliRunner().invoke(cli, [], env=env, prog_name="embed")
     assert result.exit_code == 0 and result.stderr == ""
-    lines = result.stdout.splitlines()
-    if shell == "bash":
-        return [line.split(",", 1)[1] for line in lines if line]
+    lines = [line for line in result.stdout.splitlines() if line]
+    if shell == "bash" or (lines and "," in lines[0]):  # fish: type,value[TAB help] lines
+        return [line.split(",", 1)[1].split("\t")[0] for line in lines]  # (Click 8.5 on)
     return lines[1::3]
 
 

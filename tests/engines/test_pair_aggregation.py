@@ -126,6 +126,17 @@ def test_rows_only_python_reads_give_the_same_counts_out_of_core(tmp_path: Path)
     assert_same(read_pair_data(path, spill=True, memory_limit=LIMIT), read_pairs(path))
 
 
+def test_running_out_of_memory_is_one_line(tmp_path: Path) -> None:
+    """DuckDB's own message goes on with advice over several lines: only its first is kept."""
+    path = tmp_path / "many.csv"
+    rng = np.random.default_rng(0)
+    pairs = rng.integers(0, 10**6, (500_000, 2))
+    path.write_text("".join(f"item-{a},item-{b}\n" for a, b in pairs))
+    with pytest.raises(InputError, match="DuckDB ran out of memory under --memory-limit") as error:
+        read_pair_data(path, spill=True, memory_limit=16 * 10**6)
+    assert "\n" not in str(error.value) and str(error.value).endswith("; raise the limit")
+
+
 def test_aggregating_reports_progress(tmp_path: Path) -> None:
     path = write(tmp_path / "pairs.csv", rows(100))
     seen: list[tuple[str, int, int]] = []

@@ -59,7 +59,7 @@ pq = pytest.importorskip("pyarrow.parquet")
 pytestmark = pytest.mark.filterwarnings(
     "ignore:Do not use the `random` module inside strategies")
 
-EXAMPLES = 60
+EXAMPLES = 50
 """max_examples: each example reads one file seven ways, three of them on the cluster."""
 LIMIT = 64 * 10**6
 

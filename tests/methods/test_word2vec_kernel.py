@@ -156,7 +156,8 @@ def test_importing_the_library_or_the_driver_loads_no_numba() -> None:
 
 def test_a_second_process_loads_the_compiled_kernel_from_disk() -> None:
     setup = ("import numpy as np\n"
-             "from embedstore.methods.word2vec import corpus_from_sentences, train_word2vec\n"
+             "from embedstore.counting.token_ids import corpus_from_sentences\n"
+             "from embedstore.methods.word2vec import train_word2vec\n"
              "corpus = corpus_from_sentences([[0, 1, 2, 1, 0]] * 5)\n"
              "train_word2vec(corpus, np.array([10, 10, 5]), dim=8, epochs=1)\n")
     exec(setup, {})  # compiles here (writing the cache) unless it was on disk already

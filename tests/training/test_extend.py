@@ -114,16 +114,27 @@ def test_a_new_items_propagate_vector_is_the_step_computed_by_hand(tmp_path: Pat
 
     known = [row[p] for p in ("g0-0", "g0-1", "g1-5")]
     known_part = sum((degree[p] + 1) ** -0.75 * fixed(p) for p in known)
-    start = np.random.default_rng(4).standard_normal((2, 12), dtype=np.float32)
-    x, y = start / np.linalg.norm(start, axis=1, keepdims=True)
+    x, y = np.zeros(12), np.zeros(12)  # the new rows start at zero
     mean = np.zeros((2, 12))
     for step in range(1, 17):
         x, y = known_part + 1.0 * y, 4 ** -0.75 * x  # y's degree is 1, x's is 4
-        x, y = x / np.linalg.norm(x), y / np.linalg.norm(y)
+        x, y = (v / max(np.linalg.norm(v), 1e-300) for v in (x, y))
         if step >= 8:
             mean += (x, y)
     expected = mean / np.linalg.norm(mean, axis=1, keepdims=True)
     assert np.allclose(vectors[[row["x"], row["y"]]], expected, atol=5e-6)
+
+
+def test_a_new_item_further_than_the_steps_still_gets_a_vector(tmp_path: Path,
+                                                                store: Path) -> None:
+    train_file(write_rows(tmp_path / "parent.csv", group_rows(groups=3)), store=store,
+               settings=PropagateSettings(dim=12, steps=3, average_from=2), quiet=True)
+    chain = ["c0,g0-0", *(f"c{i},c{i + 1}" for i in range(6))]
+    extend_version(write_rows(tmp_path / "new.csv", chain), store=store, quiet=True)
+    items, vectors, _ = stored(store, 2)
+    assert np.linalg.norm(vectors[items.index("c6")]) > 0.99  # 7 steps away, 3 steps taken
+    with embedstore.open(store) as opened:
+        assert {n.item for n in opened.similar("c6", k=3)} < {f"c{i}" for i in range(6)}
 
 
 def test_items_without_a_path_are_left_out_and_known_pairs_ignored(tmp_path: Path,

@@ -180,8 +180,9 @@ def _session(path: Path, memory_limit: int, *, keep_order: bool = True) -> Itera
                                            null_handling="special", side_effects=False)
             yield connection
         except duckdb.OutOfMemoryException as error:
+            first = str(error).strip().splitlines()[0]  # DuckDB adds advice on more lines
             raise InputError(f"{path}: DuckDB ran out of memory under --memory-limit "
-                             f"{memory_limit} bytes ({error}); raise the limit") from None
+                             f"{memory_limit} bytes ({first}); raise the limit") from None
         finally:
             connection.close()
 
