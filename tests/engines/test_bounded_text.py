@@ -243,3 +243,20 @@ def test_the_kept_corpus_is_handed_over_once(tmp_path: Path) -> None:
         count_text(path, min_count=2), 16 * 10**6, text_corpus=kept)
     assert counts.corpus() is kept
     assert counts.corpus() is None
+
+
+def test_svd_sgns_under_a_tiny_limit_gives_the_same_vectors_on_one_thread(
+        tmp_path: Path, tiny_budgets: list[int]) -> None:
+    """The default method for text: counts spilled to DuckDB and a PPMI matrix on disk give
+    the SVD stage's start and then skip-gram's vectors bit for bit (one thread)."""
+    pytest.importorskip("numba")
+    path = corpus(tmp_path / "c.txt")
+    vectors = []
+    for limit in (None, 16 * 10**6):
+        record = train_file(path, text=True, store=tmp_path / "s", method="svd+sgns",
+                            memory_limit=limit, quiet=True, reading=TextOptions(min_count=2),
+                            given={"dim": 8, "threads": 1, "epochs": 1})
+        with embedstore.open(tmp_path / "s", version=record.version) as opened:
+            vectors.append(opened.row_vectors(list(range(len(opened)))))
+    assert tiny_budgets == [16 * 10**6]  # only the bounded run spilled and built PPMI on disk
+    assert vectors[0].tobytes() == vectors[1].tobytes()
