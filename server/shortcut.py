@@ -1,6 +1,6 @@
 """The short way for the two routes that carry the load: a ``similar`` or ``analogy`` GET whose
 parameters are plainly valid is answered without the framework's routing, dependency solving
-and parameter validation, by the same handler code (:func:`.routes.queries.gathered`).
+and parameter validation, by the same handler code (:mod:`.routes.queries`).
 
 "Plainly valid" is narrow on purpose: only the route's own parameters, each scalar given once,
 numbers written as digits within their ranges, ``exact`` as ``true`` or ``false``, the API key
@@ -23,13 +23,12 @@ from fastapi.responses import JSONResponse
 from embedstore import EmbedstoreError
 from embedstore.errors import QueryError
 from embedstore.names import parse_version
-from embedstore.query.results import similar_query
 
 from .auth import key_matches
 from .context import Context
 from .errors import error_response, status_of, suggestions_of
 from .metrics import ASGIApp, Message, RouteTemplate, Scope
-from .routes.queries import MAX_K, gathered
+from .routes.queries import MAX_K, answer_analogy, answer_similar
 
 Answer = Callable[[], Awaitable[JSONResponse]]
 SIMILAR = frozenset({"item", "minus", "k", "version", "restrict", "exact"})
@@ -82,10 +81,8 @@ def _similar(context: Context, model: str, values: dict[str, list[str]]) -> Answ
     if common is None or "item" not in values:
         return None
     k, version, restrict, exact = common
-    items, minus = values["item"], values.get("minus", [])
-    return lambda: gathered(context, model, version, lambda vectors: vectors.similar_question(
-        *items, k=k, restrict=restrict, minus=minus, exact=exact),
-        similar_query(items, minus, k), exact)
+    return lambda: answer_similar(context, model, values["item"], values.get("minus", []), k,
+                                  version, restrict, exact)
 
 
 def _analogy(context: Context, model: str, values: dict[str, list[str]]) -> Answer | None:
@@ -95,10 +92,8 @@ def _analogy(context: Context, model: str, values: dict[str, list[str]]) -> Answ
         return None
     k, version, restrict, exact = common
     (a,), (b,), (c,) = values["a"], values["b"], values["c"]
-    return lambda: gathered(context, model, version, lambda vectors: vectors.analogy_question(
-        a, b, c, k=k, method=method, restrict=restrict, exact=exact),
-        {"op": "analogy", "a": a, "b": b, "c": c, "k": k, "method": method},
-        exact or method == "mul")
+    return lambda: answer_analogy(context, model, (a, b, c), k, method, version, restrict,
+                                  exact)
 
 
 def _common(values: dict[str, list[str]]

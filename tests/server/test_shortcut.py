@@ -89,13 +89,14 @@ HEADERS = {"right": {"Authorization": f"Bearer {KEY}"}, "none": {},
 def short_answers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The models of the requests the short way answered."""
     answered: list[str] = []
-    gathered = shortcut.gathered
+    for name in ("answer_similar", "answer_analogy"):
+        answer = getattr(shortcut, name)
 
-    async def counted(context, model, *args):  # type: ignore[no-untyped-def]
-        answered.append(model)
-        return await gathered(context, model, *args)
+        async def counted(context, model, *args, answer=answer):  # type: ignore[no-untyped-def]
+            answered.append(model)
+            return await answer(context, model, *args)
 
-    monkeypatch.setattr(shortcut, "gathered", counted)
+        monkeypatch.setattr(shortcut, name, counted)
     return answered
 
 
