@@ -13,6 +13,7 @@ from .questions import Question
 from .results import Neighbor
 from .scoring import ANALOGY_METHODS, analogy_targets, basket_target, cosine
 from .search import ExactSearcher, Ranked, Searcher, check_k
+from .vocabulary_cache import VocabularyCache
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -63,6 +64,7 @@ class Embeddings:
         self._norms = norms
         self._exact: ExactSearcher | None = None
         self._origin: Embeddings | None = None
+        self._vocabulary = VocabularyCache()
         self.suggest = True
         """Whether an unknown item's error names close spellings (a scan of the vocabulary,
         which a server answering on its event loop leaves to another thread)."""
@@ -94,6 +96,7 @@ class Embeddings:
         twin = Embeddings(store, self.info, self._vectors, self._norms, searcher=self.searcher,
                           index_file=self.index_file)
         twin._origin = self
+        twin._vocabulary = self._vocabulary
         return twin
 
     def approximate(self, exact: bool = False) -> bool:
@@ -142,7 +145,8 @@ class Embeddings:
 
     def known_rows(self, items: Sequence[str]) -> dict[str, int]:
         """The rows of those of ``items`` that are in the vocabulary (keyed as given)."""
-        return self.store.rows_of(self.info, list(dict.fromkeys(items)))
+        return self._vocabulary.rows_of(list(dict.fromkeys(items)),
+                                        lambda missing: self.store.rows_of(self.info, missing))
 
     def unknown(self, item: str) -> UnknownItemError:
         return UnknownItemError(item, self.model, self.version,
@@ -150,7 +154,8 @@ class Embeddings:
 
     def items_at(self, rows: Iterable[int]) -> list[str]:
         """The items of ``rows`` (row order is frequency order: row 0 is the most frequent)."""
-        return self.store.items_at(self.info, rows)
+        return self._vocabulary.items_at(rows, lambda missing: self.store.items_at(self.info,
+                                                                                  missing))
 
     def row_vectors(self, rows: Sequence[int]) -> np.ndarray:
         return np.asarray(self._vectors[list(rows)], dtype=np.float32)
