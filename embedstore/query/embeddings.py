@@ -13,6 +13,7 @@ from .questions import Inputs, Question
 from .results import Neighbor
 from .scoring import ANALOGY_METHODS, analogy_targets, cosine, similar_target
 from .search import ExactSearcher, Ranked, Searcher, check_k
+from .vocabulary_cache import VocabularyCache
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -68,6 +69,7 @@ class Embeddings:
         self._norms = norms
         self._exact: ExactSearcher | None = None
         self._origin: Embeddings | None = None
+        self._vocabulary = VocabularyCache()
         self._subwords = subwords
         self._ngram_lengths: tuple[int, int] | None = None
         self.suggest = True
@@ -101,6 +103,7 @@ class Embeddings:
         twin = Embeddings(store, self.info, self._vectors, self._norms, searcher=self.searcher,
                           index_file=self.index_file, subwords=self._subwords)
         twin._origin = self
+        twin._vocabulary = self._vocabulary
         return twin
 
     def approximate(self, exact: bool = False) -> bool:
@@ -149,7 +152,8 @@ class Embeddings:
 
     def known_rows(self, items: Sequence[str]) -> dict[str, int]:
         """The rows of those of ``items`` that are in the vocabulary (keyed as given)."""
-        return self.store.rows_of(self.info, list(dict.fromkeys(items)))
+        return self._vocabulary.rows_of(list(dict.fromkeys(items)),
+                                        lambda missing: self.store.rows_of(self.info, missing))
 
     @property
     def has_subwords(self) -> bool:
@@ -216,7 +220,8 @@ class Embeddings:
 
     def items_at(self, rows: Iterable[int]) -> list[str]:
         """The items of ``rows`` (row order is frequency order: row 0 is the most frequent)."""
-        return self.store.items_at(self.info, rows)
+        return self._vocabulary.items_at(rows, lambda missing: self.store.items_at(self.info,
+                                                                                  missing))
 
     def row_vectors(self, rows: Sequence[int]) -> np.ndarray:
         return np.asarray(self._vectors[list(rows)], dtype=np.float32)

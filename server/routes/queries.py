@@ -91,6 +91,26 @@ async def gathered(context: Context, model: str, version: int | str | None,
                             approximate=vectors.approximate(exact))
 
 
+async def answer_similar(context: Context, model: str, items: list[str], minus: list[str],
+                         k: int, version: int | str | None, restrict: int | None,
+                         exact: bool) -> JSONResponse:
+    """What ``GET .../similar`` answers (its parameters checked)."""
+    return await gathered(context, model, version, lambda vectors: vectors.similar_question(
+        *items, k=k, restrict=restrict, minus=minus, exact=exact),
+        similar_query(items, minus, k), exact)
+
+
+async def answer_analogy(context: Context, model: str, abc: tuple[str, str, str], k: int,
+                         method: str, version: int | str | None, restrict: int | None,
+                         exact: bool) -> JSONResponse:
+    """What ``GET .../analogy`` answers (its parameters checked)."""
+    a, b, c = abc
+    return await gathered(context, model, version, lambda vectors: vectors.analogy_question(
+        a, b, c, k=k, method=method, restrict=restrict, exact=exact),
+        {"op": "analogy", "a": a, "b": b, "c": c, "k": k, "method": method},
+        exact or method == "mul")
+
+
 def queries_router(context: Context) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["queries"])
     access, metrics = context.access, context.metrics
@@ -112,9 +132,7 @@ def queries_router(context: Context) -> APIRouter:
         for the mean of their unit vectors minus those of `minus`, as gensim's
         `most_similar(positive, negative)` does. A version with an index answers through it
         (`"approximate": true`) unless `exact`. Concurrent requests are answered together."""
-        return await gathered(context, model, version, lambda vectors: vectors.similar_question(
-            *item, k=k, restrict=restrict, minus=minus, exact=exact),
-            similar_query(item, minus, k), exact)
+        return await answer_similar(context, model, item, minus, k, version, restrict, exact)
 
     @router.get("/models/{model}/analogy", response_model=NeighborsAnswer,
                 summary="Items nearest to a - b + c (king - man + woman)")
@@ -127,10 +145,8 @@ def queries_router(context: Context) -> APIRouter:
     ) -> JSONResponse:
         """What `embed analogy A B C --json` prints. Concurrent requests are answered
         together."""
-        return await gathered(context, model, version, lambda vectors: vectors.analogy_question(
-            a, b, c, k=k, method=method, restrict=restrict, exact=exact),
-            {"op": "analogy", "a": a, "b": b, "c": c, "k": k, "method": method},
-            exact or method == "mul")
+        return await answer_analogy(context, model, (a, b, c), k, method, version, restrict,
+                                    exact)
 
     @router.get("/models/{model}/vector", response_model=VectorAnswer,
                 summary="The stored vector of an item")
