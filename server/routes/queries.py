@@ -19,7 +19,8 @@ from pydantic import BaseModel
 
 from embedstore import Embeddings, UnknownItemError
 from embedstore.query.questions import Question
-from embedstore.query.results import answer_json, similar_query
+from embedstore.query.results import answer_json, similar_query, subword_query
+from embedstore.query.scoring import cosine
 
 from ..context import Context, ExactQuery, RestrictQuery, VersionQuery
 from ..metrics import Metrics
@@ -27,8 +28,10 @@ from .models import ModelPath
 
 MAX_K = 10_000
 KQuery = Annotated[int, Query(ge=1, le=MAX_K, description="How many results.")]
-Item = Annotated[str, Query(description="An item of the version's vocabulary.",
-                            examples=["cat"])]
+Item = Annotated[str, Query(
+    description="An item of the version's vocabulary (or, if the version keeps subword "
+                "vectors, any word: it is answered from its n-grams, and the answer's query "
+                "says \"from_subwords\": true).", examples=["cat"])]
 
 
 class NeighborBody(BaseModel):
@@ -83,7 +86,8 @@ async def gathered(context: Context, model: str, version: int | str | None,
                     context.access.unknown_item, error.model, error.version, error.item
                 ) from None
             (results,) = vectors.neighbors(await context.gatherer.ask(question))
-            return answered(context.metrics, vectors, query, results=results,
+            return answered(context.metrics, vectors,
+                            subword_query(query, question.from_subwords), results=results,
                             approximate=vectors.approximate(exact))
 
 
@@ -147,10 +151,13 @@ def queries_router(context: Context) -> APIRouter:
     @router.get("/models/{model}/vector", response_model=VectorAnswer,
                 summary="The stored vector of an item")
     def vector(model: ModelPath, item: Item, version: VersionQuery = None) -> JSONResponse:
-        """The answer of a batch line `{"op": "vector", "item": ...}`."""
+        """The answer of a batch line `{"op": "vector", "item": ...}`; for an item built
+        from its n-grams, the query says `"from_subwords": true`."""
         with access.version(model, version) as vectors:
-            return answered(metrics, vectors, {"op": "vector", "item": item},
-                            vector=vectors.vector(item).tolist())
+            found = vectors.inputs([item])
+            return answered(metrics, vectors,
+                            subword_query({"op": "vector", "item": item}, found.from_subwords),
+                            vector=found.vectors[0].tolist())
 
     @router.get("/models/{model}/similarity", response_model=SimilarityAnswer,
                 summary="Cosine similarity of two items")
@@ -158,8 +165,10 @@ def queries_router(context: Context) -> APIRouter:
                    version: VersionQuery = None) -> JSONResponse:
         """The answer of a batch line `{"op": "similarity", "a": ..., "b": ...}`."""
         with access.version(model, version) as vectors:
-            return answered(metrics, vectors, {"op": "similarity", "a": a, "b": b},
-                            score=vectors.similarity(a, b))
+            found = vectors.inputs([a, b])
+            return answered(metrics, vectors, subword_query(
+                {"op": "similarity", "a": a, "b": b}, found.from_subwords),
+                score=cosine(found.vectors[0], found.vectors[1]))
 
     return router
 

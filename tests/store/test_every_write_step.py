@@ -30,6 +30,8 @@ from tests.store.faultpoints import FaultPoints, injected
 ROOT = Path(__file__).resolve().parents[2]
 WRITES = {
     "publish": ["train", str(DATA / "sample.csv"), "--quiet"],
+    "publish with subwords": ["train", str(DATA / "sample.csv"), "--quiet", "--subwords",
+                              "--subword-buckets", "500"],
     "tag": ["tag", "1", "prod"],
     "rm": ["rm", "1"],
     "gc": ["gc"],
@@ -38,7 +40,8 @@ WRITES = {
 """Each write, as the CLI runs it on the baseline store."""
 CRASHED = ("publish", "tag", "rm")
 """The writes also ended by a crash at each step (each crash costs a process start)."""
-MIN_STEPS = {"publish": 10, "tag": 2, "rm": 3, "gc": 2, "index build": 4}
+MIN_STEPS = {"publish": 10, "publish with subwords": 11, "tag": 2, "rm": 3, "gc": 2,
+             "index build": 4}
 
 
 @dataclass(frozen=True)
