@@ -126,3 +126,16 @@ def text_options(f: F) -> F:
 
 def quiet_option(f: F) -> F:
     return click.option("--quiet", is_flag=True, help="No progress bar.")(f)
+
+
+def subword_options(f: F) -> F:
+    """``--subwords`` and ``--subword-buckets``, of ``embed train`` and ``embed extend``."""
+    f = click.option("--subword-buckets", type=click.IntRange(1, 1 << 24),
+                     show_default="200000",
+                     help="With --subwords: hash buckets of the n-gram vectors (each one a "
+                          "vector of the version's dimension).")(f)
+    return click.option("--subwords", is_flag=True,
+                        help="Also fit vectors of character n-grams (3 to 6 characters, "
+                             "hashed) to the vectors, so that queries answer words the "
+                             "version has not seen (misspellings, rare forms) from their "
+                             "spelling.")(f)

@@ -29,7 +29,9 @@ def similar(handle: StoreHandle, items: tuple[str, ...], minus: tuple[str, ...],
     """The K items most similar to ITEM by cosine, best first, inputs left out.
 
     Several items (and --minus) ask for the mean of their unit vectors, minus those of
-    the --minus items, as gensim's most_similar(positive, negative) does.
+    the --minus items, as gensim's most_similar(positive, negative) does. An item the
+    version does not know is answered from its spelling if the version was trained with
+    --subwords (a Note: line says so), else it is an error naming close spellings.
 
     \b
     Examples:
@@ -37,16 +39,19 @@ def similar(handle: StoreHandle, items: tuple[str, ...], minus: tuple[str, ...],
       embed similar cat --model default --version 1 --json
       embed similar cat dog --minus kitten --k 3
       embed similar cat --exact --json
+      embed similar kittten --model words --json
     """
     from embedstore.query.embeddings import open_embeddings
     from embedstore.query.results import similar_query
 
     with open_embeddings(handle.open(), model, version) as vectors:
-        neighbors = vectors.similar(*items, k=k, restrict=restrict, minus=minus, exact=exact)
+        question = vectors.similar_question(*items, k=k, restrict=restrict, minus=minus,
+                                            exact=exact)
+        (neighbors,) = vectors.neighbors(question.ask())
         approximate = vectors.approximate(exact)
     emit_neighbors(neighbors, model=vectors.model, version=vectors.version,
                    query=similar_query(items, minus, k), as_json=as_json,
-                   approximate=approximate)
+                   approximate=approximate, from_subwords=question.from_subwords)
 
 
 @click.command()
@@ -70,15 +75,19 @@ def analogy(handle: StoreHandle, a: str, b: str, c: str, k: int, method: str,
       embed analogy king man woman --model royalty
       embed analogy king man woman --model royalty --method mul --k 3 --json
       embed analogy king man woman --model royalty --exact
+      embed analogy kingg man woman --model words
     """
     from embedstore.query.embeddings import open_embeddings
 
     with open_embeddings(handle.open(), model, version) as vectors:
-        neighbors = vectors.analogy(a, b, c, k=k, method=method, restrict=restrict, exact=exact)
+        question = vectors.analogy_question(a, b, c, k=k, method=method, restrict=restrict,
+                                            exact=exact)
+        (neighbors,) = vectors.neighbors(question.ask())
         approximate = vectors.approximate(exact or method == "mul")
     emit_neighbors(neighbors, model=vectors.model, version=vectors.version,
                    query={"op": "analogy", "a": a, "b": b, "c": c, "k": k, "method": method},
-                   as_json=as_json, approximate=approximate)
+                   as_json=as_json, approximate=approximate,
+                   from_subwords=question.from_subwords)
 
 
 @click.command()
@@ -100,7 +109,8 @@ def batch(ctx: click.Context, handle: StoreHandle, file: IO[bytes], restrict: in
     Ops: similar (item, or items and minus; k), analogy (a, b, c, k, method), vector (item),
     similarity (a, b); any line may add "id", "model", "version", "restrict" and "exact". A
     line that fails prints {"id": ..., "error": "..."} and the run goes on; the exit code is 1
-    if any line failed. Answers from an index say "approximate": true.
+    if any line failed. Answers from an index say "approximate": true, answers for items
+    built from their n-grams (a version trained with --subwords) "from_subwords": true.
 
     \b
     Examples:
@@ -111,11 +121,15 @@ def batch(ctx: click.Context, handle: StoreHandle, file: IO[bytes], restrict: in
     """
     from embedstore.query.embeddings import run_batch
 
-    failed = 0
+    failed = built = 0
     for result in run_batch(handle.open(), file, model=model, version=version,
                             restrict=restrict, exact=exact):
         emit_batch_line(result.to_json())
         failed += not result.ok
+        built += bool(result.query and result.query.get("from_subwords"))
+    if built:
+        click.echo(f"Note: {built} line(s) named items the version does not know, answered "
+                   "from their character n-grams (\"from_subwords\": true)", err=True)
     if failed:
         click.echo(f"{failed} line(s) failed", err=True)
         ctx.exit(1)

@@ -38,14 +38,17 @@ def emit_table(rows: Sequence[Sequence[str]], header: Sequence[str] | None = Non
 
 def emit_neighbors(
     neighbors: Sequence[Neighbor], *, model: str, version: int, query: dict[str, Any],
-    as_json: bool, approximate: bool = False,
+    as_json: bool, approximate: bool = False, from_subwords: Sequence[str] = (),
 ) -> None:
-    """A query's answer: the library's JSON shape, or an item / score table."""
-    if as_json:
-        from embedstore.query.results import answer_json
+    """A query's answer: the library's JSON shape, or an item / score table; a ``Note:`` on
+    stderr names the items built from their n-grams (``from_subwords``)."""
+    from embedstore.query.results import answer_json, subword_note, subword_query
 
-        emit_json(answer_json(model, version, query, results=neighbors,
-                              approximate=approximate))
+    if from_subwords:
+        click.echo(f"Note: {subword_note(model, version, from_subwords)}", err=True)
+    if as_json:
+        emit_json(answer_json(model, version, subword_query(query, from_subwords),
+                              results=neighbors, approximate=approximate))
         return
     emit_table([(n.item, f"{n.score:.4f}") for n in neighbors])
 

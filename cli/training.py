@@ -20,6 +20,7 @@ from .options import (
     json_option,
     memory_limit_option,
     quiet_option,
+    subword_options,
     text_options,
 )
 from .render import emit_version, progress_bar
@@ -88,6 +89,7 @@ from .render import emit_version, progress_bar
 @click.option("--from", "parent", type=VERSION,
               help="Warm start from this version (number or alias): SGNS continues from its "
                    "vectors, other methods are rotated onto them.")
+@subword_options
 @index_option
 @quiet_option
 @json_option("Print the new version's metadata as JSON.")
@@ -96,8 +98,8 @@ def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
           name: str | None, min_count: float | None, header: bool | None, window: int | None,
           sample: float | None, seed: int | None, context_vectors: bool | None,
           parent: int | str | None, memory_limit: int | None, engine: str,
-          scheduler: str | None, index: bool, quiet: bool, as_json: bool,
-          **settings: object) -> None:
+          scheduler: str | None, subwords: bool, subword_buckets: int | None, index: bool,
+          quiet: bool, as_json: bool, **settings: object) -> None:
     """Train a new version of a model from a pair file, or with --text from a text corpus.
 
     FILE holds rows item_a,item_b[,weight] (CSV or TSV, optional header, optionally
@@ -122,6 +124,8 @@ def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
       embed train data/animals.csv --method svd --no-context-vectors
       embed train deps.csv --method propagate --steps 12 --self-weight 1
       embed train clicks.tsv.gz --index
+      embed train corpus.txt.gz --text --subwords
+      embed train names.csv --subwords --subword-buckets 50000
       embed train counts/ --engine dask --scheduler tcp://HOST:8786 --method svd
     """
     from embedstore.training.pipeline import train_file
@@ -134,7 +138,8 @@ def train(handle: StoreHandle, file: Path, text: bool, method: str, model: str,
         record = train_file(file, text=text, store=handle.location, model=model, name=name,
                             method=method, given=given, reading=reading, progress=progress,
                             parent=parent, memory_limit=memory_limit, index=index,
-                            engine=engine, scheduler=scheduler)
+                            engine=engine, scheduler=scheduler, subwords=subwords,
+                            subword_buckets=subword_buckets)
     emit_version(record, as_json)
 
 

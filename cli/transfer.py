@@ -48,10 +48,14 @@ def import_(handle: StoreHandle, file: Path, format_: str | None, vocab_path: Pa
               help="File format.")
 @click.option("--vocab", "vocab_path", type=click.Path(path_type=Path),
               help="Also write counts here ('item count' lines; for npy the item list).")
+@click.option("--subwords", "subwords_path", type=click.Path(path_type=Path),
+              help="Also write the version's n-gram vectors here (.npy, one row per hash "
+                   "bucket) and their hashing settings beside it (same name, .json).")
 @version_options
 @pass_store
 def export(handle: StoreHandle, output: Path, format_: str, vocab_path: Path | None,
-           model: str, version: int | str | None, as_json: bool) -> None:
+           subwords_path: Path | None, model: str, version: int | str | None,
+           as_json: bool) -> None:
     """Write a version's vectors in a format other tools read (gensim reads them bit for bit).
 
     \b
@@ -59,12 +63,17 @@ def export(handle: StoreHandle, output: Path, format_: str, vocab_path: Path | N
       embed export -o vectors.txt
       embed export --format word2vec-binary -o vectors.bin --vocab counts.txt --version prod
       embed export --format npy -o vectors.npy --model royalty --json
+      embed export -o vectors.txt --model words --subwords ngrams.npy
     """
     from embedstore.transfer import export_version
 
     count = export_version(output, format=format_, vocab_path=vocab_path, store=handle.open(),
-                           model=model, version=version)
+                           model=model, version=version, subwords_path=subwords_path)
+    written = {"output": str(output), "format": format_, "items": count}
+    if subwords_path is not None:
+        written["subwords"] = str(subwords_path)
     if as_json:
-        emit_json({"output": str(output), "format": format_, "items": count})
+        emit_json(written)
     else:
-        click.echo(f"wrote {count} vectors to {output} ({format_})")
+        click.echo(f"wrote {count} vectors to {output} ({format_})" + (
+            f" and the n-gram vectors to {subwords_path}" if subwords_path else ""))

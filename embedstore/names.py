@@ -24,9 +24,17 @@ def normalize_item(item: str) -> str:
 
     >>> normalize_item("cafe\\u0301") == "caf\\u00e9"
     True
+
+    An item that is not text (bytes that are not UTF-8, which Python keeps as lone
+    surrogates, from a command line or a JSON escape) is refused with a :class:`QueryError`.
     """
     if item.isascii():  # the common case, without loading the Unicode tables
         return item
+    try:
+        item.encode("utf-8")
+    except UnicodeEncodeError:
+        raise QueryError(f"the item {ascii(item)} is not UTF-8 text (a byte or an escape "
+                         "that is no character); write items in UTF-8") from None
     import unicodedata
 
     return unicodedata.normalize("NFC", item)

@@ -16,5 +16,6 @@ matrix entries turned into PPMI blocks on disk), ``svd pass N`` (row blocks of t
 product of a streamed SVD), ``cluster`` (steps of counting on a Dask cluster,
 :mod:`embedstore.engines.cluster.dask_io`), ``training`` (per-mille of an SGNS run, with its
 running loss), ``svd`` (power iterations done), ``propagating`` (steps done), ``indexing``
-(rows added to an approximate index). ``loss`` is None except for ``training``.
+(rows added to an approximate index), ``subwords`` (0 then 1 of 1: the n-gram vectors fitted
+after the method, :mod:`embedstore.subwords.fitting`). ``loss`` is None except for ``training``.
 """

@@ -102,6 +102,19 @@ TrainSettings = Annotated[SgnsSettings | SvdSettings | PropagateSettings | SvdSg
                           Field(discriminator="method")]
 
 
+class SubwordSettings(Record):
+    """How a version's subword vectors were made (``subwords.npy``, ``buckets x dim``): the
+    hashing rule and n-gram lengths of :mod:`embedstore.subwords.ngrams`, and the fit's
+    damping (:mod:`embedstore.subwords.fitting`)."""
+
+    buckets: int = Field(ge=1, le=1 << 24)
+    min_n: int = Field(3, ge=1, le=20)
+    max_n: int = Field(6, ge=1, le=20)
+    hashing: Literal["fnv1a-32"] = "fnv1a-32"
+    combine: Literal["mean"] = "mean"
+    damping: float = Field(ge=0)
+
+
 class TextOptions(Record):
     """How a text corpus was turned into co-occurrence pairs."""
 
@@ -142,6 +155,8 @@ class VersionRecord(Record):
     ``source`` by the method of ``settings``, the parent's).
     ``notes`` are what the run said about itself: why ``--method auto`` chose the method,
     explicit negative pairs a method could not use, a warm start aligned after training.
+    ``subwords`` says how the subword vectors the version keeps (``files["subwords"]``) were
+    made; None when it keeps none.
     """
 
     model: str
@@ -160,5 +175,6 @@ class VersionRecord(Record):
     epoch_losses: list[float] = Field(default_factory=list)
     duration_seconds: float = Field(ge=0)
     notes: list[str] = Field(default_factory=list)
+    subwords: SubwordSettings | None = None
     files: dict[str, FileDigest]
     embedstore_version: str

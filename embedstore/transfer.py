@@ -63,15 +63,24 @@ def export_version(
     store: StoreLike = None,
     model: str = DEFAULT_MODEL,
     version: int | str | None = None,
+    subwords_path: str | Path | None = None,
 ) -> int:
     """Write a version's vectors to ``path`` in ``format``; returns the number of items.
 
-    The file appears complete or not at all (written beside ``path``, then renamed).
+    With ``subwords_path``, also the version's subword vectors: a ``.npy`` of ``float32``
+    rows, one per hash bucket, and beside it (the same name with ``.json``) the hashing
+    settings, ``{"buckets", "dim", "min_n", "max_n", "hashing": "fnv1a-32", "combine":
+    "mean"}``: a word's vector is the mean of the rows of its n-grams' buckets
+    (:mod:`embedstore.subwords.ngrams`). Each file appears complete or not at all (written
+    beside its name, then renamed).
     """
     with opened(store) as handle:
         info = handle.version_info(model, version)
         vectors, _ = handle.load_vectors(info)
         rows = handle.items_and_counts(info)
+        if subwords_path is not None:
+            _export_subwords(handle.version_record(info), handle.load_subwords(info),
+                             Path(subwords_path))
     table = VectorTable([item for item, _ in rows], np.asarray(vectors),
                         np.array([round(count) for _, count in rows], dtype=np.int64))
     path = Path(path)
@@ -86,3 +95,28 @@ def export_version(
     finally:
         partial.unlink(missing_ok=True)
     return len(table.items)
+
+
+def _export_subwords(record: VersionRecord, table: np.ndarray | None, path: Path) -> None:
+    """Write a version's bucket vectors to ``path`` and its hashing settings beside it."""
+    import json
+
+    if table is None or record.subwords is None:
+        raise InputError(f"model {record.model!r} version {record.version} keeps no subword "
+                         "vectors: train it with --subwords (or extend it with --subwords) "
+                         "to have them")
+    settings = {"buckets": record.subwords.buckets, "dim": record.dim,
+                **record.subwords.model_dump(exclude={"buckets", "damping"})}
+    text = (json.dumps(settings, indent=2) + "\n").encode()
+    for target, write in ((path, lambda out: np.save(out, np.asarray(table),
+                                                     allow_pickle=False)),
+                          (path.with_suffix(".json"), lambda out: out.write(text))):
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            with partial.open("wb") as out:
+                write(out)
+            os.replace(partial, target)
+        except OSError as exc:
+            raise InputError(f"{target}: cannot write ({exc.strerror})") from None
+        finally:
+            partial.unlink(missing_ok=True)

@@ -27,6 +27,7 @@ from .routes.models import models_router
 from .routes.page import page_router
 from .routes.queries import queries_router
 from .settings import Settings, settings_from_environment
+from .shortcut import QueryShortcut
 
 DESCRIPTION = """Nearest neighbours, analogies and vectors from the versions of an embedstore
 store. Every answer names the model and version it came from; a request without `version`
@@ -39,8 +40,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (503, "The store cannot be read."))}
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The application serving ``settings.store`` (default settings: the default store)."""
+def create_app(settings: Settings | None = None, shortcut: bool = True) -> FastAPI:
+    """The application serving ``settings.store`` (default settings: the default store).
+    ``shortcut=False`` sends every request the framework's full way (tests compare both)."""
     settings = settings or Settings()
     access = StoreAccess(settings.store)
     metrics = Metrics(access)
@@ -66,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "POST"], allow_headers=["Authorization"])
+    if shortcut:
+        app.add_middleware(QueryShortcut, context=context)
     app.add_middleware(MetricsMiddleware, metrics=context.metrics)
     return app
 

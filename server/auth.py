@@ -21,8 +21,12 @@ def key_check(api_key: str | None) -> Callable[..., Awaitable[None]]:
     ) -> None:
         if api_key is None:
             return
-        given = credentials.credentials if credentials is not None else ""
-        if not hmac.compare_digest(given.encode(), api_key.encode()):
+        if not key_matches(credentials.credentials if credentials is not None else "", api_key):
             raise UnauthorizedError()
 
     return require_key
+
+
+def key_matches(given: str, api_key: str) -> bool:
+    """Whether the bearer credentials ``given`` are ``api_key``: exactly, in constant time."""
+    return hmac.compare_digest(given.encode(), api_key.encode())

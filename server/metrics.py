@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Awaitable, Callable, Iterator, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
@@ -102,6 +103,13 @@ class StoreCollector(Collector):
 
 WORKER_HEADER = b"x-embedstore-worker"
 """Every response names the process that answered it (one of ``--workers``) by its id."""
+
+
+@dataclass(frozen=True)
+class RouteTemplate:
+    """What the metrics read of a request's route (``scope["route"]``): its template."""
+
+    path: str
 
 
 class MetricsMiddleware:

@@ -24,7 +24,10 @@ PAIRS = "pairs"
 WEIGHTS = "weights"
 """The keys of the kept files in a version's record (``files``), and their names
 (``KEY.npy``)."""
-NOT_KEPT = frozenset({"vectors", "norms", PAIRS, WEIGHTS})
+SUBWORDS = "subwords"
+"""The key (and ``KEY.npy`` name) of a version's subword vectors (:mod:`embedstore.subwords`):
+not a method's array: a fold-in refits it or carries the parent's over as it is."""
+NOT_KEPT = frozenset({"vectors", "norms", PAIRS, WEIGHTS, SUBWORDS})
 """Keys of a version's files that are not a method's kept arrays."""
 WRITE_ROWS = 1 << 20
 """Pairs written at a time."""
@@ -88,11 +91,18 @@ def read_kept_counts(pairs_path: Path, weights_path: Path) -> KeptCounts:
 
 
 def write_kept_arrays(arrays: Mapping[str, np.ndarray], directory: Path) -> dict[str, Path]:
-    """Write a method's arrays to ``directory`` as ``KEY.npy``; the files by key."""
+    """Write a method's arrays (or a version's subword vectors) to ``directory`` as
+    ``KEY.npy``; the files by key. A disk that fails raises :class:`StoreError`."""
+    from ..errors import StoreError
+
     paths = {}
     for key, array in arrays.items():
         paths[key] = directory / f"{key}.npy"
-        np.save(paths[key], np.ascontiguousarray(array), allow_pickle=False)
+        try:
+            np.save(paths[key], np.ascontiguousarray(array), allow_pickle=False)
+        except OSError as exc:
+            raise StoreError(f"cannot write {paths[key]}: {exc}; check free space and "
+                             "permissions of the temporary folder (TMPDIR)") from None
     return paths
 
 

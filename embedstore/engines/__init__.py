@@ -88,7 +88,8 @@ class Counts(Protocol):
 
     def corpus(self) -> TextCorpus | None:
         """The text corpus as token ids, when the run kept it (methods that stream over the
-        tokens: ``svd+sgns``); None otherwise."""
+        tokens: ``svd+sgns``); None otherwise. Handed over once: the counts drop it then,
+        so that it is not held past the fit (later calls return None)."""
         ...
 
     def pair_chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]] | None:

@@ -127,7 +127,8 @@ class MemoryCounts:
         return self.cooccurrence
 
     def corpus(self) -> TextCorpus | None:
-        return self.text_corpus
+        corpus, self.text_corpus = self.text_corpus, None  # not held past the fit
+        return corpus
 
     def pair_chunks(self) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         cooc = self.cooccurrence

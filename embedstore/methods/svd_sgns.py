@@ -15,14 +15,17 @@ vary from run to run in the last digits.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from ..errors import TrainingError
 from ..progress import Progress
 from ..schema import SvdSettings, SvdSgnsSettings
 from .fitted import Fitted, WarmStart
 from .registry import DEFAULT_DIM
-from .svd import svd_sides
+from .svd import svd_sides, svd_vectors
 
 if TYPE_CHECKING:
     from ..engines import Counts
@@ -50,19 +53,32 @@ def fit_svd_sgns(counts: Counts, settings: SvdSgnsSettings, progress: Progress |
         raise TrainingError("--method svd+sgns needs the kernel extra: pip install "
                             "'embedstore[kernel]'") from None
     first = svd_stage(settings)
-    products = counts.ppmi_products(first)
-    word, context = svd_sides(*products, first, progress=progress,
-                              dense=counts.svd_matrices(first))
-    del products
+    word, context = starts(counts, settings, first, progress, rescaled_start)
     threads = settings.threads or max(1, os.cpu_count() or 1)
     vectors, _, _ = train_word2vec(
         corpus, counts.item_counts.astype("int64"), dim=first.dim or DEFAULT_DIM,
         epochs=settings.epochs, window=settings.window, negative=settings.negative,
         sample=settings.sample, alpha=settings.lr, min_alpha=settings.min_lr,
         ns_exponent=settings.ns_exponent, threads=threads, seed=settings.seed,
-        word_vectors=rescaled_start(word, settings.start_norm),
-        context_vectors=(None if settings.context_start == "zero"
-                         else rescaled_start(context, settings.start_norm)),
-        progress=progress)
+        word_vectors=word, context_vectors=context, progress=progress)
     used = settings.model_copy(update={"dim": first.dim, "threads": threads})
     return Fitted(vectors, used, epochs=settings.epochs)
+
+
+def starts(counts: Counts, settings: SvdSgnsSettings, first: SvdSettings,
+           progress: Progress | None,
+           rescaled: Callable[[np.ndarray, float], np.ndarray]
+           ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Skip-gram's start: the SVD stage's item side, and its context side with
+    ``context_start="svd"`` (None: zeros), both rescaled. Only the rescaled copies outlive
+    this call, and the context side is not computed when it is not wanted (with the dense
+    matrices where the engine keeps them, as for svd)."""
+    products = counts.ppmi_products(first)
+    dense = counts.svd_matrices(first)
+    if settings.context_start == "zero":  # the item side alone is svd's vectors, same bits
+        word, context = svd_vectors(*products, first, progress, dense), None
+    else:
+        word, context = svd_sides(*products, first, progress=progress, dense=dense)
+    del products, dense
+    word = rescaled(word, settings.start_norm)
+    return word, None if context is None else rescaled(context, settings.start_norm)

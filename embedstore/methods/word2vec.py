@@ -75,7 +75,8 @@ def rescaled_start(vectors: np.ndarray, mean_norm: float = START_NORM) -> np.nda
     norms = np.linalg.norm(vectors, axis=1)
     mean = float(norms.mean()) if len(norms) else 0.0
     factor = mean_norm / mean if mean > 0 else 1.0
-    return (np.asarray(vectors, dtype=np.float32) * np.float32(factor)).astype(np.float32)
+    return (np.asarray(vectors, dtype=np.float32) * np.float32(factor)).astype(np.float32,
+                                                                               copy=False)
 
 
 def _start_matrix(given: np.ndarray | None, n_items: int, dim: int, name: str,

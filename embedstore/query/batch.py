@@ -13,7 +13,9 @@ and optionally ``"id"`` (echoed back), ``"model"``, ``"version"``, ``"restrict"`
 ``"exact": true`` (answer without the version's approximate index). Every answer says
 ``"approximate": true`` when it came from the index. ``k``
 defaults to 10. A query that cannot be answered (bad JSON, unknown op or item, a missing
-field) yields a result with ``error`` set, and the run goes on.
+field) yields a result with ``error`` set, and the run goes on. An item the version does not
+know is answered from its n-grams when the version keeps subword vectors, and the answer's
+``query`` says ``"from_subwords": true`` (:func:`~embedstore.query.results.subword_query`).
 
 Input is read in chunks of :data:`CHUNK_LINES` queries; the ``similar`` and 3CosAdd ``analogy``
 queries of a chunk that share a version are answered together with matrix products and a
@@ -32,8 +34,8 @@ import numpy as np
 
 from ..errors import EmbedstoreError, QueryError
 from ..names import parse_version
-from .results import Neighbor, answer_json, similar_query
-from .scoring import cosine
+from .results import Neighbor, answer_json, similar_query, subword_query
+from .scoring import analogy_targets, cosine, similar_target
 
 CHUNK_LINES = 4096
 OPS = {
@@ -51,11 +53,9 @@ class VersionQueries(Protocol):
     version: int
 
     def known_rows(self, items: list[str]) -> dict[str, int]: ...
+    def subword_vectors(self, items: list[str]) -> dict[str, np.ndarray]: ...
     def unknown(self, item: str) -> Exception: ...
     def row_vectors(self, rows: list[int]) -> np.ndarray: ...
-    def analogy_targets(self, rows: list[list[int]]) -> np.ndarray: ...
-    def similar_targets(self, positive: list[list[int]],
-                        negative: list[list[int]]) -> np.ndarray: ...
     def nearest(self, targets: np.ndarray, k: int, exclude: list[list[int]],
                 restrict: int | None = None, exact: bool = False) -> list[list[Neighbor]]: ...
     def approximate(self, exact: bool = False) -> bool: ...
@@ -331,53 +331,78 @@ def _failed(query: _Query, error: Exception) -> BatchResult:
 
 def _answer_version(embeddings: VersionQueries, queries: list[_Query]) -> dict[int, BatchResult]:
     answers: dict[int, BatchResult] = {}
-    names = [name for query in queries for name in _inputs(query)]
-    known = embeddings.known_rows(names)
+    found = _Found(embeddings, [name for query in queries for name in _inputs(query)])
+    nearest: dict[tuple[str, int | None, bool], list[tuple[_Query, list[int], np.ndarray]]] = {}
 
     def done(query: _Query, **values: Any) -> BatchResult:
+        built = [item for item in dict.fromkeys(_inputs(query)) if item not in found.known]
         return BatchResult(line=query.line, id=query.id, model=embeddings.model,
-                           version=embeddings.version, query=_echo(query), **values)
+                           version=embeddings.version, query=subword_query(_echo(query), built),
+                           **values)
 
-    nearest: dict[tuple[str, int | None, bool], list[tuple[_Query, list[int]]]] = {}
     for query in queries:
         items = _inputs(query)
-        missing = next((item for item in items if item not in known), None)
+        missing = next((item for item in items if item not in found), None)
         if missing is not None:
             answers[query.line] = _failed(query, embeddings.unknown(missing))
             continue
-        rows = [known[item] for item in items]
+        vectors = found.vectors(items)
         try:
             if query.op == "vector":
-                answers[query.line] = done(query, vector=embeddings.row_vectors(rows)[0].tolist())
+                answers[query.line] = done(query, vector=vectors[0].tolist())
             elif query.op == "similarity":
-                a, b = embeddings.row_vectors(rows)
-                answers[query.line] = done(query, score=cosine(a, b))
+                answers[query.line] = done(query, score=cosine(vectors[0], vectors[1]))
             elif query.op == "analogy" and query.fields["method"] == "mul":
                 f = query.fields
                 answers[query.line] = done(query, results=embeddings.analogy(
                     f["a"], f["b"], f["c"], k=f["k"], method="mul", restrict=query.restrict))
             else:
                 nearest.setdefault((query.op, query.restrict, query.exact), []).append(
-                    (query, rows))
+                    (query, found.rows(items), _target(query, vectors)))
         except (EmbedstoreError, QueryError) as error:
             answers[query.line] = _failed(query, error)
-    for (op, restrict, exact), group in nearest.items():
-        rows_list = [rows for _, rows in group]
-        if op == "similar":
-            positives = [len(q.fields["items"]) if "items" in q.fields else 1 for q, _ in group]
-            targets = embeddings.similar_targets(
-                [rows[:n] for rows, n in zip(rows_list, positives, strict=True)],
-                [rows[n:] for rows, n in zip(rows_list, positives, strict=True)])
-        else:
-            targets = embeddings.analogy_targets(rows_list)
-        k = max(query.fields["k"] for query, _ in group)
+    for (_, restrict, exact), group in nearest.items():
+        k = max(query.fields["k"] for query, _, _ in group)
         try:
-            results = embeddings.nearest(np.asarray(targets), k, rows_list, restrict, exact)
+            results = embeddings.nearest(np.array([target for _, _, target in group]), k,
+                                         [rows for _, rows, _ in group], restrict, exact)
         except EmbedstoreError as error:
-            for query, _ in group:
+            for query, _, _ in group:
                 answers[query.line] = _failed(query, error)
             continue
-        for (query, _), neighbors in zip(group, results, strict=True):
+        for (query, _, _), neighbors in zip(group, results, strict=True):
             answers[query.line] = done(query, results=neighbors[: query.fields["k"]],
                                        approximate=embeddings.approximate(exact))
     return answers
+
+
+def _target(query: _Query, vectors: np.ndarray) -> np.ndarray:
+    """What a ``similar`` or 3CosAdd ``analogy`` line searches for."""
+    if query.op == "similar":
+        positives = len(query.fields["items"]) if "items" in query.fields else 1
+        return similar_target(vectors[:positives], vectors[positives:])
+    return analogy_targets(vectors[None])[0]
+
+
+class _Found:
+    """The items of a chunk's queries to one version: the rows of the known ones (their
+    vectors read in one step) and the vectors built from subwords for the others."""
+
+    def __init__(self, embeddings: VersionQueries, names: list[str]) -> None:
+        self.known = embeddings.known_rows(names)
+        self.built = embeddings.subword_vectors([name for name in names
+                                                 if name not in self.known])
+        rows = sorted(set(self.known.values()))
+        self._at = {row: i for i, row in enumerate(rows)}
+        self._matrix = embeddings.row_vectors(rows) if rows else None
+
+    def __contains__(self, item: str) -> bool:
+        return item in self.known or item in self.built
+
+    def rows(self, items: list[str]) -> list[int]:
+        return [self.known[item] for item in items if item in self.known]
+
+    def vectors(self, items: list[str]) -> np.ndarray:
+        return np.array([self._matrix[self._at[self.known[item]]]  # type: ignore[index]
+                         if item in self.known else self.built[item] for item in items],
+                        dtype=np.float32)

@@ -7,12 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import QueryError, UnknownItemError
+from ..errors import QueryError, StoreError, UnknownItemError
 from ..store import Store, StoreLike, VersionInfo
-from .questions import Question
+from .questions import Inputs, Question
 from .results import Neighbor
-from .scoring import ANALOGY_METHODS, analogy_targets, basket_target, cosine
+from .scoring import ANALOGY_METHODS, analogy_targets, cosine, similar_target
 from .search import ExactSearcher, Ranked, Searcher, check_k
+from .vocabulary_cache import VocabularyCache
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -32,6 +33,10 @@ class Embeddings:
     items are looked up through the store's index only when a query names them. It keeps a
     read snapshot of the store: a version removed after it was opened still answers, in full,
     until it is closed. Items are looked up in Unicode normal form C, as they are stored.
+
+    A version that keeps subword vectors (trained with ``subwords=True``) answers an item it
+    has not seen from its character n-grams (:meth:`inputs` says which items were);
+    without them, an unknown item raises :class:`UnknownItemError` with close spellings.
 
     Examples
     --------
@@ -53,7 +58,8 @@ class Embeddings:
 
     def __init__(self, store: Store, info: VersionInfo, vectors: np.ndarray, norms: np.ndarray,
                  owns_store: bool = False, searcher: Searcher | None = None,
-                 index: Candidates | None = None, index_file: str | None = None) -> None:
+                 index: Candidates | None = None, index_file: str | None = None,
+                 subwords: np.ndarray | None = None) -> None:
         self.store = store
         self.info = info
         self.index_file = index_file
@@ -63,6 +69,9 @@ class Embeddings:
         self._norms = norms
         self._exact: ExactSearcher | None = None
         self._origin: Embeddings | None = None
+        self._vocabulary = VocabularyCache()
+        self._subwords = subwords
+        self._ngram_lengths: tuple[int, int] | None = None
         self.suggest = True
         """Whether an unknown item's error names close spellings (a scan of the vocabulary,
         which a server answering on its event loop leaves to another thread)."""
@@ -92,8 +101,9 @@ class Embeddings:
         store), sharing its mapped files and searchers: how a server's connections share one
         opened version. Closing it leaves ``store`` open."""
         twin = Embeddings(store, self.info, self._vectors, self._norms, searcher=self.searcher,
-                          index_file=self.index_file)
+                          index_file=self.index_file, subwords=self._subwords)
         twin._origin = self
+        twin._vocabulary = self._vocabulary
         return twin
 
     def approximate(self, exact: bool = False) -> bool:
@@ -142,7 +152,67 @@ class Embeddings:
 
     def known_rows(self, items: Sequence[str]) -> dict[str, int]:
         """The rows of those of ``items`` that are in the vocabulary (keyed as given)."""
-        return self.store.rows_of(self.info, list(dict.fromkeys(items)))
+        return self._vocabulary.rows_of(list(dict.fromkeys(items)),
+                                        lambda missing: self.store.rows_of(self.info, missing))
+
+    @property
+    def has_subwords(self) -> bool:
+        """Whether the version keeps subword vectors, so that it answers unknown items."""
+        return self._subwords is not None
+
+    def subword_vectors(self, items: Sequence[str]) -> dict[str, np.ndarray]:
+        """Vectors built from their character n-grams (:mod:`embedstore.subwords.ngrams`)
+        for ``items``, whether or not the version knows them (keyed as given); empty when
+        the version keeps no subword vectors. An item none of whose n-grams met a trained
+        item gets no vector.
+
+        >>> import embedstore, tempfile
+        >>> store = tempfile.mkdtemp()
+        >>> _ = embedstore.train_pairs("data/sample.csv", store=store, quiet=True,
+        ...                            subwords=True, subword_buckets=5000)
+        >>> with embedstore.open(store) as vectors:
+        ...     vectors.subword_vectors(["kitten", "kittens"])["kittens"].shape
+        (100,)
+        """
+        if self._subwords is None or not items:
+            return {}
+        from ..names import normalize_item
+        from ..subwords.ngrams import compose
+
+        min_n, max_n = self._lengths()
+        names = list(dict.fromkeys(items))
+        built = compose([normalize_item(item) for item in names], self._subwords, min_n, max_n)
+        return {item: vector for item, vector in zip(names, built, strict=True)
+                if vector.any()}
+
+    def _lengths(self) -> tuple[int, int]:
+        """The n-gram lengths the subword vectors were fitted with (read once)."""
+        if self._origin is not None:
+            return self._origin._lengths()
+        if self._ngram_lengths is None:
+            from ..subwords.ngrams import HASHING
+
+            settings = self.store.subword_settings(self.info) or {}
+            if settings.get("hashing") != HASHING or settings.get("combine") != "mean":
+                raise StoreError(f"model {self.model!r} version {self.version} keeps subword "
+                                 f"vectors made by a rule this embedstore does not know "
+                                 f"({settings.get('hashing')!r}); upgrade embedstore")
+            self._ngram_lengths = (int(settings["min_n"]), int(settings["max_n"]))
+        return self._ngram_lengths
+
+    def inputs(self, items: Sequence[str]) -> Inputs:
+        """``items`` as vectors: a known item's stored vector, an unknown one's built from its
+        n-grams when the version keeps subword vectors; raises :class:`UnknownItemError` for
+        the first item it can do neither for."""
+        known = self.known_rows(items)
+        built = self.subword_vectors([item for item in items if item not in known])
+        for item in items:
+            if item not in known and item not in built:
+                raise self.unknown(item)
+        vectors = np.array([self._vectors[known[item]] if item in known else built[item]
+                            for item in items], dtype=np.float32).reshape(len(items), -1)
+        return Inputs(vectors, [known[item] for item in items if item in known],
+                      list(dict.fromkeys(item for item in items if item not in known)))
 
     def unknown(self, item: str) -> UnknownItemError:
         return UnknownItemError(item, self.model, self.version,
@@ -150,7 +220,8 @@ class Embeddings:
 
     def items_at(self, rows: Iterable[int]) -> list[str]:
         """The items of ``rows`` (row order is frequency order: row 0 is the most frequent)."""
-        return self.store.items_at(self.info, rows)
+        return self._vocabulary.items_at(rows, lambda missing: self.store.items_at(self.info,
+                                                                                  missing))
 
     def row_vectors(self, rows: Sequence[int]) -> np.ndarray:
         return np.asarray(self._vectors[list(rows)], dtype=np.float32)
@@ -195,16 +266,16 @@ class Embeddings:
     # -- single queries -------------------------------------------------------------------
 
     def vector(self, item: str) -> np.ndarray:
-        """A read-only copy of the stored vector of ``item``."""
-        (row,) = self.rows([item])
-        vector = np.array(self._vectors[row])
+        """A read-only copy of the stored vector of ``item`` (built from its n-grams when the
+        version does not know it and keeps subword vectors)."""
+        vector = self.inputs([item]).vectors[0]
         vector.flags.writeable = False
         return vector
 
     def similarity(self, a: str, b: str) -> float:
         """Cosine similarity of two items (0 when either vector is all zeros)."""
-        row_a, row_b = self.rows([a, b])
-        return cosine(self._vectors[row_a], self._vectors[row_b])
+        first, second = self.inputs([a, b]).vectors
+        return cosine(first, second)
 
     def similar(self, *items: str, k: int = 10, restrict: int | None = None,
                 minus: Sequence[str] = (), exact: bool = False) -> list[Neighbor]:
@@ -231,33 +302,19 @@ class Embeddings:
 
     def similar_question(self, *items: str, k: int = 10, restrict: int | None = None,
                          minus: Sequence[str] = (), exact: bool = False) -> Question:
-        """What :meth:`similar` asks the searcher, its items looked up (unknown ones raise
-        :class:`UnknownItemError`): answer it with ``question.ask()``, or together with
-        others (:func:`~embedstore.query.questions.answer_together`), then
+        """What :meth:`similar` asks the searcher, its items looked up (:meth:`inputs`;
+        unknown ones raise :class:`UnknownItemError`): answer it with ``question.ask()``, or
+        together with others (:func:`~embedstore.query.questions.answer_together`), then
         :meth:`neighbors`."""
         check_k(k)
         if not items:
             raise QueryError("similar needs at least one item")
         if isinstance(minus, str):
             raise QueryError(f"minus takes a list of items, not a string: minus=[{minus!r}]")
-        rows = self.rows([*items, *minus])
-        targets = self.similar_targets([rows[: len(items)]], [rows[len(items):]])
-        return Question(self.searcher_for(exact), targets, k, [rows], restrict)
-
-    def similar_targets(self, positive: Sequence[Sequence[int]],
-                        negative: Sequence[Sequence[int]]) -> np.ndarray:
-        """The query vector of each (positive rows, negative rows) pair, one per row.
-
-        A single positive row and no negative is that row's vector; otherwise the sum of the
-        rows' unit vectors, negatives subtracted (the direction of gensim's mean).
-        """
-        targets = np.empty((len(positive), self._vectors.shape[1]), dtype=np.float32)
-        for i, (plus, less) in enumerate(zip(positive, negative, strict=True)):
-            if len(plus) == 1 and not less:
-                targets[i] = self._vectors[plus[0]]
-            else:
-                targets[i] = basket_target(self.row_vectors(plus), self.row_vectors(less))
-        return targets
+        found = self.inputs([*items, *minus])
+        target = similar_target(found.vectors[: len(items)], found.vectors[len(items):])
+        return Question(self.searcher_for(exact), target[None, :], k, [found.rows], restrict,
+                        from_subwords=found.from_subwords)
 
     def analogy(
         self, a: str, b: str, c: str, k: int = 10, method: str = "add",
@@ -277,12 +334,12 @@ class Embeddings:
         check_k(k)
         if method not in ANALOGY_METHODS:
             raise QueryError(f"unknown analogy method {method!r}; use one of {ANALOGY_METHODS}")
-        rows = self.rows([a, b, c])
+        found = self.inputs([a, b, c])
         if method == "add":
-            return Question(self.searcher_for(exact), self.analogy_targets([rows]), k, [rows],
-                            restrict)
-        return Question(self.searcher, self.row_vectors(rows), k, [rows], restrict,
-                        cosmul=True)
+            return Question(self.searcher_for(exact), analogy_targets(found.vectors[None]), k,
+                            [found.rows], restrict, from_subwords=found.from_subwords)
+        return Question(self.searcher, found.vectors, k, [found.rows], restrict, cosmul=True,
+                        from_subwords=found.from_subwords)
 
     def batch(
         self, queries: Iterable[dict[str, Any] | str | bytes], restrict: int | None = None,
@@ -330,10 +387,10 @@ def load_version(store: Store, model: str, version: int | str | None,
     def opener(path: Path, record: IndexRecord, dim: int) -> tuple[Candidates, str]:
         return open_index(path, record, dim), record.path
 
-    info, vectors, norms, opened = store.open_indexed(model, version, opener)
+    info, vectors, norms, subwords, opened = store.open_indexed(model, version, opener)
     index, index_file = opened if opened is not None else (None, None)
     return Embeddings(store, info, vectors, norms, owns_store=owns_store, index=index,
-                      index_file=index_file)
+                      index_file=index_file, subwords=subwords)
 
 
 def open_embeddings(

@@ -10,12 +10,23 @@ between, on a thread of its own, without touching the store.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from .scoring import cosmul_scores, top_k_rows
 from .search import Ranked, Searcher
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """The items of a query as vectors (one row each, in the query's order): ``rows`` are
+    those of the items the version knows (left out of the answers), ``from_subwords`` the
+    items it does not know, whose vectors were built from their n-grams."""
+
+    vectors: np.ndarray
+    rows: list[int]
+    from_subwords: list[str]
 
 
 @dataclass(eq=False)
@@ -25,6 +36,7 @@ class Question:
     ``exclude[i]`` lists rows left out for target ``i``; ``limit`` keeps only the first rows
     (``restrict``). A 3CosMul question (``cosmul``) has the three rows a, b, c as its targets
     and one list in ``exclude``: it needs every cosine, so it is always answered alone.
+    ``from_subwords`` names the items whose vectors were built from their n-grams.
     """
 
     searcher: Searcher
@@ -33,6 +45,7 @@ class Question:
     exclude: list[list[int]]
     limit: int | None = None
     cosmul: bool = False
+    from_subwords: list[str] = field(default_factory=list)
 
     def ask(self) -> Ranked:
         """The answer of the searcher to this question alone."""

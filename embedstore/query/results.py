@@ -68,6 +68,34 @@ def similar_query(items: Sequence[str], minus: Sequence[str], k: int) -> dict[st
     return {"op": "similar", "items": list(items), "minus": list(minus), "k": k}
 
 
+def subword_query(query: dict[str, Any], from_subwords: Sequence[str]) -> dict[str, Any]:
+    """``query`` as an answer echoes it: with ``"from_subwords": true`` and the items whose
+    vectors were built from their n-grams (``subword_items``) when there are any.
+
+    >>> subword_query({"op": "vector", "item": "kittten"}, ["kittten"])
+    {'op': 'vector', 'item': 'kittten', 'from_subwords': True, 'subword_items': ['kittten']}
+    >>> subword_query({"op": "vector", "item": "cat"}, [])
+    {'op': 'vector', 'item': 'cat'}
+    """
+    if not from_subwords:
+        return query
+    return {**query, "from_subwords": True, "subword_items": list(from_subwords)}
+
+
+def subword_note(model: str, version: int, from_subwords: Sequence[str]) -> str:
+    """The line saying which items a version did not know and answered from subwords.
+
+    >>> subword_note("default", 2, ["kittten"])
+    "'kittten' is not in model 'default' version 2: its vector was built from its character \
+n-grams"
+    """
+    named = ", ".join(repr(item) for item in from_subwords)
+    verb, whose = ("is", "its vector was") if len(from_subwords) == 1 else \
+        ("are", "their vectors were")
+    return (f"{named} {verb} not in model {model!r} version {version}: {whose} built from "
+            f"{'its' if len(from_subwords) == 1 else 'their'} character n-grams")
+
+
 def versions_json(listing: Sequence[tuple[VersionRecord, list[str]]]) -> list[dict[str, Any]]:
     """The versions of a model as ``embed versions --json`` prints them: each full record with
     the ``aliases`` pointing at it (see :func:`embedstore.inventory.list_versions`)."""

@@ -196,6 +196,18 @@ def basket_target(positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
     return picked[: len(positive)].sum(axis=0) - picked[len(positive):].sum(axis=0)
 
 
+def similar_target(positive: np.ndarray, negative: np.ndarray) -> np.ndarray:
+    """What ``similar`` searches for: one item's own vector alone, else
+    :func:`basket_target` of the positive and negative vectors (rows).
+
+    >>> similar_target(np.array([[2, 0]], np.float32), np.empty((0, 2), np.float32))
+    array([2., 0.], dtype=float32)
+    """
+    if len(positive) == 1 and not len(negative):
+        return np.asarray(positive[0], dtype=np.float32)
+    return basket_target(positive, negative)
+
+
 def cosmul_scores(cosines: np.ndarray) -> np.ndarray:
     """3CosMul from the cosines of every row to a, b and c (a ``3 x n`` array):
     ``cos'(d, a) * cos'(d, c) / (cos'(d, b) + 1e-3)`` with ``cos' = (cos + 1) / 2``."""

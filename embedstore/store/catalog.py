@@ -143,6 +143,17 @@ class Catalog(Connection):
         ).fetchone()
         return VersionRecord.model_validate_json(metadata)
 
+    def subword_settings(self, info: VersionInfo) -> dict[str, Any] | None:
+        """How the version's subword vectors were made (its record's ``subwords``, read as
+        plain JSON: the query path never loads the records' models), or None."""
+        import json
+
+        (metadata,) = self.connection.execute(
+            "SELECT metadata FROM versions WHERE id = ?", [info.id]
+        ).fetchone()
+        settings = json.loads(metadata).get("subwords")
+        return settings if isinstance(settings, dict) else None
+
     def version_records(self, model: str) -> list[VersionRecord]:
         from ..schema import VersionRecord
 

@@ -24,6 +24,7 @@ TMP_DIR = "tmp"
 INDEXES_DIR = "indexes"
 VECTORS_FILE = "vectors.npy"
 NORMS_FILE = "norms.npy"
+SUBWORDS_FILE = "subwords.npy"
 LOCK_FILE = "lock"
 BUSY_TIMEOUT_SECONDS = 30.0
 SQL_CHUNK = 900

@@ -5,6 +5,7 @@ Layout of a store directory::
     embedstore.db                 SQLite: versions, vocabularies, migrations (WAL mode)
     versions/<id>/vectors.npy     float32 item vectors, one row per item, memory-mapped on read
     versions/<id>/norms.npy       float32 Euclidean norm of every row
+    versions/<id>/subwords.npy    float32 n-gram bucket vectors, if the version keeps them
     tmp/                          files being written; never read, removed by garbage collection
 
 Publishing is crash-safe by construction: the files are written under ``tmp/``, flushed to
@@ -27,7 +28,7 @@ import numpy as np
 from ..errors import StoreError, TrainingError
 from ..names import check_model_name
 from .catalog import VersionInfo
-from .connection import NORMS_FILE, TMP_DIR, VECTORS_FILE, VERSIONS_DIR
+from .connection import NORMS_FILE, SUBWORDS_FILE, TMP_DIR, VECTORS_FILE, VERSIONS_DIR
 from .vocabulary import Vocabulary
 
 if TYPE_CHECKING:  # pydantic is imported only when a version is published
@@ -85,6 +86,21 @@ class Files(Vocabulary):
                     info, f"{path} holds {array.dtype}{array.shape}, expected float32{shape}"))
             arrays.append(array)
         return arrays[0], arrays[1]
+
+    def load_subwords(self, info: VersionInfo) -> np.ndarray | None:
+        """Memory-map the version's subword vectors (``buckets x dim``), or None when it keeps
+        none."""
+        path = self.inside_store(info.directory) / SUBWORDS_FILE
+        try:
+            table = np.load(path, mmap_mode="r", allow_pickle=False)
+        except FileNotFoundError:
+            return None
+        except (ValueError, OSError) as exc:
+            raise StoreError(self.damaged(info, f"{path} cannot be read ({exc})")) from None
+        if table.ndim != 2 or table.shape[1] != info.dim or table.dtype != np.float32:
+            raise StoreError(self.damaged(
+                info, f"{path} holds {table.dtype}{table.shape}, expected float32(*, {info.dim})"))
+        return table
 
     def inside_store(self, relative: str) -> Path:
         path = (self.path / relative).resolve()

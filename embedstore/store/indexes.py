@@ -66,17 +66,20 @@ class Indexes(Files):
 
     def open_indexed(self, model: str, version: int | str | None,
                      open_index: Callable[[Path, IndexRecord, int], T]
-                     ) -> tuple[VersionInfo, np.ndarray, np.ndarray, T | None]:
-        """Like :meth:`open_version`, and, when the version has an index, open it with
-        ``open_index(path, record, dim)`` under the same lock (so a concurrent removal cannot
-        delete the file between resolving and opening it)."""
+                     ) -> tuple[VersionInfo, np.ndarray, np.ndarray, np.ndarray | None,
+                                T | None]:
+        """Like :meth:`open_version`, plus the version's subword vectors (None without), and,
+        when the version has an index, open it with ``open_index(path, record, dim)``, all
+        under the same lock (so a concurrent removal cannot delete a file between resolving
+        and opening it)."""
         with self._reading_lock():
             self.begin_snapshot()
             info = self.version_info(model, version)
             vectors, norms = self.load_vectors(info)
+            subwords = self.load_subwords(info)
             record = self.index_record(info)
             if record is None:
-                return info, vectors, norms, None
+                return info, vectors, norms, subwords, None
             path = self.inside_store(record.path)
             size = path.stat().st_size if path.is_file() else None
             if size != record.bytes:
@@ -86,7 +89,7 @@ class Indexes(Files):
                     f"{record.path} {found}, expected {record.bytes} bytes; rebuild it with "
                     f"embed index build {info.version} --model {info.model}, remove it with "
                     f"embed index rm, or query with --exact")
-            return info, vectors, norms, open_index(path, record, info.dim)
+            return info, vectors, norms, subwords, open_index(path, record, info.dim)
 
     def publish_index(self, info: VersionInfo, write: Callable[[Path], None], *,
                       library: str, suffix: str, settings: dict[str, Any]) -> IndexRecord:

@@ -116,6 +116,8 @@ def _verify_one(store: Indexes, info: VersionInfo) -> VerifyReport:
     except Exception as exc:  # a damaged metadata row is itself the finding
         return VerifyReport(info.model, info.version, [f"metadata cannot be read: {exc}"])
     expected_shapes = {"vectors": (info.n_items, info.dim), "norms": (info.n_items,)}
+    if record.subwords is not None:
+        expected_shapes["subwords"] = (record.subwords.buckets, info.dim)
     for key, file in sorted(record.files.items()):
         path = (store.path / file.path).resolve()
         if not path.is_relative_to(store.path.resolve()):

@@ -26,6 +26,7 @@ import numpy as np
 from ..counting.kept import (
     NOT_KEPT,
     PAIRS,
+    SUBWORDS,
     WEIGHTS,
     KeptCounts,
     read_kept_arrays,
@@ -37,9 +38,11 @@ from ..methods.fitted import Extension, Folded
 from ..methods.registry import Method, method_of
 from ..names import check_model_name
 from ..progress import Progress
-from ..schema import PairFileOptions, VersionRecord
+from ..schema import PairFileOptions, SubwordSettings, VersionRecord
 from ..store import StoreLike, check_writable, opened
 from ..store.files import Base
+from ..subwords.fitting import keep_subwords
+from .pipeline import check_subwords
 from .publish import DEFAULT_MODEL, publish, source_digest
 from .sources import read_pair_data
 
@@ -131,7 +134,8 @@ def _rows_of(new_row: np.ndarray, left: np.ndarray, right: np.ndarray,
 def extend_version(path: str | Path, *, store: StoreLike = None, model: str = DEFAULT_MODEL,
                    parent: int | str | None = None, name: str | None = None,
                    header: bool | None = None, progress: Progress | None = None,
-                   quiet: bool = False) -> VersionRecord:
+                   quiet: bool = False, subwords: bool = False,
+                   subword_buckets: int | None = None) -> VersionRecord:
     """Publish a new version of ``model`` that holds every vector of version ``parent`` (a
     number or an alias; default the latest) bit for bit, plus vectors for the items of the
     pair file ``path`` that it lacks, folded in from their pairs by the parent's method, and
@@ -139,8 +143,11 @@ def extend_version(path: str | Path, *, store: StoreLike = None, model: str = DE
 
     New items without a path of positive pairs to a known item are left out, and pairs
     between two known items are ignored; the record's notes count both. If the parent has an
-    approximate index, the new version's index is the parent's with the new rows added. The
-    store changes only if the whole run succeeds.
+    approximate index, the new version's index is the parent's with the new rows added. With
+    ``subwords`` (and ``subword_buckets``, as :func:`~embedstore.train_file` takes them) the
+    new version's subword vectors are fitted to all of its vectors; without, it keeps the
+    parent's as they are, if the parent has any. The store changes only if the whole run
+    succeeds.
 
     >>> import embedstore, pathlib, tempfile
     >>> store = tempfile.mkdtemp()
@@ -153,6 +160,7 @@ def extend_version(path: str | Path, *, store: StoreLike = None, model: str = DE
     """
     check_model_name(model)
     check_writable(store)
+    subword = check_subwords(subwords, subword_buckets)
     progress = None if quiet else progress
     started = time.perf_counter()
     with opened(store) as handle:
@@ -178,6 +186,8 @@ def extend_version(path: str | Path, *, store: StoreLike = None, model: str = DE
         with tempfile.TemporaryDirectory(prefix="embedstore-",
                                          ignore_cleanup_errors=True) as scratch:
             kept = _write_kept(extension, split, folded, record, handle, Path(scratch))
+            kept |= _subword_files(subword, handle, record, info, np.concatenate(
+                [vectors, folded.vectors]), split, Path(scratch), notes, progress)
             new = publish(
                 handle, model=model, items=split.items, counts=split.counts,
                 vectors=folded.vectors, kept=kept, base=Base(info, vectors, norms),
@@ -185,6 +195,7 @@ def extend_version(path: str | Path, *, store: StoreLike = None, model: str = DE
                 reading=PairFileOptions(min_count=0, header=header),
                 settings=record.settings, parent=info.version,
                 epoch_losses=folded.epoch_losses, notes=notes,
+                subwords=subword or record.subwords,
                 duration_seconds=round(time.perf_counter() - started, 3))
     if index is not None:
         from ..query.indexing import extend_index
@@ -203,6 +214,29 @@ def _parent_rows(handle: Store, info: VersionInfo, items: list[str]) -> dict[str
     found = {item: rows[item] for item in items if item in rows}
     return found | handle.rows_of(info, [item for item in items
                                          if item not in found and not item.isascii()])
+
+
+def _subword_files(subword: SubwordSettings | None, handle: Store, record: VersionRecord,
+                   info: VersionInfo, vectors: np.ndarray, split: NewPairs, directory: Path,
+                   notes: list[str], progress: Progress | None) -> dict[str, Path]:
+    """The new version's subword vectors in ``directory``: fitted to all of ``vectors`` (the
+    parent's rows, then the new ones) with ``subword``, else the parent's copied, if any (a
+    note says which)."""
+    if subword is not None:
+        parent = handle.items_and_counts(info)
+        files, note = keep_subwords(
+            subword, [item for item, _ in parent] + split.items, vectors,
+            np.concatenate([np.array([count for _, count in parent]), split.counts]),
+            directory, progress)
+        notes.append(note)
+        return files
+    if record.subwords is None or SUBWORDS not in record.files:
+        return {}
+    copy = directory / f"{SUBWORDS}.npy"
+    shutil.copyfile(handle.inside_store(record.files[SUBWORDS].path), copy)
+    notes.append(f"the subword vectors of version {info.version} are kept as they are "
+                 "(extend with --subwords to fit them to the new items too)")
+    return {SUBWORDS: copy}
 
 
 def _method(record: VersionRecord) -> Method:

@@ -24,8 +24,9 @@ from ..methods.fitted import WarmStart
 from ..methods.registry import METHODS
 from ..names import check_model_name
 from ..progress import Progress
-from ..schema import PairFileOptions, Record, TextOptions, VersionRecord
+from ..schema import PairFileOptions, Record, SubwordSettings, TextOptions, VersionRecord
 from ..store import StoreLike, check_writable, opened
+from ..subwords.fitting import keep_subwords
 from .fitting import fit
 from .publish import DEFAULT_MODEL, publish, source_digest
 from .settings import auto_method, check_method, choose_reading, choose_settings
@@ -100,6 +101,7 @@ def train_pairs(path: str | Path, **options: Any) -> VersionRecord:
 def train_file(path: str | Path, *, store: StoreLike = None, model: str = DEFAULT_MODEL,
                name: str | None = None, progress: Progress | None = None,
                quiet: bool = False, parent: int | str | None = None, index: bool = False,
+               subwords: bool = False, subword_buckets: int | None = None,
                **choices: Any) -> VersionRecord:
     """Train a new version of ``model`` from a pair file or a text corpus, publish it in
     ``store``, and return its metadata.
@@ -126,6 +128,11 @@ def train_file(path: str | Path, *, store: StoreLike = None, model: str = DEFAUL
         afresh and are rotated onto them (:func:`embedstore.training.fitting.align_to`).
     index:
         Build the version's approximate index right after publishing it.
+    subwords, subword_buckets:
+        Also fit vectors of hashed character n-grams to the trained vectors
+        (:mod:`embedstore.subwords`; ``subword_buckets`` buckets, default
+        :data:`~embedstore.subwords.fitting.DEFAULT_BUCKETS`) and keep them with the version,
+        so that its queries answer items it has not seen from their spelling.
     choices:
         ``text``, ``settings`` (a settings record; None: ``method``, default ``auto``, with
         the values in ``given`` over its defaults), ``reading`` (:class:`PairFileOptions` or
@@ -135,6 +142,7 @@ def train_file(path: str | Path, *, store: StoreLike = None, model: str = DEFAUL
     """
     plan = plan_training(path, store=store, model=model, parent=parent, index=index,
                          **choices)
+    subword = check_subwords(subwords, subword_buckets)
     progress = None if quiet else progress
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="embedstore-", ignore_cleanup_errors=True) as scratch, \
@@ -146,11 +154,16 @@ def train_file(path: str | Path, *, store: StoreLike = None, model: str = DEFAUL
         warm = warm_start(store, model, parent, counts, settings)
         fitted = fit(counts, settings, progress, warm)
         kept |= write_kept_arrays(fitted.kept, Path(scratch))
+        if subword is not None:
+            files, note = keep_subwords(subword, counts.items, fitted.vectors,
+                                        counts.item_counts, Path(scratch), progress)
+            kept |= files
+            notes.append(note)
         record = publish(
             store, model=model, items=counts.items, counts=counts.item_counts,
             vectors=fitted.vectors, kept=kept, name=name, source=source, reading=plan.reading,
             parent=warm.parent if warm else None, settings=fitted.settings,
-            epochs=fitted.epochs, epoch_losses=fitted.epoch_losses,
+            epochs=fitted.epochs, epoch_losses=fitted.epoch_losses, subwords=subword,
             duration_seconds=round(time.perf_counter() - started, 3),
             notes=notes + fitted.notes)
     if index:
@@ -158,6 +171,19 @@ def train_file(path: str | Path, *, store: StoreLike = None, model: str = DEFAUL
 
         index_new_version(store, record, progress)
     return record
+
+
+def check_subwords(subwords: bool, buckets: int | None) -> SubwordSettings | None:
+    """The subword settings a run asks for (None: it keeps no subword vectors), checked
+    before anything is read."""
+    if not subwords:
+        if buckets is not None:
+            raise TrainingError("--subword-buckets sets the buckets of --subwords; add "
+                                "--subwords or leave it out")
+        return None
+    from ..subwords.fitting import subword_settings
+
+    return subword_settings(buckets)
 
 
 def keep_counts(counts: Counts, directory: Path) -> dict[str, Path]:

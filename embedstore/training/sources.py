@@ -113,5 +113,8 @@ def open_counts(path: str | Path, reading: PairFileOptions | TextOptions, engine
         counted = read_pair_data(path, min_count=reading.min_count, header=reading.header,
                                  memory_limit=limit, progress=progress)
     text = collector.corpus() if collector is not None else None
-    with BoundedCounts(counted, limit, progress, text_corpus=text) as counts:
+    del collector  # its pieces of sentence offsets are joined in text
+    counts = BoundedCounts(counted, limit, progress, text_corpus=text)
+    del text  # the counts hand it to the method that streams it, and drop it then
+    with counts:
         yield counts

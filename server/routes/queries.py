@@ -19,7 +19,8 @@ from pydantic import BaseModel
 
 from embedstore import Embeddings, UnknownItemError
 from embedstore.query.questions import Question
-from embedstore.query.results import answer_json, similar_query
+from embedstore.query.results import answer_json, similar_query, subword_query
+from embedstore.query.scoring import cosine
 
 from ..context import Context, ExactQuery, RestrictQuery, VersionQuery
 from ..metrics import Metrics
@@ -27,8 +28,10 @@ from .models import ModelPath
 
 MAX_K = 10_000
 KQuery = Annotated[int, Query(ge=1, le=MAX_K, description="How many results.")]
-Item = Annotated[str, Query(description="An item of the version's vocabulary.",
-                            examples=["cat"])]
+Item = Annotated[str, Query(
+    description="An item of the version's vocabulary (or, if the version keeps subword "
+                "vectors, any word: it is answered from its n-grams, and the answer's query "
+                "says \"from_subwords\": true).", examples=["cat"])]
 
 
 class NeighborBody(BaseModel):
@@ -83,8 +86,29 @@ async def gathered(context: Context, model: str, version: int | str | None,
                     context.access.unknown_item, error.model, error.version, error.item
                 ) from None
             (results,) = vectors.neighbors(await context.gatherer.ask(question))
-            return answered(context.metrics, vectors, query, results=results,
+            return answered(context.metrics, vectors,
+                            subword_query(query, question.from_subwords), results=results,
                             approximate=vectors.approximate(exact))
+
+
+async def answer_similar(context: Context, model: str, items: list[str], minus: list[str],
+                         k: int, version: int | str | None, restrict: int | None,
+                         exact: bool) -> JSONResponse:
+    """What ``GET .../similar`` answers (its parameters checked)."""
+    return await gathered(context, model, version, lambda vectors: vectors.similar_question(
+        *items, k=k, restrict=restrict, minus=minus, exact=exact),
+        similar_query(items, minus, k), exact)
+
+
+async def answer_analogy(context: Context, model: str, abc: tuple[str, str, str], k: int,
+                         method: str, version: int | str | None, restrict: int | None,
+                         exact: bool) -> JSONResponse:
+    """What ``GET .../analogy`` answers (its parameters checked)."""
+    a, b, c = abc
+    return await gathered(context, model, version, lambda vectors: vectors.analogy_question(
+        a, b, c, k=k, method=method, restrict=restrict, exact=exact),
+        {"op": "analogy", "a": a, "b": b, "c": c, "k": k, "method": method},
+        exact or method == "mul")
 
 
 def queries_router(context: Context) -> APIRouter:
@@ -108,9 +132,7 @@ def queries_router(context: Context) -> APIRouter:
         for the mean of their unit vectors minus those of `minus`, as gensim's
         `most_similar(positive, negative)` does. A version with an index answers through it
         (`"approximate": true`) unless `exact`. Concurrent requests are answered together."""
-        return await gathered(context, model, version, lambda vectors: vectors.similar_question(
-            *item, k=k, restrict=restrict, minus=minus, exact=exact),
-            similar_query(item, minus, k), exact)
+        return await answer_similar(context, model, item, minus, k, version, restrict, exact)
 
     @router.get("/models/{model}/analogy", response_model=NeighborsAnswer,
                 summary="Items nearest to a - b + c (king - man + woman)")
@@ -123,18 +145,19 @@ def queries_router(context: Context) -> APIRouter:
     ) -> JSONResponse:
         """What `embed analogy A B C --json` prints. Concurrent requests are answered
         together."""
-        return await gathered(context, model, version, lambda vectors: vectors.analogy_question(
-            a, b, c, k=k, method=method, restrict=restrict, exact=exact),
-            {"op": "analogy", "a": a, "b": b, "c": c, "k": k, "method": method},
-            exact or method == "mul")
+        return await answer_analogy(context, model, (a, b, c), k, method, version, restrict,
+                                    exact)
 
     @router.get("/models/{model}/vector", response_model=VectorAnswer,
                 summary="The stored vector of an item")
     def vector(model: ModelPath, item: Item, version: VersionQuery = None) -> JSONResponse:
-        """The answer of a batch line `{"op": "vector", "item": ...}`."""
+        """The answer of a batch line `{"op": "vector", "item": ...}`; for an item built
+        from its n-grams, the query says `"from_subwords": true`."""
         with access.version(model, version) as vectors:
-            return answered(metrics, vectors, {"op": "vector", "item": item},
-                            vector=vectors.vector(item).tolist())
+            found = vectors.inputs([item])
+            return answered(metrics, vectors,
+                            subword_query({"op": "vector", "item": item}, found.from_subwords),
+                            vector=found.vectors[0].tolist())
 
     @router.get("/models/{model}/similarity", response_model=SimilarityAnswer,
                 summary="Cosine similarity of two items")
@@ -142,8 +165,10 @@ def queries_router(context: Context) -> APIRouter:
                    version: VersionQuery = None) -> JSONResponse:
         """The answer of a batch line `{"op": "similarity", "a": ..., "b": ...}`."""
         with access.version(model, version) as vectors:
-            return answered(metrics, vectors, {"op": "similarity", "a": a, "b": b},
-                            score=vectors.similarity(a, b))
+            found = vectors.inputs([a, b])
+            return answered(metrics, vectors, subword_query(
+                {"op": "similarity", "a": a, "b": b}, found.from_subwords),
+                score=cosine(found.vectors[0], found.vectors[1]))
 
     return router
 

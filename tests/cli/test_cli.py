@@ -96,6 +96,18 @@ def test_unknown_item_names_model_version_and_close_spellings(trained: Run) -> N
     assert "unknown item 'mann'" in result.stderr and "'man'" in result.stderr
 
 
+def test_an_item_that_is_not_utf8_is_refused_in_one_line(trained: Run) -> None:
+    """A shell passes the bytes ``kitt\\xffen``; Python keeps the stray byte as a lone
+    surrogate, which no store lookup can encode."""
+    for command in (["similar", "kitt\udcffen"], ["analogy", "king", "kitt\udcffen", "cat"],
+                    ["explain", "cat", "kitt\udcffen"]):
+        result = trained(*command)
+        assert result.exit_code == 1, command
+        assert result.stderr.strip() == (
+            "Error: the item 'kitt\\udcffen' is not UTF-8 text (a byte or an escape that is "
+            "no character); write items in UTF-8"), command
+
+
 def test_usage_errors_exit_2(trained: Run) -> None:
     assert trained("similar", "cat", "--k", "0").exit_code == 2
     assert trained("train", str(DATA / "animals.csv"), "--dim", "0").exit_code == 2

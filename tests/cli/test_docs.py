@@ -264,6 +264,11 @@ def test_defaults_shown_in_help_are_the_librarys(name: str) -> None:
 
             assert text == memory_limit_default_text()
             continue
+        if option == "subword_buckets":
+            from embedstore.subwords.fitting import DEFAULT_BUCKETS
+
+            assert text == str(DEFAULT_BUCKETS)
+            continue
         where, argument = LIBRARY_DEFAULTS[option]
         record = choose_settings(False, argument) if where == "settings" else \
             choose_reading(argument)

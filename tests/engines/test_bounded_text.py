@@ -3,6 +3,7 @@ disk give the same pair file and the same vectors, bit for bit, as the in-memory
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from embedstore_cli.main import cli
 
 import embedstore
 import embedstore.engines.bounded.counts
+from embedstore.counting.token_ids import corpus_from_sentences
 from embedstore.counting.windows import write_pair_file
 from embedstore.engines.bounded.text_counts import DiskCooccurrence, count_text_within
 from embedstore.errors import InputError
@@ -209,3 +211,52 @@ def test_kept_counts_of_spilled_pairs_are_written_piece_by_piece(
     for key in ("pairs", "weights"):
         kept = tmp_path / "s" / record.files[key].path
         assert kept.read_bytes() == (expected / f"{key}.npy").read_bytes(), key
+
+
+def test_spilled_counts_go_through_duckdb_without_loading_pandas(tmp_path: Path) -> None:
+    """pyarrow's conversions import pandas when it is installed (about 37 MB of resident
+    memory, most of the headroom of a run under 256MB): spilled counts go to DuckDB and come
+    back by their buffers instead. In a fresh process, as other tests load pandas."""
+    pytest.importorskip("pandas")
+    path = corpus(tmp_path / "c.txt")
+    script = (
+        "import sys\n"
+        "import embedstore.engines.bounded.text_counts as counting\n"
+        "counting.merge_keys_for = lambda limit: 500\n"
+        f"with counting.count_text_within({str(path)!r}, memory_limit=16 * 10**6,\n"
+        "                                min_count=2) as spilled:\n"
+        "    assert isinstance(spilled, counting.DiskCooccurrence)\n"
+        "    assert spilled.load().n_pairs > 500\n"
+        "print('pandas' in sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+def test_the_kept_corpus_is_handed_over_once(tmp_path: Path) -> None:
+    """The method that streams the corpus takes it; the counts then no longer hold it, so its
+    tokens (4 bytes each) are not in memory while the version is published."""
+    path = corpus(tmp_path / "c.txt")
+    kept = corpus_from_sentences([[0, 1], [1, 0]])
+    counts = embedstore.engines.bounded.counts.BoundedCounts(
+        count_text(path, min_count=2), 16 * 10**6, text_corpus=kept)
+    assert counts.corpus() is kept
+    assert counts.corpus() is None
+
+
+def test_svd_sgns_under_a_tiny_limit_gives_the_same_vectors_on_one_thread(
+        tmp_path: Path, tiny_budgets: list[int]) -> None:
+    """The default method for text: counts spilled to DuckDB and a PPMI matrix on disk give
+    the SVD stage's start and then skip-gram's vectors bit for bit (one thread)."""
+    pytest.importorskip("numba")
+    path = corpus(tmp_path / "c.txt")
+    vectors = []
+    for limit in (None, 16 * 10**6):
+        record = train_file(path, text=True, store=tmp_path / "s", method="svd+sgns",
+                            memory_limit=limit, quiet=True, reading=TextOptions(min_count=2),
+                            given={"dim": 8, "threads": 1, "epochs": 1})
+        with embedstore.open(tmp_path / "s", version=record.version) as opened:
+            vectors.append(opened.row_vectors(list(range(len(opened)))))
+    assert tiny_budgets == [16 * 10**6]  # only the bounded run spilled and built PPMI on disk
+    assert vectors[0].tobytes() == vectors[1].tobytes()

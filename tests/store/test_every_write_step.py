@@ -32,6 +32,8 @@ ROOT = Path(__file__).resolve().parents[2]
 NEW_PAIRS = str(ROOT / "tests" / "fixtures" / "new-pairs.csv")
 WRITES = {
     "publish": ["train", str(DATA / "sample.csv"), "--quiet"],
+    "publish with subwords": ["train", str(DATA / "sample.csv"), "--quiet", "--subwords",
+                              "--subword-buckets", "500"],
     "tag": ["tag", "1", "prod"],
     "rm": ["rm", "1"],
     "gc": ["gc"],
@@ -42,8 +44,8 @@ WRITES = {
 """Each write, as the CLI runs it on the baseline store (version 2 has an index)."""
 CRASHED = ("publish", "tag", "rm", "extend")
 """The writes also ended by a crash at each step (each crash costs a process start)."""
-MIN_STEPS = {"publish": 10, "tag": 2, "rm": 3, "gc": 2, "index build": 4, "extend": 10,
-             "extend, indexed": 12}
+MIN_STEPS = {"publish": 10, "publish with subwords": 11, "tag": 2, "rm": 3, "gc": 2,
+             "index build": 4, "extend": 10, "extend, indexed": 12}
 
 
 @dataclass(frozen=True)

@@ -108,7 +108,8 @@ class BoundedCounts:
         return self._in_memory("sgns")
 
     def corpus(self) -> TextCorpus | None:
-        return self.text_corpus
+        corpus, self.text_corpus = self.text_corpus, None  # not held past the fit
+        return corpus
 
     def _in_memory(self, method: str) -> Cooccurrence:
         if isinstance(self.counted, DiskCooccurrence):

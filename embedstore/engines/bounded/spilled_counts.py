@@ -43,6 +43,35 @@ def arrow_module() -> Any:
     return pyarrow
 
 
+ARROW_TYPES = {"int64": "int64", "float64": "double"}
+"""numpy dtypes that move to and from Arrow here by their buffers, and their Arrow names."""
+
+
+def arrow_column(arrow: Any, values: np.ndarray) -> Any:
+    """``values`` as an Arrow array over the same memory (int64 and float64; other dtypes
+    through ``pyarrow.array``).
+
+    Built from the buffer, as :func:`numpy_column` reads one back, because ``pyarrow.array``
+    and ``to_numpy`` import pandas when it is installed: about 37 MB of resident memory that
+    counting under a limit has no use for."""
+    if values.dtype.name not in ARROW_TYPES:
+        return arrow.array(values)
+    values = np.ascontiguousarray(values)
+    kind = arrow.type_for_alias(ARROW_TYPES[values.dtype.name])
+    return arrow.Array.from_buffers(kind, len(values), [None, arrow.py_buffer(values)])
+
+
+def numpy_column(column: Any) -> np.ndarray:
+    """An Arrow column as numpy: a read-only view of its buffer when it is int64 or float64
+    without nulls (see :func:`arrow_column`), else pyarrow's own conversion."""
+    names = {arrow_name: name for name, arrow_name in ARROW_TYPES.items()}
+    if str(column.type) not in names or column.null_count:
+        return column.to_numpy(zero_copy_only=False)
+    dtype = np.dtype(names[str(column.type)])
+    return np.frombuffer(column.buffers()[1], dtype, count=len(column),
+                         offset=column.offset * dtype.itemsize)
+
+
 class SpilledCounts:
     """Pair keys (``low id * n_items + high id``) and summed weight numerators in DuckDB.
 
@@ -71,7 +100,9 @@ class SpilledCounts:
 
     def add(self, keys: np.ndarray, numerators: np.ndarray) -> None:
         """Append one partial table (sorted keys, their numerators)."""
-        chunk = self.arrow.table({"k": keys, "n": numerators})
+        chunk = self.arrow.Table.from_arrays([arrow_column(self.arrow, keys),
+                                              arrow_column(self.arrow, numerators)],
+                                             names=["k", "n"])
         self.connection.register("chunk", chunk)
         try:
             self.connection.execute("INSERT INTO parts SELECT k, n FROM chunk")
@@ -102,7 +133,7 @@ class SpilledCounts:
         self.connection.execute(f"SET preserve_insertion_order = {str(keep_order).lower()}")
         result = self.connection.sql(query)
         for batch in result.to_arrow_reader(self.chunk_rows):  # never the whole result
-            yield tuple(column.to_numpy() for column in batch.columns)
+            yield tuple(numpy_column(column) for column in batch.columns)
 
     def pairs(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """(keys, numerators) chunks in key order."""
