@@ -152,6 +152,9 @@ def write_inputs(place: Path) -> None:
     pair_file(place / "new.csv", new, header=False)
     for name in ("new-packages.csv", "new-items.csv"):
         pair_file(place / name, new)
+    pair_file(place / "new-words.csv", ["kitty,cat,3", "kitty,kitten,2", "puppies,puppy,2"])
+    pair_file(place / "names.csv", chain(["anna", "annie", "hannah", "anne", "ann", "nina",
+                                          "nino", "dina"], 3))
     pair_file(place / "today.csv.gz", ["tablet,laptop,4", "stylus,tablet,2"])
     (place / "corpus.txt").write_text(corpus(), encoding="utf-8")
     with gzip.open(place / "corpus.txt.gz", "wt", encoding="utf-8") as stream:
@@ -180,8 +183,11 @@ def build_world(place: Path) -> None:
         embed("train", "default.csv", "--quiet")
         embed("train", "data/royalty.csv", "--model", "royalty", "--quiet")
     for _ in range(2):
-        embed("train", "data/sample.csv", "--model", "words", "--quiet")
         embed("train", "deps.csv", "--model", "deps", "--quiet")
+    embed("train", "data/sample.csv", "--model", "words", "--quiet")
+    for model in ("words", "spelled"):  # words the versions have not seen, from n-grams
+        embed("train", "data/sample.csv", "--model", model, "--subwords",
+              "--subword-buckets", "500", "--quiet")
     embed("train", "clicks.csv.gz", "--model", "shop", "--quiet")
     embed("train", "packages.csv", "--model", "packages", "--quiet")
     for model, version, alias in (("default", "3", "prod"), ("royalty", "1", "prod"),
