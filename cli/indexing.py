@@ -61,7 +61,7 @@ def build(handle: StoreHandle, version: int | str | None, model: str, kind: str,
     Examples:
       embed index build
       embed index build prod --model royalty --threads 1 --json
-      embed index build 3 --lists 1024 --probes 32 --seed 7
+      embed index build 3 --lists 32 --probes 8 --seed 7
       embed index build 3 --kind hnsw --connectivity 32 --expansion-add 256
     """
     from embedstore.query.indexing import build_index

@@ -33,7 +33,7 @@ def normalize_item(item: str) -> str:
     try:
         item.encode("utf-8")
     except UnicodeEncodeError:
-        raise QueryError(f"the item {ascii(item)} is not UTF-8 text (a byte or an escape "
+        raise QueryError(f"the item {item!a} is not UTF-8 text (a byte or an escape "
                          "that is no character); write items in UTF-8") from None
     import unicodedata
 

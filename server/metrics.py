@@ -101,6 +101,10 @@ class StoreCollector(Collector):
         yield targets
 
 
+WORKER_HEADER = b"x-embedstore-worker"
+"""Every response names the process that answered it (one of ``--workers``) by its id."""
+
+
 @dataclass(frozen=True)
 class RouteTemplate:
     """What the metrics read of a request's route (``scope["route"]``): its template."""
@@ -109,7 +113,8 @@ class RouteTemplate:
 
 
 class MetricsMiddleware:
-    """Counts every request by its route's template (not its path) and status, and times it."""
+    """Counts every request by its route's template (not its path) and status, and times it;
+    adds :data:`WORKER_HEADER` to every response."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
         self.app = app
@@ -127,6 +132,8 @@ class MetricsMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                message["headers"] = [*message.get("headers", []),
+                                      (WORKER_HEADER, str(os.getpid()).encode())]
             await send(message)
 
         try:

@@ -28,7 +28,8 @@ class Settings(BaseModel):
     store: Path | None = Field(
         default=None, description="Store directory (None: $EMBED_STORE, else the default).")
     api_key: str | None = Field(
-        default=None, description="When set, /v1 and the page need 'Authorization: Bearer KEY'.")
+        default=None, min_length=1,
+        description="When set, /v1 and the page need 'Authorization: Bearer KEY'.")
     cors_origins: tuple[str, ...] = Field(
         default=(), description="Origins whose pages may call the API (none: CORS off).")
     max_batch_lines: int = Field(default=100_000, ge=1,

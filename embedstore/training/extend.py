@@ -183,7 +183,8 @@ def extend_version(path: str | Path, *, store: StoreLike = None, model: str = DE
             split.negative_right, split.counts)
         folded = method.fold_in_function()(extension, record.settings, progress)
         notes = [*_notes(method, split, extension, path), *folded.notes]
-        with tempfile.TemporaryDirectory(prefix="embedstore-") as scratch:
+        with tempfile.TemporaryDirectory(prefix="embedstore-",
+                                         ignore_cleanup_errors=True) as scratch:
             kept = _write_kept(extension, split, folded, record, handle, Path(scratch))
             kept |= _subword_files(subword, handle, record, info, np.concatenate(
                 [vectors, folded.vectors]), split, Path(scratch), notes, progress)

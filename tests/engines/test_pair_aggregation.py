@@ -223,3 +223,65 @@ def test_embed_pairs_aggregates_pair_data_out_of_core(tmp_path: Path,
     again = read_pairs(tmp_path / "out.csv", min_count=0)
     assert (again.item_counts.tolist(), again.n_pairs, again.n_negative_pairs) == \
         (expected.item_counts.tolist(), expected.n_pairs, expected.n_negative_pairs)
+
+
+def test_pair_data_aggregated_to_parquet_reads_as_the_file_does(tmp_path: Path) -> None:
+    from embedstore.engines.bounded.pair_aggregation import write_aggregated
+
+    path = write(tmp_path / "pairs.csv", rows(1500, seed=6))
+    output = tmp_path / "counts.parquet"
+    seen: list[tuple[str, int, int]] = []
+    written = write_aggregated(path, output, memory_limit=LIMIT,
+                               progress=lambda stage, done, total, _: seen.append(
+                                   (stage, done, total)))
+    expected = read_pairs(path, min_count=0)
+    again = read_parquet_pairs(output, min_count=0)
+    assert written == expected.n_pairs + expected.n_negative_pairs
+
+    def pairs(counts: Cooccurrence) -> dict[frozenset[str], float]:
+        found = {frozenset((counts.items[a], counts.items[b])): float(w) for a, b, w in
+                 zip(counts.left, counts.right, counts.weight, strict=True)}
+        return found | {frozenset((counts.items[a], counts.items[b])): 0.0 for a, b in
+                        zip(counts.negative_left, counts.negative_right, strict=True)}
+
+    assert pairs(again) == pairs(expected) and len(pairs(again)) == written
+    assert seen == [("aggregating", 0, 1), ("aggregating", 1, 1)]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["counts.parquet", "pairs.csv"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("item_a,item_b,weight\ncat,dog,1\ncat,dog,heavy\n", encoding="utf-8")
+    assert write_aggregated(bad, tmp_path / "bad.parquet", memory_limit=LIMIT) is None
+    empty = tmp_path / "empty.csv"
+    empty.write_text("item_a,item_b,weight\n", encoding="utf-8")
+    assert write_aggregated(empty, tmp_path / "empty.parquet", memory_limit=LIMIT) is None
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix != ".csv") == [
+        "counts.parquet"]  # no partial file left behind
+
+
+def test_duckdb_reads_headerless_files_and_unweighted_shards_as_python_does(
+        tmp_path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from embedstore.engines.bounded.pair_aggregation import write_aggregated
+
+    data = rows(300, seed=7)
+    headerless = write(tmp_path / "headerless.csv", data, header=False)
+    out = tmp_path / "headerless.parquet"
+    written = write_aggregated(headerless, out, memory_limit=LIMIT, header=False)
+    expected = read_pairs(headerless, min_count=0, header=False)
+    assert written == expected.n_pairs + expected.n_negative_pairs
+    assert read_parquet_pairs(out, min_count=0).n_items == expected.n_items
+    named = tmp_path / "named.csv"  # a first row that reads as a header, told it is a pair
+    named.write_text("source,target\nsource,x\ny,target\n", encoding="utf-8")
+    assert write_aggregated(named, out, memory_limit=LIMIT, header=False) == 3
+    assert write_aggregated(named, out, memory_limit=LIMIT) == 2
+    folder = tmp_path / "unweighted"
+    folder.mkdir()
+    for number in range(3):
+        pq.write_table(pa.table({"item_a": [f"x{number}", "y"], "item_b": ["y", f"z{number}"]}),
+                       folder / f"part-{number}.parquet")
+    aggregated = aggregate_rows(folder, memory_limit=LIMIT)
+    assert aggregated is not None
+    assert_same(read_pair_data(folder, spill=True, memory_limit=LIMIT, min_count=0),
+                read_parquet_pairs(folder, min_count=0))
+    assert sorted(read_parquet_pairs(folder, min_count=0).weight.tolist()) == [1.0] * 6

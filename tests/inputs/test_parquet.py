@@ -173,3 +173,134 @@ def test_chunks_are_cut_into_row_groups_of_one_size_in_order(sizes: list[int]) -
     for column, expected in enumerate((rows, rows + 100, rows / 2)):
         joined = np.concatenate([piece[column] for piece in pieces])
         assert np.array_equal(joined, expected)
+
+
+def test_reading_reports_progress_up_to_the_bytes_of_every_shard(tmp_path: Path) -> None:
+    rows = random_rows(900, seed=8)
+    write_shards(rows, tmp_path / "shards", [300, 600])
+    seen: list[tuple[str, int, int]] = []
+    read_parquet_pairs(tmp_path / "shards", min_count=0,
+                       progress=lambda stage, done, total, _: seen.append((stage, done, total)))
+    total = sum(p.stat().st_size for p in (tmp_path / "shards").glob("*.parquet"))
+    assert {stage for stage, _, _ in seen} == {"reading"} and len(seen) >= 3
+    assert {t for _, _, t in seen} == {total}
+    done = [d for _, d, _ in seen]
+    assert done == sorted(done) and done[0] > 0 and done[-1] <= total
+
+
+def test_dictionary_encoded_and_large_string_items_read_as_plain_ones(tmp_path: Path) -> None:
+    rows = random_rows(400, seed=9)
+    write_shards(rows, tmp_path / "plain", [])
+    table = pa.table({"item_a": pa.array([r[0] for r in rows]).dictionary_encode(),
+                      "item_b": pa.array([r[1] for r in rows], type=pa.large_string()),
+                      "weight": pa.array([int(r[2] * 2) for r in rows], type=pa.int64())})
+    pq.write_table(table, tmp_path / "encoded.parquet", row_group_size=50)
+    plain = read_parquet_pairs(tmp_path / "plain", min_count=0)
+    encoded = read_parquet_pairs(tmp_path / "encoded.parquet", min_count=0)
+    assert plain.items == encoded.items
+    assert np.array_equal(plain.weight * 2, encoded.weight)
+    assert encoded.left.dtype == plain.left.dtype
+
+
+def test_shards_must_agree_about_the_weight_column(tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    pq.write_table(pa.table({"item_a": ["a"], "item_b": ["b"], "weight": [1.0]}),
+                   folder / "part-0.parquet")
+    pq.write_table(pa.table({"item_a": ["a"], "item_b": ["c"]}), folder / "part-1.parquet")
+    with pytest.raises(InputError) as refused:
+        read_parquet_pairs(folder)
+    assert str(refused.value) == (f"{folder}: some shards have a weight column and some do "
+                                  "not; give every shard the same columns")
+    pq.write_table(pa.table({"item_a": ["a"], "item_b": ["b"]}), folder / "part-0.parquet")
+    unweighted = read_parquet_pairs(folder, min_count=0)
+    assert unweighted.weight.tolist() == [1.0, 1.0]  # no weight column: each row weighs 1
+
+
+def test_shards_are_written_in_row_groups_into_a_new_nested_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from embedstore.inputs import parquet
+
+    monkeypatch.setattr(parquet, "SHARD_ROWS", 40)
+    rows = random_rows(300, seed=10)
+    write_csv(rows, tmp_path / "pairs.csv")
+    counts = read_pairs(tmp_path / "pairs.csv", min_count=0)
+    target = tmp_path / "deep" / "er" / "counts"
+    written = parquet.write_parquet_chunks(
+        counts.items, [(counts.left, counts.right, counts.weight)], f"{target}/")
+    assert written == counts.n_pairs
+    shards = sorted(target.glob("*.parquet"))
+    assert len(shards) == -(-counts.n_pairs // 40)
+    assert pq.ParquetFile(shards[0]).metadata.num_row_groups == 1
+    single = tmp_path / "one.parquet"
+    parquet.write_parquet_chunks(counts.items, [(counts.left, counts.right, counts.weight)],
+                                 single)
+    assert pq.ParquetFile(single).metadata.num_row_groups == len(shards)
+    with pytest.raises(InputError) as refused:
+        parquet.write_parquet_chunks(counts.items, [], f"{target}/")
+    assert str(refused.value).endswith("the directory already holds .parquet files; write the "
+                                       "shards to a new or empty directory")
+
+
+def test_a_pair_file_is_checked_as_it_is_read(tmp_path: Path) -> None:
+    from embedstore.inputs.pair_file import check_pair_file
+
+    path = tmp_path / "pairs.csv"
+    path.write_text("item_a,item_b\n", encoding="utf-8")
+    with pytest.raises(InputError, match="line 2: no pairs found") as empty:
+        check_pair_file(path)
+    with pytest.raises(InputError) as same:
+        read_pairs(path)
+    assert str(empty.value) == str(same.value)
+    check_pair_file(path, header=False)  # the first row is a pair, of items "item_a", ...
+    path.write_text("a,b\nc,d,-1\n", encoding="utf-8")
+    with pytest.raises(InputError, match="line 2: "):
+        check_pair_file(path)
+
+
+def refusal(path: Path) -> str:
+    with pytest.raises(InputError) as refused:
+        read_parquet_pairs(path)
+    return str(refused.value)
+
+
+def test_bad_parquet_rows_are_named_at_their_row_whatever_the_batch(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("embedstore.inputs.parquet.BATCH_ROWS", 7)
+    weights: list[float | None] = [1.0] * 40
+    weights[30] = None
+    path = tmp_path / "nulls.parquet"
+    pq.write_table(pa.table({"item_a": [f"a{i}" for i in range(40)],
+                             "item_b": [f"b{i}" for i in range(40)],
+                             "note": ["x"] * 40, "weight": weights}), path, row_group_size=9)
+    assert refusal(path) == (f"{path}, row 31: weight is null; give a number >= 0 (0 for a "
+                             "negative pair)")
+    weights[30] = 2.0**60 + 1  # an integer past 2**53 rounds as float() rounds it
+    pq.write_table(pa.table({"item_a": [f"a{i}" for i in range(40)],
+                             "item_b": [f"b{i}" for i in range(40)], "note": ["x"] * 40,
+                             "weight": pa.array([int(w) for w in weights], pa.int64())}),
+                   path, row_group_size=9)
+    assert read_parquet_pairs(path, min_count=0).weight.max() == 2.0**60
+
+
+def test_parquet_without_items_of_strings_is_refused_saying_what_to_do(tmp_path: Path) -> None:
+    path = tmp_path / "columns.parquet"
+    pq.write_table(pa.table({"left": ["a"], "right": ["b"]}), path)
+    assert refusal(path) == (f"{path}: no column item_a, item_b; Parquet pair data has "
+                             "columns item_a, item_b[, weight] (found: left, right)")
+    pq.write_table(pa.table({"item_a": [1], "item_b": ["b"]}), path)
+    assert refusal(path) == (f"{path}: column item_a has type int64; items are strings (cast "
+                             "the column to string)")
+
+
+def test_without_pyarrow_parquet_says_how_to_install_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from embedstore.inputs.parquet import arrow
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    with pytest.raises(InputError) as refused:
+        arrow()
+    assert str(refused.value) == ("reading or writing Parquet needs pyarrow: pip install "
+                                  "'embedstore[scale]'")

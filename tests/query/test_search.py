@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from embedstore.errors import QueryError
+from embedstore.query import search
 from embedstore.query.search import ExactSearcher, Searcher
 
 
@@ -63,7 +64,47 @@ def test_cosines_of_every_row(matrix: np.ndarray) -> None:
 
 def test_bad_k_and_limit_are_query_errors(matrix: np.ndarray) -> None:
     searcher = ExactSearcher(matrix, np.linalg.norm(matrix, axis=1))
+    assert searcher.nearest(matrix[3:4], 5, limit=1)[0][0].tolist() == [0]  # the smallest
     with pytest.raises(QueryError, match="k must be at least 1"):
         searcher.nearest(matrix[:1], 0)
     with pytest.raises(QueryError, match="restrict must be at least 1"):
         searcher.nearest(matrix[:1], 1, limit=0)
+
+
+@pytest.mark.parametrize("budget", [1 << 22, 40])
+def test_a_product_split_over_threads_answers_bit_for_bit_alike(
+        matrix: np.ndarray, budget: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("embedstore.query.search.SCORE_BUDGET", budget)
+    monkeypatch.setattr("embedstore.query.search.SPLIT_SCORES", 2)
+    targets = matrix[[3, 17, 250]] + 0.02
+    exclude = [[3, 4], [], [250, 0, 299]]
+    alone = ExactSearcher(matrix, np.linalg.norm(matrix, axis=1)).nearest(targets, 9, exclude)
+    monkeypatch.setattr(search, "_POOLS", {})  # pools made anew
+    made_pool = search._pool
+    handed: list[int] = []
+
+    def pool(threads: int) -> object:
+        handed.append(threads)
+        return made_pool(threads)
+
+    monkeypatch.setattr(search, "_pool", pool)
+    for parts in (2, 3):
+        split = ExactSearcher(matrix, np.linalg.norm(matrix, axis=1))
+        split.parts = parts
+        handed.clear()
+        for first in (0, 2):  # one target, and three together
+            rows, scores = split.nearest(targets[first:], 9, exclude[first:])
+            assert [r.tolist() for r in rows] == [r.tolist() for r in alone[0][first:]]
+            assert [s.tolist() for s in scores] == [s.tolist() for s in alone[1][first:]]
+        assert handed and set(handed) == {parts - 1}  # helpers were handed blocks
+    expected, _ = brute_force(matrix, targets[2], 9, exclude[2], None)
+    assert alone[0][2].tolist() == expected
+
+
+def test_one_target_after_another_each_gets_its_own_answer(matrix: np.ndarray) -> None:
+    searcher = ExactSearcher(matrix, np.linalg.norm(matrix, axis=1))
+    for row, limit in ((5, 50), (7, None), (9, 20), (5, 50)):
+        rows, scores = searcher.nearest(matrix[[row]], 4, [[row]], limit)
+        expected_rows, expected_scores = brute_force(matrix, matrix[row], 4, [row], limit)
+        assert rows[0].tolist() == expected_rows
+        assert scores[0].tolist() == pytest.approx(expected_scores, abs=1e-6)

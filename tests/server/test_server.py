@@ -216,8 +216,10 @@ def test_batch_over_the_caps_is_refused_with_413(client: httpx.Client) -> None:
     assert "at most 4096" in too_big.json()["error"]
 
 
-def test_health_readiness_and_metrics(client: httpx.Client) -> None:
+def test_health_readiness_and_metrics(client: httpx.Client, server: ServerProcess) -> None:
     assert client.get("/healthz").json() == {"status": "ok"}
+    for path in ("/healthz", "/v1/models/default/similar?item=nope", "/v1/models"):
+        assert client.get(path).headers["x-embedstore-worker"] == str(server.process.pid)
     assert client.get("/readyz").json() == {"status": "ready", "models": 2}
     client.get("/v1/models/default/similar?item=cat")
     client.get("/v1/models/default/similar?item=kitte")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
@@ -21,31 +22,61 @@ from tests.conftest import DATA, ServerProcess
 pytest.importorskip("fastapi", reason="the serve extra is not installed")
 
 
-def test_a_new_version_and_a_moved_alias_are_served_by_the_next_request(
+WORKERS = 2
+
+
+def answers_of_every_worker(http: httpx.Client, path: str) -> dict[str, int]:
+    """The version each worker serves for ``path``: requests, each on a new connection, until
+    every worker has answered (at most 200)."""
+    seen: dict[str, int] = {}
+    for _ in range(200):
+        answer = http.get(path)
+        assert answer.status_code == 200, answer.text
+        seen[answer.headers["x-embedstore-worker"]] = answer.json()["version"]
+        if len(seen) == WORKERS:
+            return seen
+    raise AssertionError(f"only workers {sorted(seen)} answered 200 requests")
+
+
+def served_by_every_worker_within(http: httpx.Client, path: str, version: int,
+                                  seconds: float) -> None:
+    """Every worker answers ``path`` from ``version`` within ``seconds`` of now, and a worker
+    that has answered from it never answers from an older one again."""
+    deadline = time.monotonic() + seconds
+    changed: set[str] = set()
+    while len(changed) < WORKERS:
+        assert time.monotonic() < deadline, f"only workers {sorted(changed)} serve {version}"
+        answer = http.get(path)
+        worker, served = answer.headers["x-embedstore-worker"], answer.json()["version"]
+        assert worker not in changed or served == version, f"worker {worker} went back"
+        if served == version:
+            changed.add(worker)
+
+
+def test_every_worker_answers_and_serves_a_change_within_a_second(
         start_server: Callable[..., ServerProcess], store: Path) -> None:
     embedstore.train_pairs(DATA / "animals.csv", store=store, quiet=True)
     with embedstore.Store.open(store) as opened:
         opened.set_alias("default", 1, "prod")
-    server = start_server(store, "--workers", "2")  # both workers must see every change
-    with httpx.Client(base_url=server.url) as http:
-
-        def versions(query: str) -> set[int]:  # enough requests to reach both workers
-            return {http.get(f"/v1/models/default/similar?item=cat{query}").json()["version"]
-                    for _ in range(8)}
-
-        assert versions("") == {1}
+    server = start_server(store, "--workers", str(WORKERS))
+    no_keep_alive = httpx.Limits(max_keepalive_connections=0)  # each request its own
+    with httpx.Client(base_url=server.url, limits=no_keep_alive) as http:  # connection
+        latest, prod = "/v1/models/default/similar?item=cat", \
+            "/v1/models/default/similar?item=cat&version=prod"
+        assert set(answers_of_every_worker(http, latest).values()) == {1}
         embedstore.train_pairs(DATA / "animals.csv", store=store, quiet=True, name="retrained")
-        assert versions("") == {2}
-        assert versions("&version=prod") == {1}
+        served_by_every_worker_within(http, latest, 2, seconds=1.0)
+        assert set(answers_of_every_worker(http, prod).values()) == {1}
         with embedstore.Store.open(store) as opened:
             opened.set_alias("default", 2, "prod")
-        assert versions("&version=prod") == {2}
+        served_by_every_worker_within(http, prod, 2, seconds=1.0)
         assert http.get("/v1/models").json()["models"][0] == {
             "model": "default", "latest": 2, "aliases": {"prod": 2}}
         with embedstore.Store.open(store) as opened:
             remove_version(opened, "default", 1)
-        missing = http.get("/v1/models/default/similar?item=cat&version=1")
-        assert missing.status_code == 404
+        for _ in range(2 * WORKERS):
+            missing = http.get("/v1/models/default/similar?item=cat&version=1")
+            assert missing.status_code == 404
         metrics = http.get("/metrics").text
         assert 'embedstore_answers_total{model="default",version="2"}' in metrics
 

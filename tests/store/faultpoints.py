@@ -108,6 +108,6 @@ def injected(points: FaultPoints, monkeypatch: pytest.MonkeyPatch) -> Iterator[F
         patch.setattr(files_module.np, "save", points.wrap("np.save", np.save))
         import embedstore.query.indexing as indexing
 
-        patch.setattr(indexing, "write_index", points.wrap("write_index",
-                                                           indexing.write_index))
+        for name in ("write_index", "extend_index_file"):
+            patch.setattr(indexing, name, points.wrap(name, getattr(indexing, name)))
         yield points

@@ -1,7 +1,8 @@
 """Every step of every write of the store, failed in turn: the store stays whole.
 
 For each write (publishing a trained version, moving an alias, removing a version, garbage
-collection, building an index), the write is first run with every fallible step counted
+collection, building an index, adding items with ``embed extend``, to a version without and
+with an index), the write is first run with every fallible step counted
 (:mod:`tests.store.faultpoints`); then, for each step n, a fresh copy of the same store runs
 the write with step n failing (a disk error or a database error), or with the process ended
 at step n (a crash). Afterwards the store must verify, hold exactly the state before the write
@@ -28,6 +29,7 @@ from tests.conftest import DATA
 from tests.store.faultpoints import FaultPoints, injected
 
 ROOT = Path(__file__).resolve().parents[2]
+NEW_PAIRS = str(ROOT / "tests" / "fixtures" / "new-pairs.csv")
 WRITES = {
     "publish": ["train", str(DATA / "sample.csv"), "--quiet"],
     "publish with subwords": ["train", str(DATA / "sample.csv"), "--quiet", "--subwords",
@@ -36,12 +38,15 @@ WRITES = {
     "rm": ["rm", "1"],
     "gc": ["gc"],
     "index build": ["index", "build", "1", "--kind", "hnsw"],
+    "extend": ["extend", NEW_PAIRS, "--from", "1", "--quiet"],
+    "extend, indexed": ["extend", NEW_PAIRS, "--from", "2", "--quiet"],
 }
-"""Each write, as the CLI runs it on the baseline store."""
+"""Each write, as the CLI runs it on the baseline store (version 2 has an index)."""
 CRASHED = ("publish", "tag", "rm")
-"""The writes also ended by a crash at each step (each crash costs a process start)."""
+"""The writes also ended by a crash at each step (each crash costs a process start; the steps
+of ``embed extend`` are those of a publish, after its own reading and fitting)."""
 MIN_STEPS = {"publish": 10, "publish with subwords": 11, "tag": 2, "rm": 3, "gc": 2,
-             "index build": 4}
+             "index build": 4, "extend": 10, "extend, indexed": 12}
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,8 @@ def baseline(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for _ in range(2):
         embed(store, "train", str(DATA / "sample.csv"), "--quiet")
     embed(store, "tag", "2", "prod")
+    embed(store, "index", "build", "2", "--kind", "hnsw", "--threads", "1")  # extended
+    # with one thread too, so an extension gives the same bytes every time
     (store / "tmp" / "left-by-a-crash").mkdir(parents=True)
     (store / "tmp" / "left-by-a-crash" / "vectors.npy").write_bytes(b"half")
     (store / "versions" / ("0" * 32)).mkdir()
@@ -93,6 +100,13 @@ def fresh(baseline: Path, tmp_path: Path, name: str) -> Path:
     return copy
 
 
+def without_new_indexes(before: State, after: State) -> State:
+    """``after`` less the indexes ``before`` lacks: what ``embed extend`` leaves when the
+    new version is published but its index fails (it says so, and how to build it)."""
+    return State(after.versions, after.aliases,
+                 {key: digest for key, digest in after.indexes.items() if key in before.indexes})
+
+
 def check_after_fault(store: Path, before: State, after: State, exit_code: int,
                       stderr: str, where: str) -> None:
     if exit_code != 0:
@@ -100,7 +114,10 @@ def check_after_fault(store: Path, before: State, after: State, exit_code: int,
         assert exit_code == 1 and len(lines) == 1 and lines[0].startswith("Error: "), \
             f"{where}: {stderr!r}"
     now = state(store)
-    assert now in (before, after), f"{where}: the store is neither as before nor as after"
+    if where.startswith("extend, indexed") and now == without_new_indexes(before, after):
+        assert "its index was not extended" in stderr, f"{where}: {stderr!r}"
+    else:
+        assert now in (before, after), f"{where}: the store is neither as before nor as after"
     code, message = embed(store, "train", str(DATA / "sample.csv"), "--quiet")
     assert code == 0, f"{where}: the next write failed: {message}"
 

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -144,3 +146,159 @@ def test_model_and_version_errors_name_what_exists(store: Path) -> None:
             opened.version_info("nope")
         with pytest.raises(NotFoundError, match="has no version 7; its versions are 1"):
             opened.version_info("default", 7)
+
+
+def damaged(store: Path, change: Callable[[dict, Path], None]) -> list[str]:  # type: ignore[type-arg]
+    """The problems ``verify`` finds in version 1 after ``change(metadata, version folder)``
+    (the metadata is written back to the database)."""
+    from embedstore.store.registry import verify
+
+    with sqlite3.connect(store / DB_NAME) as connection:
+        (text,) = connection.execute("SELECT metadata FROM versions WHERE id = 1").fetchone()
+        metadata = json.loads(text)
+        change(metadata, store)
+        connection.execute("UPDATE versions SET metadata = ? WHERE id = 1",
+                           (json.dumps(metadata),))
+    with Store.open(store) as opened:
+        (report,) = verify(opened, "default", 1)
+    return report.problems
+
+
+def test_verify_finds_every_kind_of_damage(run: Run, store: Path, tmp_path: Path) -> None:
+    from embedstore.store.files import sha256_of
+
+    train(run)
+    assert run("index", "build", "1", "--kind", "hnsw", "--quiet").exit_code == 0
+    pristine = tmp_path / "pristine"
+    shutil.copytree(store, pristine)
+
+    def fresh() -> Path:
+        shutil.rmtree(store)
+        shutil.copytree(pristine, store)
+        return store
+
+    def vectors_of(metadata: dict) -> Path:  # type: ignore[type-arg]
+        return store / metadata["files"]["vectors"]["path"]
+
+    def shrink(metadata: dict, _: Path) -> None:  # type: ignore[type-arg]
+        path = vectors_of(metadata)
+        path.write_bytes(path.read_bytes()[:-4])
+
+    expected_bytes = json.loads(run("info", "--json").stdout)["version"]["files"]["vectors"][
+        "bytes"]
+    problems = damaged(fresh(), shrink)
+    assert [p.split(" has ")[1] for p in problems] == [
+        f"{expected_bytes - 4} bytes, expected {expected_bytes}"]
+
+    def unreadable(metadata: dict, _: Path) -> None:  # type: ignore[type-arg]
+        path = vectors_of(metadata)
+        path.write_bytes(b"\x00" * path.stat().st_size)
+        metadata["files"]["vectors"]["sha256"] = sha256_of(path)
+
+    (problem,) = damaged(fresh(), unreadable)
+    assert problem.startswith(f"{metadata_path(pristine, 'vectors')} cannot be read: ")
+
+    def misshapen(metadata: dict, _: Path) -> None:  # type: ignore[type-arg]
+        path = store / metadata["files"]["norms"]["path"]
+        np.save(path, np.ones(3, np.float32))
+        metadata["files"]["norms"] |= {"sha256": sha256_of(path),
+                                       "bytes": path.stat().st_size}
+
+    assert damaged(fresh(), misshapen) == [
+        f"{metadata_path(pristine, 'norms')} has shape (3,), expected (8,)"]
+
+    def outside(metadata: dict, _: Path) -> None:  # type: ignore[type-arg]
+        metadata["files"]["vectors"]["path"] = "../elsewhere/v.npy"
+
+    assert damaged(fresh(), outside) == [
+        "vectors file path '../elsewhere/v.npy' points outside the store",
+        "metadata lists no vectors.npy"]
+    index = json.loads(run("info", "--json").stdout)["index"]
+    for damage, finding in (
+            (lambda path: path.unlink(), "is missing"),
+            (lambda path: path.write_bytes(path.read_bytes() + b"x"), "bytes, expected"),
+            (lambda path: path.write_bytes(bytes(reversed(path.read_bytes()))),
+             "checksum differs from the one recorded")):
+        damage(fresh() / index["path"])
+        (problem,) = damaged(store, lambda metadata, _: None)
+        assert problem.startswith(f"index {index['path']} ") and finding in problem, problem
+
+
+def metadata_path(store: Path, key: str) -> str:
+    with sqlite3.connect(store / DB_NAME) as connection:
+        (text,) = connection.execute("SELECT metadata FROM versions WHERE id = 1").fetchone()
+    return json.loads(text)["files"][key]["path"]  # type: ignore[no-any-return]
+
+
+def test_verify_reads_each_version_asked_and_names_all_its_problems(
+        run: Run, store: Path) -> None:
+    from embedstore.store.registry import verify
+
+    train(run)
+    train(run)
+    train(run, "--model", "other")
+    with Store.open(store) as opened:
+        assert [(r.model, r.version) for r in verify(opened)] == [
+            ("default", 1), ("default", 2), ("other", 1)]
+        assert [(r.model, r.version) for r in verify(opened, "default")] == [
+            ("default", 1), ("default", 2)]
+        assert [(r.model, r.version) for r in verify(opened, "other", 1)] == [("other", 1)]
+        with pytest.raises(NotFoundError) as missing:
+            verify(opened, "nope")
+        assert str(missing.value) == f"no model 'nope' in store {opened.path}"
+
+    def two_problems(metadata: dict, _: Path) -> None:  # type: ignore[type-arg]
+        (store / metadata["files"]["norms"]["path"]).unlink()
+        vectors = store / metadata["files"]["vectors"]["path"]
+        vectors.write_bytes(vectors.read_bytes()[:-1])
+
+    norms, vectors = damaged(store, two_problems)  # every file is checked, in key order
+    assert re.fullmatch(r"\S+/norms\.npy is missing", norms)
+    assert re.fullmatch(r"\S+/vectors\.npy has (\d+) bytes, expected (\d+)", vectors)
+    with sqlite3.connect(store / DB_NAME) as connection:
+        connection.execute("UPDATE versions SET metadata = '{' WHERE id = 2")
+        connection.execute("DELETE FROM items WHERE version_id = 3 AND row = 0")
+    with Store.open(store) as opened:
+        broken, numbering = verify(opened, "default", 2)[0], verify(opened, "other", 1)[0]
+    assert (broken.model, broken.version) == ("default", 2)
+    assert len(broken.problems) == 1
+    assert broken.problems[0].startswith("metadata cannot be read: ")
+    assert numbering.problems == ["vocabulary has 7 rows, expected 8 numbered 0..7"]
+
+
+def test_vectors_of_the_wrong_shape_are_found(run: Run, store: Path) -> None:
+    from embedstore.store.files import sha256_of
+
+    train(run)
+
+    def misshapen(metadata: dict, _: Path) -> None:  # type: ignore[type-arg]
+        path = store / metadata["files"]["vectors"]["path"]
+        np.save(path, np.ones((8, 3), np.float32))
+        metadata["files"]["vectors"] |= {"sha256": sha256_of(path),
+                                         "bytes": path.stat().st_size}
+
+    (problem,) = damaged(store, misshapen)
+    assert problem.endswith(" has shape (8, 3), expected (8, 8)")
+
+
+def test_what_the_store_lacks_is_named_with_what_it_holds(run: Run, store: Path) -> None:
+    with Store.open(store, create=True) as opened, pytest.raises(NotFoundError) as empty:
+        opened.version_info("default")
+    assert str(empty.value) == (f"no model 'default' in store {store} (the store is empty); "
+                                "train one with: embed train FILE --model NAME")
+    train(run)
+    train(run)
+    train(run, "--model", "zoo")
+    with Store.open(store) as opened:
+        with pytest.raises(NotFoundError) as model:
+            opened.version_info("nope")
+        with pytest.raises(NotFoundError) as version:
+            opened.version_info("default", 7)
+        change = opened.set_alias("default", 2, "prod")
+        (history,) = opened.alias_history("default")
+    assert str(model.value) == (f"no model 'nope' in store {store} (models here: default, "
+                                "zoo); train one with: embed train FILE --model NAME")
+    assert str(version.value) == ("model 'default' has no version 7; its versions are 1, 2 "
+                                  "(see: embed versions --model default)")
+    assert (change.version, change.previous) == (2, None)
+    assert change.changed == history.changed and change.changed.startswith("20")
