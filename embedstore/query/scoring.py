@@ -127,6 +127,12 @@ def cosine_matrix(
     return scores
 
 
+MATRIX_PRODUCT_FROM = 4
+"""Fewer queries than this are scored by one matrix-vector product each: OpenBLAS's matrix
+product for two or three rows took 2.5 to 3.7 times as long per query as its matrix-vector
+product (benchmarks/RESULTS.md, serving)."""
+
+
 def ranking_scores(
     vectors: np.ndarray, inverse_norms: np.ndarray, queries: np.ndarray,
     out: np.ndarray | None = None,
@@ -135,12 +141,17 @@ def ranking_scores(
 
     Each row ranks the candidates exactly as cosine does, one pass over the scores cheaper;
     multiply the chosen scores by ``1 / |q|`` to get cosines. A single query is a
-    matrix-vector product, written into ``out`` (float32, one slot per row) when given.
+    matrix-vector product, written into ``out`` (float32, one slot per row) when given; so are
+    two or three queries (see :data:`MATRIX_PRODUCT_FROM`).
     """
     if len(queries) == 1 and out is not None:
         scores = np.dot(vectors, queries[0], out=out[: len(vectors)])[None, :]
     elif len(queries) == 1:
         scores = (vectors @ queries[0])[None, :]
+    elif len(queries) < MATRIX_PRODUCT_FROM:
+        scores = np.empty((len(queries), len(vectors)), dtype=np.float32)
+        for row, query in zip(scores, queries, strict=True):
+            np.dot(vectors, query, out=row)
     else:
         scores = queries @ vectors.T
     scores *= inverse_norms[None, :]

@@ -3,7 +3,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from embedstore.query.scoring import analogy_scores, cosine_matrix, inverse, top_k, top_k_rows
+from embedstore.query.scoring import (
+    analogy_scores,
+    cosine_matrix,
+    inverse,
+    ranking_scores,
+    top_k,
+    top_k_rows,
+)
 
 MATRIX = np.array(
     [[1, 0, 0], [0.9, 0.1, 0], [0, 1, 0], [0, 0, 0], [-1, 0, 0]], dtype=np.float32
@@ -185,3 +192,17 @@ def test_analogy_scores_are_the_two_formulas() -> None:
     shifted = (cosine_matrix(MATRIX, INVERSE, np.vstack([a, b, c])) + 1) / 2
     assert multiplied.tolist() == pytest.approx(
         (shifted[0] * shifted[2] / (shifted[1] + 1e-3)).tolist())
+
+
+@pytest.mark.parametrize("queries", [2, 3])
+def test_two_or_three_queries_score_as_each_alone(queries: int) -> None:
+    """Their scores are one matrix-vector product each (faster than a matrix product of so
+    few rows), so they are bit for bit those of each query alone."""
+    rng = np.random.default_rng(7)
+    vectors = rng.standard_normal((5000, 64)).astype(np.float32)
+    inverse_norms = inverse(np.linalg.norm(vectors, axis=1))
+    targets = rng.standard_normal((queries, 64)).astype(np.float32)
+    together = ranking_scores(vectors, inverse_norms, targets)
+    alone = np.vstack([ranking_scores(vectors, inverse_norms, t[None, :]) for t in targets])
+    assert together.dtype == np.float32 and together.shape == (queries, 5000)
+    assert np.array_equal(together, alone)
