@@ -101,7 +101,8 @@ def test_gathered_answers_are_the_answers_alone_bit_for_bit() -> None:
     assert len(set(scores[0][:3].tolist())) == 1
 
 
-@pytest.mark.parametrize(("tile", "parts"), [(1, 1), (3, 1), (QUERY_TILE, 1), (QUERY_TILE, 3)])
+@pytest.mark.parametrize(("tile", "parts"), [(1, 1), (3, 1), (8, 1), (16, 3), (QUERY_TILE, 1),
+                                            (QUERY_TILE, 3)])
 def test_exact_search_scores_a_target_the_same_in_any_company(
         tile: int, parts: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """The matrix product rounds differently for one target and for many (and for a product
